@@ -1,0 +1,1 @@
+//! Typed Databricks REST client.

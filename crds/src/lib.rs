@@ -1,0 +1,1 @@
+//! AgentRelease API types.
