@@ -1,4 +1,4 @@
-//! AgentRelease Operator library: the release engine, the Databricks client, the Kubernetes glue
-//! and the command-line interface, shared by the controller and the one-shot CLI.
+//! AgentRelease Operator library: the release engine, the Kubernetes glue and the command-line
+//! interface, shared by the controller and the one-shot CLI.
 
-pub mod databricks;
+pub mod cli;

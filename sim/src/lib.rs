@@ -1,1 +1,3 @@
 //! Databricks workspace simulator.
+
+pub mod cli;
