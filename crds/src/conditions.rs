@@ -1,0 +1,189 @@
+//! Condition types, reasons and phases: the one place they are spelled.
+//!
+//! `Ready`, `Reconciling` and `Stalled` follow the kstatus convention that `kubectl wait`, Argo CD
+//! and Flux understand. Every pipeline step owns one further condition. Reasons are PascalCase,
+//! stable, and documented in the README's troubleshooting table; Events reuse them.
+
+/// Condition types.
+pub mod types {
+    /// True when every step is done for the current generation.
+    pub const READY: &str = "Ready";
+    /// True while the operator is making progress toward the declared state.
+    pub const RECONCILING: &str = "Reconciling";
+    /// True when progress needs a human or a new spec (a gate blocked, a bad reference).
+    pub const STALLED: &str = "Stalled";
+    /// The release is suspended by its policy.
+    pub const SUSPENDED: &str = "Suspended";
+    /// The target workspace and its credentials resolve.
+    pub const TARGET_RESOLVED: &str = "TargetResolved";
+    /// The evaluation summary meets every declared threshold.
+    pub const EVALUATION_PASSED: &str = "EvaluationPassed";
+    /// Both signoff decisions clear (or are overridden as the contract allows).
+    pub const SIGNOFF_APPROVED: &str = "SignoffApproved";
+    /// The eval summary, the signoff and the prompt candidate reference the release's N.
+    pub const VERSIONS_CONSISTENT: &str = "VersionsConsistent";
+    /// The deployment plan for this generation is written and recorded.
+    pub const PLAN_RECORDED: &str = "PlanRecorded";
+    /// The alias points at the release's model version.
+    pub const ALIAS_PROMOTED: &str = "AliasPromoted";
+    /// The app exists and its active deployment carries the release.
+    pub const APP_DEPLOYED: &str = "AppDeployed";
+    /// The serving endpoint serves the release's entities and is ready.
+    pub const ENDPOINT_READY: &str = "EndpointReady";
+    /// The declared ACL entries and Unity Catalog privileges are in place.
+    pub const PERMISSIONS_APPLIED: &str = "PermissionsApplied";
+    /// The smoke request to the app succeeded.
+    pub const VERIFIED: &str = "Verified";
+    /// The promotion is logged as an MLflow run in the deployment experiment.
+    pub const AUDITED: &str = "Audited";
+    /// The workspace differs from the declared state (hand-made change).
+    pub const DRIFT_DETECTED: &str = "DriftDetected";
+    /// The ReleaseTarget's workspace accepted its credentials.
+    pub const CREDENTIALS_VALID: &str = "CredentialsValid";
+}
+
+/// Condition reasons (also used as Event reasons and metric labels).
+pub mod reasons {
+    /// Every step is done.
+    pub const RELEASED: &str = "Released";
+    /// Work is in progress.
+    pub const PROGRESSING: &str = "Progressing";
+    /// A step is waiting on a long-running workspace operation.
+    pub const WAITING: &str = "Waiting";
+    /// A step has not run yet because an earlier one is not done.
+    pub const PENDING: &str = "Pending";
+    /// A step's condition is true.
+    pub const SUCCEEDED: &str = "Succeeded";
+    /// The step does not apply to this release (e.g. no serving endpoint declared).
+    pub const NOT_APPLICABLE: &str = "NotApplicable";
+    /// A transient failure; the step is retried with backoff.
+    pub const TRANSIENT_ERROR: &str = "TransientError";
+    /// The release is suspended.
+    pub const SUSPENDED: &str = "Suspended";
+    /// The spec is invalid in a way the API server could not catch.
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// The referenced ReleaseTarget does not exist.
+    pub const TARGET_NOT_FOUND: &str = "TargetNotFound";
+    /// The ReleaseTarget's credentials Secret is missing or incomplete.
+    pub const CREDENTIALS_MISSING: &str = "CredentialsMissing";
+    /// The workspace refused the credentials.
+    pub const UNAUTHENTICATED: &str = "Unauthenticated";
+    /// The workspace principal lacks a permission the step needs.
+    pub const PERMISSION_DENIED: &str = "PermissionDenied";
+    /// A reference to a ReleaseTarget in another namespace, refused by configuration.
+    pub const CROSS_NAMESPACE_REF_DENIED: &str = "CrossNamespaceRefDenied";
+    /// A derived or overridden artifact path falls outside the target's catalog and schema.
+    pub const PATH_REFUSED: &str = "PathRefused";
+    /// The evaluation summary does not exist.
+    pub const EVALUATION_MISSING: &str = "EvaluationMissing";
+    /// The evaluation summary is not valid JSON of the expected shape, or is too large.
+    pub const EVALUATION_UNPARSEABLE: &str = "EvaluationUnparseable";
+    /// A declared threshold is not met (or its metric is missing or not a number).
+    pub const EVALUATION_FAILED: &str = "EvaluationFailed";
+    /// The evaluation run has no dataset input tagged with the evaluation context.
+    pub const LINEAGE_MISSING: &str = "LineageMissing";
+    /// The evaluation summary meets every threshold.
+    pub const EVALUATION_PASSED: &str = "EvaluationPassed";
+    /// The signoff file does not exist.
+    pub const SIGNOFF_MISSING: &str = "SignoffMissing";
+    /// The signoff file has no front matter, or it is not valid YAML of the expected shape.
+    pub const SIGNOFF_UNPARSEABLE: &str = "SignoffUnparseable";
+    /// A signoff decision is REJECTED or another non-approving value, without a valid override.
+    pub const SIGNOFF_REJECTED: &str = "SignoffRejected";
+    /// A signoff decision block or value is missing.
+    pub const SIGNOFF_INCOMPLETE: &str = "SignoffIncomplete";
+    /// Both decisions approve.
+    pub const SIGNOFF_APPROVED: &str = "SignoffApproved";
+    /// A non-approving decision was overridden by a `state_override` that captures it verbatim.
+    pub const SIGNOFF_OVERRIDDEN: &str = "SignoffOverridden";
+    /// The artifacts reference different versions than the release's N.
+    pub const VERSION_MISMATCH: &str = "VersionMismatch";
+    /// The prompt candidate alias does not exist.
+    pub const PROMPT_MISSING: &str = "PromptMissing";
+    /// All artifacts reference the release's N.
+    pub const VERSIONS_CONSISTENT: &str = "VersionsConsistent";
+    /// The deployment plan was written.
+    pub const PLAN_RECORDED: &str = "PlanRecorded";
+    /// The registered model or its version does not exist, or the version is not READY.
+    pub const MODEL_VERSION_MISSING: &str = "ModelVersionMissing";
+    /// The alias was moved to the release's version.
+    pub const PROMOTED: &str = "Promoted";
+    /// The app's deployment succeeded.
+    pub const DEPLOYED: &str = "Deployed";
+    /// The app's deployment failed.
+    pub const DEPLOYMENT_FAILED: &str = "DeploymentFailed";
+    /// The serving endpoint's config update failed.
+    pub const ENDPOINT_UPDATE_FAILED: &str = "EndpointUpdateFailed";
+    /// The serving endpoint is ready with the release's config.
+    pub const ENDPOINT_READY: &str = "EndpointReady";
+    /// Permissions and grants were applied.
+    pub const PERMISSIONS_APPLIED: &str = "PermissionsApplied";
+    /// The smoke request succeeded.
+    pub const VERIFIED: &str = "Verified";
+    /// The smoke request failed.
+    pub const VERIFICATION_FAILED: &str = "VerificationFailed";
+    /// The alias was moved back to the previous version after a failure.
+    pub const ROLLED_BACK: &str = "RolledBack";
+    /// The promotion was logged.
+    pub const AUDITED: &str = "Audited";
+    /// A hand-made change was found in the workspace.
+    pub const DRIFT_DETECTED: &str = "DriftDetected";
+    /// A hand-made change was found and corrected.
+    pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+    /// No drift was found.
+    pub const NO_DRIFT: &str = "NoDrift";
+}
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A one-word summary of where a release stands, for humans (`kubectl get ar`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, Default)]
+pub enum Phase {
+    /// Not reconciled yet.
+    #[default]
+    Pending,
+    /// Running the evaluation, signoff and version gates.
+    Gating,
+    /// Writing the deployment plan and moving the alias.
+    Promoting,
+    /// Creating or updating the app and the serving endpoint, and their permissions.
+    Deploying,
+    /// Running the smoke request.
+    Verifying,
+    /// Every step is done.
+    Ready,
+    /// A gate or a reference needs a human or a new spec.
+    Blocked,
+    /// A failed deployment or verification moved the alias back; held until the spec or the
+    /// artifacts change.
+    RolledBack,
+    /// A failure that is retried.
+    Failed,
+    /// Suspended by policy; nothing is written to the workspace.
+    Suspended,
+}
+
+impl Phase {
+    /// The phase as it appears in status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Gating => "Gating",
+            Phase::Promoting => "Promoting",
+            Phase::Deploying => "Deploying",
+            Phase::Verifying => "Verifying",
+            Phase::Ready => "Ready",
+            Phase::Blocked => "Blocked",
+            Phase::RolledBack => "RolledBack",
+            Phase::Failed => "Failed",
+            Phase::Suspended => "Suspended",
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,293 @@
+//! Observed state of AgentRelease and ReleaseTarget. Written only by the operator; remote ids
+//! (deployment ids, run ids, plan paths) live here, never in spec.
+
+use jiff::Timestamp;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::condition::Condition;
+use crate::conditions::Phase;
+
+/// How many entries `status.history` keeps (newest last).
+pub const HISTORY_LIMIT: usize = 10;
+
+/// Observed state of an AgentRelease.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentReleaseStatus {
+    /// The `metadata.generation` this status was computed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// Where the release stands, in one word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+
+    /// `Ready`, `Reconciling`, `Stalled`, and one condition per pipeline step.
+    #[serde(default)]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+
+    /// The model version the alias points at because of this release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_version: Option<i64>,
+
+    /// The model version the alias pointed at before this release moved it (the rollback
+    /// target); absent when the alias did not exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<i64>,
+
+    /// The app's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_url: Option<String>,
+
+    /// The id of the app deployment that carries this release (in flight or done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+
+    /// The serving endpoint's id (what its permissions are keyed by).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+
+    /// The serving endpoint config version that serves this release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_config_version: Option<i64>,
+
+    /// The deployment plan written for this release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanRecord>,
+
+    /// The signoff decisions read from the signoff file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signoff: Option<SignoffRecord>,
+
+    /// Every declared threshold with the observed value and the verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evaluation: Vec<MetricResult>,
+
+    /// The artifacts the gates passed for; a change re-runs the gates and lifts a rollback hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gates: Option<GateRecord>,
+
+    /// The audit run of the current promotion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditRecord>,
+
+    /// The last rollback, if the release was rolled back and is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackRecord>,
+
+    /// The last drift found in the workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftRecord>,
+
+    /// Past promotions of this release, newest last (bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub history: Vec<HistoryEntry>,
+
+    /// The last value of the `agentops.dev/reconcile-requested-at` annotation that was handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+}
+
+/// The deployment plan written for the release.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanRecord {
+    /// The plan's path, `/Volumes/<catalog>/<schema>/deployment_plans/v<M>/plan.md`.
+    pub path: String,
+    /// M, the plan's version.
+    pub version: i64,
+    /// The release generation the plan was written for.
+    pub generation: i64,
+    /// The artifacts fingerprint the plan was written for.
+    #[serde(default)]
+    pub fingerprint: String,
+}
+
+/// One signoff decision as read from the front matter.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionRecord {
+    /// The decision value, verbatim (absent when missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// Who decided, when the front matter says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approver: Option<String>,
+    /// When, when the front matter says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// The conditions of an APPROVED_WITH_CONDITIONS decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<String>,
+}
+
+/// The override that let a non-approved decision through.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OverrideRecord {
+    /// The engineering decision the override captured, when it was not approving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engineering_decision: Option<String>,
+    /// The stakeholder decision the override captured, when it was not approving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stakeholder_decision: Option<String>,
+    /// Who authorised the override, when the front matter says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// Why, when the front matter says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The signoff as the gate read it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SignoffRecord {
+    /// The signoff file.
+    pub path: String,
+    /// The version the front matter declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// The engineering decision.
+    #[serde(default)]
+    pub engineering: DecisionRecord,
+    /// The stakeholder decision.
+    #[serde(default)]
+    pub stakeholder: DecisionRecord,
+    /// The override that let a non-approved decision through, when one did.
+    #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
+    pub override_: Option<OverrideRecord>,
+}
+
+/// One threshold's verdict.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricResult {
+    /// The metric.
+    pub metric: String,
+    /// The value in the summary, when present and numeric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<f64>,
+    /// The lower bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Whether the metric is within its bounds.
+    pub passed: bool,
+    /// Why it failed, when it did (missing, not a number, below min, above max).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What the gates passed for.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GateRecord {
+    /// The release generation.
+    pub generation: i64,
+    /// A digest of the signoff, the eval summary and the prompt candidate version.
+    pub fingerprint: String,
+    /// When the gates passed.
+    #[serde(with = "crate::condition::rfc3339_seconds")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub passed_at: Timestamp,
+}
+
+/// The audit run of a promotion.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    /// The MLflow run id.
+    pub run_id: String,
+    /// The run's name, `deploy_YYYYMMDD_HHMMSS`.
+    pub run_name: String,
+    /// The deployment experiment's id.
+    pub experiment_id: String,
+    /// The promotion the run records (release uid, generation and model version).
+    pub promotion: String,
+}
+
+/// A rollback of the alias after a failed deployment or verification.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackRecord {
+    /// The version the alias was moved away from.
+    pub from_version: i64,
+    /// The version the alias was moved back to; absent when the alias was removed because it
+    /// did not exist before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_version: Option<i64>,
+    /// Why.
+    pub reason: String,
+    /// When.
+    #[serde(with = "crate::condition::rfc3339_seconds")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub at: Timestamp,
+    /// The release generation that failed.
+    pub generation: i64,
+    /// The artifacts fingerprint that failed; a new one lifts the hold.
+    pub fingerprint: String,
+}
+
+/// Drift found in the workspace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftRecord {
+    /// What differed, one line per item.
+    #[schemars(length(max = 32))]
+    pub items: Vec<String>,
+    /// Whether it was corrected.
+    pub corrected: bool,
+    /// When it was found.
+    #[serde(with = "crate::condition::rfc3339_seconds")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub at: Timestamp,
+}
+
+/// One past promotion.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// The release generation.
+    pub generation: i64,
+    /// N.
+    pub version: i64,
+    /// The model version promoted.
+    pub model_version: i64,
+    /// The version the alias pointed at before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<i64>,
+    /// The plan written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_path: Option<String>,
+    /// The app deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    /// How it ended: Released, RolledBack, Failed.
+    pub outcome: String,
+    /// When the promotion happened.
+    #[serde(with = "crate::condition::rfc3339_seconds")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub at: Timestamp,
+}
+
+/// Observed state of a ReleaseTarget.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseTargetStatus {
+    /// The `metadata.generation` this status was computed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready` and `CredentialsValid`.
+    #[serde(default)]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// The principal the credentials authenticate as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+}

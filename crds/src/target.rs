@@ -1,0 +1,231 @@
+//! The `ReleaseTarget` resource: a Databricks workspace, its credentials, and where release
+//! artifacts live in it.
+
+// Each `printcolumn(...)` repeats keys such as `type_`; clippy reads them as duplicates.
+#![allow(clippy::duplicated_attributes)]
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::names;
+use crate::rules::self_matches;
+use crate::status::ReleaseTargetStatus;
+
+/// A Databricks workspace that AgentReleases release into: host, credentials, the Unity Catalog
+/// catalog and schema of the versioned artifacts, the experiments, and the app environment.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "agentops.dev",
+    version = "v1alpha1",
+    kind = "ReleaseTarget",
+    plural = "releasetargets",
+    singular = "releasetarget",
+    shortname = "rt",
+    category = "agentops",
+    namespaced,
+    status = "ReleaseTargetStatus",
+    derive = "PartialEq",
+    doc = "ReleaseTarget names a Databricks workspace, the credentials to reach it, and where release artifacts live in it (catalog, schema, volumes, experiments).",
+    printcolumn(
+        name = "Host",
+        type_ = "string",
+        json_path = ".spec.host",
+        description = "The workspace URL"
+    ),
+    printcolumn(name = "Catalog", type_ = "string", json_path = ".spec.catalog"),
+    printcolumn(name = "Schema", type_ = "string", json_path = ".spec.schema"),
+    printcolumn(
+        name = "Environment",
+        type_ = "string",
+        json_path = ".spec.appEnvironment"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.host.startsWith('https://') || (self.allowInsecureHttp && self.host.startsWith('http://'))").message("spec.host must be an https:// URL (http:// only with allowInsecureHttp, for a local simulator)").field_path(".host"))]
+pub struct ReleaseTargetSpec {
+    /// The workspace URL, e.g. `https://adb-1234567890123456.7.azuredatabricks.net`.
+    #[x_kube(validation = Rule::new("isURL(self) && url(self).getHostname() != '' && url(self).getEscapedPath() in ['', '/'] && url(self).getQuery().size() == 0").message("spec.host must be a bare workspace URL: scheme and host (and port), no path or query"))]
+    #[schemars(length(min = 8, max = 512))]
+    pub host: String,
+
+    /// The Secret with the workspace credentials, in the target's namespace: key `token` (a
+    /// personal access token), or keys `client_id` and `client_secret` (OAuth machine-to-machine).
+    pub credentials: CredentialsRef,
+
+    /// The Unity Catalog catalog of the versioned artifacts (signoffs, eval runs, plans).
+    #[x_kube(validation = Rule::new(self_matches(names::ONE_PART_NAME)).message("spec.catalog must be one Unity Catalog name without dots, spaces or slashes"))]
+    #[schemars(length(min = 1, max = 255))]
+    pub catalog: String,
+
+    /// The schema of the versioned artifacts, inside the catalog.
+    #[x_kube(validation = Rule::new(self_matches(names::ONE_PART_NAME)).message("spec.schema must be one Unity Catalog name without dots, spaces or slashes"))]
+    #[schemars(length(min = 1, max = 255))]
+    pub schema: String,
+
+    /// The schema of the prompt registry (`<catalog>.<agentSchema>.system_instructions`);
+    /// defaults to `schema`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(self_matches(names::ONE_PART_NAME)).message("spec.agentSchema must be one Unity Catalog name without dots, spaces or slashes"))]
+    #[schemars(length(min = 1, max = 255))]
+    pub agent_schema: Option<String>,
+
+    /// The volume names of the contract, inside `catalog.schema`.
+    #[serde(default)]
+    pub volumes: VolumeNames,
+
+    /// The MLflow experiments of the agent, as workspace paths.
+    pub experiments: ExperimentPaths,
+
+    /// The app environment name the agent runs in (`APP_ENVIRONMENT`), e.g. `production`.
+    #[serde(default = "default_environment")]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z][a-z0-9-]{0,62}$')").message("spec.appEnvironment must be a lowercase word such as production or staging"))]
+    #[schemars(length(min = 1, max = 63))]
+    pub app_environment: String,
+
+    /// The AI gateway the agent's app talks to, passed to the app's environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewaySpec>,
+
+    /// Allow an `http://` host. Only for a local workspace simulator; never for a real workspace.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+
+    /// The most requests per second the operator sends to this workspace (all releases together).
+    #[serde(default = "default_rps")]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 1000").message("spec.requestsPerSecond must be between 1 and 1000"))]
+    pub requests_per_second: i32,
+}
+
+fn default_environment() -> String {
+    "production".to_string()
+}
+
+fn default_rps() -> i32 {
+    15
+}
+
+/// The Secret holding the workspace credentials.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsRef {
+    /// The Secret's name, in the ReleaseTarget's namespace.
+    #[x_kube(validation = Rule::new(self_matches(names::K8S_NAME)).message("credentials.secretName must be a Kubernetes object name"))]
+    #[schemars(length(min = 1, max = 253))]
+    pub secret_name: String,
+    /// Which credentials to use; when unset it is decided from the Secret's keys (`token`, or
+    /// `client_id` and `client_secret`), and a Secret holding both is refused as ambiguous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
+    pub type_: Option<CredentialsType>,
+}
+
+/// Kinds of workspace credentials.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum CredentialsType {
+    /// A personal access token, key `token`.
+    Token,
+    /// OAuth machine-to-machine, keys `client_id` and `client_secret`.
+    OAuthM2M,
+}
+
+/// Volume names of the contract, each inside `catalog.schema`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeNames {
+    /// Where signoff decisions live (`<volume>/v<N>/decision.md`).
+    #[serde(default = "default_signoffs")]
+    #[x_kube(validation = Rule::new(self_matches(names::ONE_PART_NAME)).message("volume names are one Unity Catalog name"))]
+    #[schemars(length(min = 1, max = 255))]
+    pub signoffs: String,
+    /// Where evaluation summaries live (`<volume>/v<N>/summary.json`).
+    #[serde(default = "default_eval_runs")]
+    #[x_kube(validation = Rule::new(self_matches(names::ONE_PART_NAME)).message("volume names are one Unity Catalog name"))]
+    #[schemars(length(min = 1, max = 255))]
+    pub eval_runs: String,
+    /// Where deployment plans are written (`<volume>/v<M>/plan.md`).
+    #[serde(default = "default_plans")]
+    #[x_kube(validation = Rule::new(self_matches(names::ONE_PART_NAME)).message("volume names are one Unity Catalog name"))]
+    #[schemars(length(min = 1, max = 255))]
+    pub deployment_plans: String,
+}
+
+impl Default for VolumeNames {
+    fn default() -> Self {
+        VolumeNames {
+            signoffs: default_signoffs(),
+            eval_runs: default_eval_runs(),
+            deployment_plans: default_plans(),
+        }
+    }
+}
+
+fn default_signoffs() -> String {
+    "signoffs".to_string()
+}
+
+fn default_eval_runs() -> String {
+    "eval_runs".to_string()
+}
+
+fn default_plans() -> String {
+    "deployment_plans".to_string()
+}
+
+/// The agent's MLflow experiments, as workspace paths (e.g. `/Shared/agent/deploy`).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperimentPaths {
+    /// Where development runs and traces go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.startsWith('/')").message("experiment paths are absolute workspace paths"))]
+    #[schemars(length(min = 2, max = 1024))]
+    pub development: Option<String>,
+    /// Where evaluation runs go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.startsWith('/')").message("experiment paths are absolute workspace paths"))]
+    #[schemars(length(min = 2, max = 1024))]
+    pub evaluation: Option<String>,
+    /// Where deployment audit runs are logged and where the production app's traces go
+    /// (`MLFLOW_EXPERIMENT_ID`). Created when missing.
+    #[x_kube(validation = Rule::new("self.startsWith('/')").message("experiment paths are absolute workspace paths"))]
+    #[schemars(length(min = 2, max = 1024))]
+    pub deployment: String,
+}
+
+/// The AI gateway settings passed to the app.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewaySpec {
+    /// `LLM_GATEWAY_BASE_URL`: the LLM gateway's base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))").message("gateway URLs must be http(s) URLs"))]
+    #[schemars(length(min = 8, max = 1024))]
+    pub llm_base_url: Option<String>,
+    /// `LLM_GATEWAY_MODEL`: the model the agent asks the gateway for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255))]
+    pub llm_model: Option<String>,
+    /// `MCP_GATEWAY_BASE_URL`: the MCP gateway's base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))").message("gateway URLs must be http(s) URLs"))]
+    #[schemars(length(min = 8, max = 1024))]
+    pub mcp_base_url: Option<String>,
+}
+
+impl ReleaseTargetSpec {
+    /// The schema of the prompt registry.
+    pub fn prompt_schema(&self) -> &str {
+        self.agent_schema.as_deref().unwrap_or(&self.schema)
+    }
+}

@@ -1,0 +1,102 @@
+//! Rules the CRD's CEL cannot express (or would express at a cost the API server refuses):
+//! duplicate entries that would fight each other, and checks across a release and its target.
+
+use std::collections::BTreeMap;
+
+use super::Problem;
+use crate::release::{PermissionObjectType, PrincipalRef};
+use crate::{AgentRelease, ReleaseTarget};
+
+/// Checks of one AgentRelease on its own.
+pub fn check_release(release: &AgentRelease, problems: &mut Vec<Problem>) {
+    let spec = &release.spec;
+
+    let mut seen: BTreeMap<(String, PermissionObjectType, String), usize> = BTreeMap::new();
+    for (i, p) in spec.permissions.iter().enumerate() {
+        let key = (
+            principal_key(&p.principal),
+            p.object.type_,
+            p.object.name.clone().unwrap_or_default(),
+        );
+        if let Some(first) = seen.insert(key, i) {
+            problems.push(Problem::new(
+                format!("spec.permissions[{i}]"),
+                format!(
+                    "Duplicate value: permissions[{first}] already sets this principal's level on this object; keep one entry"
+                ),
+            ));
+        }
+    }
+
+    let mut grants: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for (i, g) in spec.grants.iter().enumerate() {
+        let key = (
+            g.securable_type.as_str().to_string(),
+            g.full_name.to_lowercase(),
+            principal_key(&g.principal),
+        );
+        if let Some(first) = grants.insert(key, i) {
+            problems.push(Problem::new(
+                format!("spec.grants[{i}]"),
+                format!(
+                    "Duplicate value: grants[{first}] already grants to this principal on this securable; merge the privileges into one entry"
+                ),
+            ));
+        }
+    }
+}
+
+fn principal_key(p: &PrincipalRef) -> String {
+    format!(
+        "{:?}:{}",
+        p.type_,
+        p.name.as_deref().unwrap_or("").to_lowercase()
+    )
+}
+
+/// Checks of one ReleaseTarget on its own.
+pub fn check_target(target: &ReleaseTarget, problems: &mut Vec<Problem>) {
+    let spec = &target.spec;
+    for (field, path) in [
+        ("development", spec.experiments.development.as_deref()),
+        ("evaluation", spec.experiments.evaluation.as_deref()),
+        ("deployment", Some(spec.experiments.deployment.as_str())),
+    ] {
+        if let Some(path) = path
+            && path.split('/').any(|seg| seg == "..")
+        {
+            problems.push(Problem::new(
+                format!("spec.experiments.{field}"),
+                "experiment paths may not contain '..'",
+            ));
+        }
+    }
+}
+
+/// Checks of a release against the target it refers to, when both are known: overridden
+/// artifact paths must lie under the target's `/Volumes/<catalog>/<schema>/`.
+pub fn check_release_against_target(
+    release: &AgentRelease,
+    target: &ReleaseTarget,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let root = format!("/Volumes/{}/{}/", target.spec.catalog, target.spec.schema);
+    if let Some(artifacts) = &release.spec.artifacts {
+        for (field, path) in [
+            ("signoffPath", artifacts.signoff_path.as_deref()),
+            ("evalSummaryPath", artifacts.eval_summary_path.as_deref()),
+        ] {
+            if let Some(path) = path
+                && !path.starts_with(&root)
+            {
+                problems.push(Problem::new(
+                    format!("spec.artifacts.{field}"),
+                    format!(
+                        "{path:?} is outside the target's {root}: artifacts must live in the target's catalog and schema"
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}

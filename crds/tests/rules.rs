@@ -1,0 +1,698 @@
+//! Every validation rule of the CRDs, accepting and rejecting, evaluated the way the API server
+//! does (structural schema, then CEL via kube's client-side evaluator on the generated schema).
+
+use agentrelease_api::validation::{Kind, Validator};
+use serde_json::{Value, json};
+
+fn sample(file: &str) -> Value {
+    let path = format!("{}/../config/samples/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_saphyr::from_str::<Value>(&text).unwrap()
+}
+
+fn release() -> Value {
+    sample("agentrelease.yaml")
+}
+
+fn target() -> Value {
+    sample("releasetarget.yaml")
+}
+
+fn validator() -> &'static Validator {
+    static VALIDATOR: std::sync::OnceLock<Validator> = std::sync::OnceLock::new();
+    VALIDATOR.get_or_init(Validator::new)
+}
+
+fn problems(kind: Kind, obj: &Value) -> Vec<String> {
+    validator()
+        .validate(kind, obj)
+        .into_iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
+/// Applies `edit` to the sample release and asserts exactly the expected problem appears.
+fn rejects(edit: impl FnOnce(&mut Value), expected: &str) {
+    let mut obj = release();
+    edit(&mut obj);
+    let found = problems(Kind::AgentRelease, &obj);
+    assert!(
+        found.iter().any(|p| p.contains(expected)),
+        "expected a problem containing {expected:?}, got {found:#?}"
+    );
+}
+
+fn accepts(edit: impl FnOnce(&mut Value)) {
+    let mut obj = release();
+    edit(&mut obj);
+    let found = problems(Kind::AgentRelease, &obj);
+    assert!(found.is_empty(), "expected no problems, got {found:#?}");
+}
+
+fn rejects_target(edit: impl FnOnce(&mut Value), expected: &str) {
+    let mut obj = target();
+    edit(&mut obj);
+    let found = problems(Kind::ReleaseTarget, &obj);
+    assert!(
+        found.iter().any(|p| p.contains(expected)),
+        "expected a problem containing {expected:?}, got {found:#?}"
+    );
+}
+
+fn accepts_target(edit: impl FnOnce(&mut Value)) {
+    let mut obj = target();
+    edit(&mut obj);
+    let found = problems(Kind::ReleaseTarget, &obj);
+    assert!(found.is_empty(), "expected no problems, got {found:#?}");
+}
+
+#[test]
+fn samples_are_valid() {
+    accepts(|_| {});
+    accepts_target(|_| {});
+}
+
+#[test]
+fn n_must_be_positive() {
+    rejects(
+        |o| o["spec"]["version"] = json!(0),
+        "spec.version (N) must be a positive integer",
+    );
+    rejects(
+        |o| o["spec"]["version"] = json!(-3),
+        "spec.version (N) must be a positive integer",
+    );
+    accepts(|o| o["spec"]["version"] = json!(1));
+    rejects(
+        |o| o["spec"]["version"] = json!("7"),
+        "must be of type integer",
+    );
+}
+
+#[test]
+fn model_version_must_be_positive() {
+    rejects(
+        |o| o["spec"]["model"]["version"] = json!(0),
+        "model.version must be a positive integer",
+    );
+}
+
+#[test]
+fn model_name_has_one_or_three_parts() {
+    accepts(|o| {
+        o["spec"]["model"]["name"] = json!("skyloyalty");
+        o["spec"]["servingEndpoint"]["servedEntities"][0]["entityName"] = json!("skyloyalty");
+    });
+    rejects(
+        |o| o["spec"]["model"]["name"] = json!("main.skyloyalty"),
+        "model.name must have one part",
+    );
+    rejects(
+        |o| o["spec"]["model"]["name"] = json!("a.b.c.d"),
+        "model.name must have one part",
+    );
+    rejects(
+        |o| o["spec"]["model"]["name"] = json!("main..x"),
+        "model.name must have one part",
+    );
+    rejects(
+        |o| o["spec"]["model"]["name"] = json!("main.agents.sky loyalty"),
+        "model.name must have one part",
+    );
+    rejects(
+        |o| o["spec"]["model"]["name"] = json!("main/agents/x"),
+        "model.name must have one part",
+    );
+    rejects(
+        |o| o["spec"]["model"]["name"] = json!("main.agents.x\u{7}"),
+        "model.name must have one part",
+    );
+}
+
+#[test]
+fn alias_follows_mlflow_rules() {
+    accepts(|o| o["spec"]["model"]["alias"] = json!("prod_candidate-2"));
+    rejects(
+        |o| o["spec"]["model"]["alias"] = json!("champ ion"),
+        "model.alias may contain only letters",
+    );
+    rejects(
+        |o| o["spec"]["model"]["alias"] = json!("champion!"),
+        "model.alias may contain only letters",
+    );
+    rejects(
+        |o| o["spec"]["model"]["alias"] = json!("Latest"),
+        "reserved by MLflow",
+    );
+    rejects(
+        |o| o["spec"]["model"]["alias"] = json!("v12"),
+        "reserved by MLflow",
+    );
+    accepts(|o| o["spec"]["model"]["alias"] = json!("v12b"));
+}
+
+#[test]
+fn alias_defaults_to_champion() {
+    accepts(|o| {
+        o["spec"]["model"].as_object_mut().unwrap().remove("alias");
+    });
+    let mut obj = release();
+    obj["spec"]["model"]
+        .as_object_mut()
+        .unwrap()
+        .remove("alias");
+    let typed: agentrelease_api::AgentRelease = serde_json::from_value(obj).unwrap();
+    assert_eq!(typed.spec.model.alias, "champion");
+}
+
+#[test]
+fn logged_model_id_shape_and_requirement() {
+    rejects(
+        |o| o["spec"]["model"]["loggedModelId"] = json!("m-XYZ"),
+        "m-<32 lowercase hex digits>",
+    );
+    rejects(
+        |o| {
+            o["spec"]["model"]
+                .as_object_mut()
+                .unwrap()
+                .remove("loggedModelId");
+        },
+        "spec.model.loggedModelId is required when spec.app is declared",
+    );
+}
+
+#[test]
+fn app_name_follows_databricks_rules() {
+    accepts(|o| o["spec"]["app"]["name"] = json!("a1"));
+    for bad in ["A-app", "-app", "app-", "app_name"] {
+        rejects(
+            |o| o["spec"]["app"]["name"] = json!(bad),
+            "app.name must be 2 to 30 characters",
+        );
+    }
+    rejects(
+        |o| o["spec"]["app"]["name"] = json!("x"),
+        "must be at least 2 characters",
+    );
+    rejects(
+        |o| o["spec"]["app"]["name"] = json!("a23456789012345678901234567890x"),
+        "Too long: may not be more than 30",
+    );
+}
+
+#[test]
+fn something_must_be_deployed() {
+    rejects(
+        |o| {
+            let spec = o["spec"].as_object_mut().unwrap();
+            spec.remove("app");
+            spec.remove("servingEndpoint");
+        },
+        "declare at least one of spec.app and spec.servingEndpoint",
+    );
+}
+
+#[test]
+fn endpoint_only_release_is_valid() {
+    accepts(|o| {
+        let spec = o["spec"].as_object_mut().unwrap();
+        spec.remove("app");
+        spec.remove("verification");
+        spec.insert("permissions".into(), json!([{"principal": {"type": "Group", "name": "agent-ops"}, "object": {"type": "ServingEndpoint"}, "level": "CAN_QUERY"}]));
+        spec.insert("grants".into(), json!([]));
+    });
+}
+
+#[test]
+fn thresholds_need_a_bound_and_an_order() {
+    rejects(
+        |o| o["spec"]["evaluation"]["thresholds"] = json!([{"metric": "x"}]),
+        "a threshold needs min, max or both",
+    );
+    rejects(
+        |o| {
+            o["spec"]["evaluation"]["thresholds"] = json!([{"metric": "x", "min": 0.9, "max": 0.1}])
+        },
+        "threshold min must not exceed max",
+    );
+    accepts(|o| {
+        o["spec"]["evaluation"]["thresholds"] = json!([{"metric": "x", "min": 0.5, "max": 0.5}])
+    });
+    accepts(|o| {
+        o["spec"]["evaluation"]["thresholds"] = json!([{"metric": "x", "min": 1, "max": 2.5}])
+    });
+    rejects(
+        |o| {
+            o["spec"]["evaluation"]["thresholds"] =
+                json!([{"metric": "x", "min": 1}, {"metric": "x", "max": 3}])
+        },
+        "Duplicate value",
+    );
+}
+
+#[test]
+fn overrides_live_under_volumes() {
+    accepts(|o| {
+        o["spec"]["artifacts"] =
+            json!({"signoffPath": "/Volumes/main/agents/signoffs/v7/decision.md"})
+    });
+    rejects(
+        |o| o["spec"]["artifacts"] = json!({"signoffPath": "/tmp/decision.md"}),
+        "artifacts.signoffPath must be an absolute path under /Volumes/",
+    );
+    rejects(
+        |o| o["spec"]["artifacts"] = json!({"signoffPath": "/Volumes/main/agents/../other/x.md"}),
+        "artifacts.signoffPath must be an absolute path under /Volumes/",
+    );
+    rejects(
+        |o| o["spec"]["artifacts"] = json!({"evalSummaryPath": "/Volumes/main//x.json"}),
+        "artifacts.evalSummaryPath must be an absolute path under /Volumes/",
+    );
+    rejects(
+        |o| o["spec"]["artifacts"] = json!({"promptName": "main.system_instructions"}),
+        "artifacts.promptName must be a three-part",
+    );
+}
+
+#[test]
+fn traffic_sums_to_100_and_names_entities() {
+    let two = json!([
+        {"name": "a", "entityVersion": "11"},
+        {"name": "b"}
+    ]);
+    accepts(|o| {
+        o["spec"]["servingEndpoint"]["servedEntities"] = two.clone();
+        o["spec"]["servingEndpoint"]["traffic"] = json!([
+            {"servedEntityName": "a", "trafficPercentage": 10},
+            {"servedEntityName": "b", "trafficPercentage": 90}
+        ]);
+    });
+    rejects(
+        |o| {
+            o["spec"]["servingEndpoint"]["servedEntities"] = two.clone();
+            o["spec"]["servingEndpoint"]["traffic"] = json!([
+                {"servedEntityName": "a", "trafficPercentage": 10},
+                {"servedEntityName": "b", "trafficPercentage": 80}
+            ]);
+        },
+        "traffic percentages must sum to 100",
+    );
+    rejects(
+        |o| {
+            o["spec"]["servingEndpoint"]["traffic"] =
+                json!([{"servedEntityName": "nope", "trafficPercentage": 100}]);
+        },
+        "every traffic route must name one of servedEntities",
+    );
+    rejects(
+        |o| o["spec"]["servingEndpoint"]["servedEntities"] = two.clone(),
+        "with more than one served entity, declare traffic routes",
+    );
+}
+
+#[test]
+fn legacy_served_models_is_refused_with_guidance() {
+    rejects(
+        |o| {
+            o["spec"]["servingEndpoint"]["servedModels"] =
+                json!([{"modelName": "x", "modelVersion": "1"}])
+        },
+        "use servedEntities",
+    );
+    rejects(
+        |o| o["spec"]["servingEndpoint"]["served_models"] = json!([{"model_name": "x"}]),
+        "use servingEndpoint.servedEntities",
+    );
+}
+
+#[test]
+fn served_entity_fields() {
+    rejects(
+        |o| o["spec"]["servingEndpoint"]["servedEntities"][0]["entityVersion"] = json!("0"),
+        "entityVersion must be a positive integer",
+    );
+    rejects(
+        |o| o["spec"]["servingEndpoint"]["servedEntities"][0]["entityVersion"] = json!(12),
+        "must be of type string",
+    );
+    rejects(
+        |o| o["spec"]["servingEndpoint"]["servedEntities"][0]["workloadSize"] = json!("Huge"),
+        "Unsupported value: \"Huge\"",
+    );
+    rejects(
+        |o| o["spec"]["servingEndpoint"]["name"] = json!("bad name"),
+        "servingEndpoint.name must be 1 to 63",
+    );
+}
+
+#[test]
+fn permission_levels_match_the_object() {
+    rejects(
+        |o| o["spec"]["permissions"][0]["level"] = json!("CAN_USE"),
+        "serving endpoint permission levels are CAN_VIEW, CAN_QUERY and CAN_MANAGE",
+    );
+    rejects(
+        |o| o["spec"]["permissions"][1]["level"] = json!("CAN_QUERY"),
+        "app permission levels are CAN_USE and CAN_MANAGE",
+    );
+    rejects(
+        |o| o["spec"]["permissions"][3]["level"] = json!("CAN_QUERY"),
+        "SQL warehouse permission levels",
+    );
+    rejects(
+        |o| o["spec"]["permissions"][3]["level"] = json!("IS_OWNER"),
+        "Unsupported value: \"IS_OWNER\"",
+    );
+}
+
+#[test]
+fn principal_names() {
+    rejects(
+        |o| o["spec"]["permissions"][1]["principal"] = json!({"type": "Group"}),
+        "principal.name is required",
+    );
+    rejects(
+        |o| {
+            o["spec"]["permissions"][0]["principal"] =
+                json!({"type": "AppServicePrincipal", "name": "x"})
+        },
+        "principal.name is required, except for type AppServicePrincipal",
+    );
+    rejects(
+        |o| o["spec"]["permissions"][3]["object"] = json!({"type": "SqlWarehouse"}),
+        "a SqlWarehouse object needs its warehouse id in name",
+    );
+}
+
+#[test]
+fn app_references_need_an_app() {
+    rejects(
+        |o| {
+            let spec = o["spec"].as_object_mut().unwrap();
+            spec.remove("app");
+            spec.remove("verification");
+            spec.insert("grants".into(), json!([]));
+        },
+        "permissions refer to the release's app",
+    );
+    rejects(
+        |o| {
+            let spec = o["spec"].as_object_mut().unwrap();
+            spec.remove("app");
+            spec.remove("verification");
+            spec.insert("permissions".into(), json!([]));
+        },
+        "grants to the AppServicePrincipal need spec.app",
+    );
+    rejects(
+        |o| {
+            let spec = o["spec"].as_object_mut().unwrap();
+            spec.remove("app");
+            spec.insert("permissions".into(), json!([]));
+            spec.insert("grants".into(), json!([]));
+        },
+        "verification sends a smoke request to the app",
+    );
+    rejects(
+        |o| {
+            let spec = o["spec"].as_object_mut().unwrap();
+            spec.remove("servingEndpoint");
+            spec["app"]["resources"] = json!([{"name": "warehouse", "sqlWarehouse": {"id": "4b9e2a1c7d3f5e60", "permission": "CAN_USE"}}]);
+        },
+        "a ServingEndpoint permission without object.name refers to the release's endpoint",
+    );
+}
+
+#[test]
+fn grants_fit_their_securable() {
+    rejects(
+        |o| o["spec"]["grants"][2]["securableType"] = json!("MODEL"),
+        "Unsupported value: \"MODEL\"",
+    );
+    rejects(
+        |o| o["spec"]["grants"][2]["privileges"] = json!(["SELECT"]),
+        "a privilege does not apply to this securable type",
+    );
+    rejects(
+        |o| o["spec"]["grants"][0]["fullName"] = json!("main.agents"),
+        "a CATALOG grant's fullName is the catalog name",
+    );
+    rejects(
+        |o| o["spec"]["grants"][1]["fullName"] = json!("main"),
+        "a SCHEMA grant's fullName is catalog.schema",
+    );
+    rejects(
+        |o| o["spec"]["grants"][2]["fullName"] = json!("main.agents"),
+        "a TABLE, VOLUME or FUNCTION grant's fullName is catalog.schema.name",
+    );
+    rejects(
+        |o| o["spec"]["grants"][2]["privileges"] = json!(["EXECUTE", "EXECUTE"]),
+        "Duplicate value",
+    );
+    rejects(
+        |o| o["spec"]["grants"][2]["privileges"] = json!([]),
+        "must have at least 1 item",
+    );
+    accepts(|o| o["spec"]["grants"][2]["privileges"] = json!(["EXECUTE", "APPLY_TAG"]));
+}
+
+#[test]
+fn env_rules() {
+    rejects(
+        |o| o["spec"]["app"]["env"][0]["name"] = json!("MLFLOW_ACTIVE_MODEL_ID"),
+        "this variable is set by the operator",
+    );
+    rejects(
+        |o| o["spec"]["app"]["env"][0]["name"] = json!("1BAD"),
+        "env name must be letters",
+    );
+    rejects(
+        |o| {
+            o["spec"]["app"]["env"][0] =
+                json!({"name": "X", "value": "a", "valueFrom": "warehouse"})
+        },
+        "exactly one of value and valueFrom",
+    );
+    rejects(
+        |o| o["spec"]["app"]["env"][1]["valueFrom"] = json!("nope"),
+        "every env valueFrom must name one of app.resources",
+    );
+    rejects(
+        |o| o["spec"]["app"]["resources"][0] = json!({"name": "warehouse"}),
+        "an app resource sets exactly one of",
+    );
+}
+
+#[test]
+fn policy_rules() {
+    rejects(
+        |o| o["spec"]["policy"]["resyncInterval"] = json!("5 minutes"),
+        "policy.resyncInterval must be a duration",
+    );
+    rejects(
+        |o| o["spec"]["policy"]["resyncInterval"] = json!("1s"),
+        "policy.resyncInterval must be between 10s and 24h",
+    );
+    rejects(
+        |o| o["spec"]["policy"]["resyncInterval"] = json!("25h"),
+        "policy.resyncInterval must be between 10s and 24h",
+    );
+    accepts(|o| o["spec"]["policy"]["resyncInterval"] = json!("1h30m"));
+    rejects(
+        |o| o["spec"]["policy"]["drift"] = json!("Ignore"),
+        "Unsupported value: \"Ignore\"",
+    );
+    rejects(
+        |o| o["spec"]["policy"]["deletion"] = json!("Orphan"),
+        "Unsupported value: \"Orphan\"",
+    );
+}
+
+#[test]
+fn verification_rules() {
+    rejects(
+        |o| o["spec"]["verification"]["path"] = json!("invocations"),
+        "verification.path must start with '/'",
+    );
+    rejects(
+        |o| o["spec"]["verification"]["timeoutSeconds"] = json!(0),
+        "verification.timeoutSeconds must be between 1 and 600",
+    );
+}
+
+#[test]
+fn target_ref_name() {
+    rejects(
+        |o| o["spec"]["targetRef"]["name"] = json!("Prod"),
+        "targetRef.name must be a Kubernetes object name",
+    );
+}
+
+#[test]
+fn unknown_fields_are_errors() {
+    rejects(
+        |o| o["spec"]["model"]["alais"] = json!("x"),
+        "spec.model.alais: unknown field",
+    );
+    rejects(
+        |o| o["spec"]["extra"] = json!(1),
+        "spec.extra: unknown field",
+    );
+}
+
+#[test]
+fn duplicate_permissions_and_grants() {
+    rejects(
+        |o| {
+            let p = o["spec"]["permissions"][1].clone();
+            let mut q = p.clone();
+            q["level"] = json!("CAN_MANAGE");
+            o["spec"]["permissions"].as_array_mut().unwrap().push(q);
+        },
+        "already sets this principal's level on this object",
+    );
+    rejects(
+        |o| {
+            let g = o["spec"]["grants"][2].clone();
+            o["spec"]["grants"].as_array_mut().unwrap().push(g);
+        },
+        "merge the privileges into one entry",
+    );
+}
+
+#[test]
+fn target_host_rules() {
+    rejects_target(
+        |o| o["spec"]["host"] = json!("http://127.0.0.1:8765"),
+        "spec.host must be an https:// URL",
+    );
+    accepts_target(|o| {
+        o["spec"]["host"] = json!("http://127.0.0.1:8765");
+        o["spec"]["allowInsecureHttp"] = json!(true);
+    });
+    rejects_target(
+        |o| o["spec"]["host"] = json!("https://adb-1.azuredatabricks.net/some/path"),
+        "spec.host must be a bare workspace URL",
+    );
+    rejects_target(
+        |o| o["spec"]["host"] = json!("not a url at all"),
+        "spec.host must be",
+    );
+}
+
+#[test]
+fn target_names_and_bounds() {
+    rejects_target(
+        |o| o["spec"]["catalog"] = json!("main.agents"),
+        "spec.catalog must be one Unity Catalog name",
+    );
+    rejects_target(
+        |o| o["spec"]["schema"] = json!("a b"),
+        "spec.schema must be one Unity Catalog name",
+    );
+    rejects_target(
+        |o| o["spec"]["volumes"]["signoffs"] = json!("a/b"),
+        "volume names are one Unity Catalog name",
+    );
+    rejects_target(
+        |o| o["spec"]["appEnvironment"] = json!("Production"),
+        "spec.appEnvironment must be a lowercase word",
+    );
+    rejects_target(
+        |o| o["spec"]["experiments"]["deployment"] = json!("Shared/x"),
+        "experiment paths are absolute",
+    );
+    rejects_target(
+        |o| o["spec"]["experiments"]["deployment"] = json!("/Shared/../x"),
+        "may not contain '..'",
+    );
+    rejects_target(
+        |o| o["spec"]["requestsPerSecond"] = json!(0),
+        "spec.requestsPerSecond must be between 1 and 1000",
+    );
+    rejects_target(
+        |o| o["spec"]["credentials"]["type"] = json!("Basic"),
+        "Unsupported value: \"Basic\"",
+    );
+    rejects_target(
+        |o| o["spec"]["gateway"]["llmBaseUrl"] = json!("ftp://example.com"),
+        "gateway URLs must be http(s) URLs",
+    );
+    rejects_target(
+        |o| {
+            o["spec"].as_object_mut().unwrap().remove("experiments");
+        },
+        "spec.experiments: Required value",
+    );
+}
+
+#[test]
+fn overrides_must_stay_in_the_target_schema() {
+    let mut obj = release();
+    obj["spec"]["artifacts"] =
+        json!({"signoffPath": "/Volumes/other/agents/signoffs/v7/decision.md"});
+    let release: agentrelease_api::AgentRelease = serde_json::from_value(obj).unwrap();
+    let target: agentrelease_api::ReleaseTarget = serde_json::from_value(target()).unwrap();
+    let found = agentrelease_api::validation::check_release_against_target(&release, &target);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .message
+            .contains("outside the target's /Volumes/main/agents/")
+    );
+}
+
+/// Every rule compiles, uses only `self`, and stays within the API server's cost budget with
+/// the schema's bounds (the server refuses a CRD whose rules it cannot bound).
+#[test]
+fn every_rule_compiles_and_is_bounded() {
+    use kube::core::cel::{
+        CompiledSchema, ScopeContext, WarningKind, analyze_rule, compile_schema,
+    };
+
+    fn visit(node: &CompiledSchema, path: &str, count: &mut usize, problems: &mut Vec<String>) {
+        for result in &node.validations {
+            match result {
+                Ok(compiled) => {
+                    *count += 1;
+                    let rule = &compiled.rule.rule;
+                    for w in analyze_rule(rule, node, ScopeContext::CrdValidation) {
+                        // The scope analysis counts comprehension variables (`all(p, ...)`) as
+                        // free; they are bound by the rule itself.
+                        let bound = w.kind == WarningKind::WrongScope
+                            && w.message
+                                .split('\'')
+                                .nth(1)
+                                .is_some_and(|var| rule.contains(&format!("({var}, ")));
+                        if !bound {
+                            problems.push(format!("{path}: {rule}: {}", w.message));
+                        }
+                    }
+                }
+                Err(e) => problems.push(format!("{path}: does not compile: {e:?}")),
+            }
+        }
+        for (name, child) in &node.properties {
+            visit(child, &format!("{path}.{name}"), count, problems);
+        }
+        if let Some(items) = &node.items {
+            visit(items, &format!("{path}[]"), count, problems);
+        }
+        if let Some(extra) = &node.additional_properties {
+            visit(extra, &format!("{path}{{}}"), count, problems);
+        }
+    }
+
+    let mut count = 0;
+    let mut problems = Vec::new();
+    for kind in [Kind::AgentRelease, Kind::ReleaseTarget] {
+        let compiled = compile_schema(validator().schema(kind));
+        visit(&compiled, kind.as_str(), &mut count, &mut problems);
+    }
+    assert!(
+        count >= 45,
+        "expected the CRDs to carry their rules, found {count}"
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+}
