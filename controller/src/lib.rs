@@ -2,3 +2,4 @@
 //! interface, shared by the controller and the one-shot CLI.
 
 pub mod cli;
+pub mod manifest;

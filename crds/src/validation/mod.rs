@@ -12,7 +12,7 @@ mod structural;
 use std::fmt;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::core::cel::{CompiledSchema, Validator as CelValidator, compile_schema};
+use kube::core::cel::{CompiledSchema, ErrorKind, Validator as CelValidator, compile_schema};
 use serde_json::Value;
 
 use crate::{AgentRelease, ReleaseTarget};
@@ -178,16 +178,20 @@ impl Validator {
             Kind::ReleaseTarget => &self.target,
         };
         let mut problems = structural::check(&compiled.schema, obj);
-        if !problems.is_empty() {
-            // The CEL rules and the typed checks assume a structurally valid object, as they
-            // do on the API server.
-            dedup(&mut problems);
-            return problems;
-        }
+        let structurally_valid = problems.is_empty();
         if let Err(errors) = self.cel.validate_compiled(&compiled.cel, obj, None) {
             for e in errors.into_vec() {
-                problems.push(Problem::new(e.field_path.clone(), e.message.clone()));
+                // On a structurally invalid object a rule may fail to evaluate only because of
+                // the structural problem, already reported; keep the rules that said no.
+                if structurally_valid || e.kind == ErrorKind::ValidationFailure {
+                    problems.push(Problem::new(e.field_path.clone(), e.message.clone()));
+                }
             }
+        }
+        if !structurally_valid {
+            // The typed checks assume a structurally valid object, as they do on the server.
+            dedup(&mut problems);
+            return problems;
         }
         match kind {
             Kind::AgentRelease => match serde_json::from_value::<AgentRelease>(obj.clone()) {
