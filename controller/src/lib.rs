@@ -2,4 +2,5 @@
 //! interface, shared by the controller and the one-shot CLI.
 
 pub mod cli;
+pub mod engine;
 pub mod manifest;

@@ -104,6 +104,10 @@ pub struct PlanRecord {
     /// The artifacts fingerprint the plan was written for.
     #[serde(default)]
     pub fingerprint: String,
+    /// The version the alias pointed at when the plan was written (the rollback target); absent
+    /// when the alias did not exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_from: Option<i64>,
 }
 
 /// One signoff decision as read from the front matter.

@@ -1,0 +1,432 @@
+//! The signoff gate's reading of `decision.md`: YAML front matter between `---` lines at the very
+//! start of the file, two independent decisions, and the `state_override` escape hatch. The
+//! markdown body is never read.
+//!
+//! Rules (strict by design):
+//! - the file is UTF-8 (a BOM is tolerated, CRLF line ends are tolerated), at most
+//!   [`MAX_SIGNOFF_BYTES`];
+//! - line 1 is `---`; the front matter ends at the next `---` line; it is one YAML mapping,
+//!   parsed with duplicate keys, merge keys and unknown tags refused and tight nesting and alias
+//!   budgets;
+//! - `engineering_signoff.decision` and `stakeholder_signoff.decision` must each be the exact
+//!   string `APPROVED` or `APPROVED_WITH_CONDITIONS` (upper case, no whitespace);
+//! - a decision that is present but not approving blocks, unless
+//!   `state_override.<block>.decision` equals it verbatim — then the release passes as
+//!   overridden;
+//! - a missing block or decision blocks, and cannot be overridden (there is nothing to capture).
+
+use agentrelease_api::status::{DecisionRecord, OverrideRecord, SignoffRecord};
+use serde_json::{Map, Value};
+
+/// The largest signoff file read.
+pub const MAX_SIGNOFF_BYTES: u64 = 256 * 1024;
+
+/// Decision values that approve.
+pub const APPROVING: [&str; 2] = ["APPROVED", "APPROVED_WITH_CONDITIONS"];
+
+/// The two decision blocks of the front matter.
+pub const BLOCKS: [&str; 2] = ["engineering_signoff", "stakeholder_signoff"];
+
+/// What the gate concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Both decisions approve.
+    Approved,
+    /// At least one decision does not approve, and the override captures each such decision
+    /// verbatim.
+    Overridden,
+    /// A decision does not approve and no valid override captures it.
+    Rejected(String),
+    /// A decision block or value is missing.
+    Incomplete(String),
+    /// No front matter, or not YAML of the expected shape.
+    Unparseable(String),
+}
+
+/// The parsed signoff: the verdict and what the status keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signoff {
+    /// The gate's conclusion.
+    pub verdict: Verdict,
+    /// The decisions, conditions and override as read.
+    pub record: SignoffRecord,
+    /// The `version` the front matter declares (for the version-consistency check).
+    pub version: VersionField,
+}
+
+/// A `version` field as declared in an artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionField {
+    /// Absent.
+    Missing,
+    /// An integer.
+    Int(i64),
+    /// Present but not an integer (shown verbatim).
+    Invalid(String),
+}
+
+impl VersionField {
+    /// Reads `version` from a JSON object.
+    pub fn from_object(object: &Map<String, Value>) -> Self {
+        match object.get("version") {
+            None | Some(Value::Null) => VersionField::Missing,
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(i) => VersionField::Int(i),
+                None => VersionField::Invalid(n.to_string()),
+            },
+            Some(other) => VersionField::Invalid(other.to_string()),
+        }
+    }
+
+    /// How the value reads in a message.
+    pub fn describe(&self) -> String {
+        match self {
+            VersionField::Missing => "no version".to_string(),
+            VersionField::Int(i) => format!("version {i}"),
+            VersionField::Invalid(raw) => format!("version {raw} (not an integer)"),
+        }
+    }
+}
+
+/// Reads a signoff file. Never fails: every problem is a [`Verdict`].
+pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
+    let mut record = SignoffRecord {
+        path: path.to_string(),
+        ..SignoffRecord::default()
+    };
+    let unparseable = |record: SignoffRecord, why: String| Signoff {
+        verdict: Verdict::Unparseable(why),
+        record,
+        version: VersionField::Missing,
+    };
+    if bytes.len() as u64 > MAX_SIGNOFF_BYTES {
+        return unparseable(
+            record,
+            format!("the file is larger than {MAX_SIGNOFF_BYTES} bytes"),
+        );
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => return unparseable(record, "the file is not UTF-8 text".into()),
+    };
+    let front = match front_matter(text) {
+        Ok(f) => f,
+        Err(why) => return unparseable(record, why),
+    };
+    let root = match parse_yaml(&front) {
+        Ok(Value::Object(map)) => map,
+        Ok(Value::Null) => return unparseable(record, "the front matter is empty".into()),
+        Ok(_) => return unparseable(record, "the front matter is not a YAML mapping".into()),
+        Err(why) => {
+            return unparseable(record, format!("the front matter is not valid YAML: {why}"));
+        }
+    };
+    let version = VersionField::from_object(&root);
+    record.version = match version {
+        VersionField::Int(i) => Some(i),
+        _ => None,
+    };
+
+    let decisions: Vec<Decision> = BLOCKS.iter().map(|b| read_decision(&root, b)).collect();
+    let override_block = root.get("state_override").and_then(Value::as_object);
+    record.engineering = decisions[0].record.clone();
+    record.stakeholder = decisions[1].record.clone();
+
+    // A missing decision is never overridable.
+    let missing: Vec<String> = decisions
+        .iter()
+        .zip(BLOCKS)
+        .filter_map(|(d, block)| d.missing.as_ref().map(|why| format!("{block}: {why}")))
+        .collect();
+    if !missing.is_empty() {
+        return Signoff {
+            verdict: Verdict::Incomplete(missing.join("; ")),
+            record,
+            version,
+        };
+    }
+
+    let mut uncaptured = Vec::new();
+    let mut overridden = OverrideRecord::default();
+    let mut any_overridden = false;
+    for (decision, block) in decisions.iter().zip(BLOCKS) {
+        let Some(value) = &decision.value else {
+            continue;
+        };
+        if decision.approves() {
+            continue;
+        }
+        let captured = override_block
+            .and_then(|o| o.get(block))
+            .and_then(Value::as_object)
+            .and_then(|b| b.get("decision"));
+        if captured == Some(value) {
+            any_overridden = true;
+            let text = decision.verbatim();
+            if block == BLOCKS[0] {
+                overridden.engineering_decision = Some(text);
+            } else {
+                overridden.stakeholder_decision = Some(text);
+            }
+        } else {
+            let why = match captured {
+                None => "no state_override captures it".to_string(),
+                Some(other) => format!(
+                    "state_override.{block}.decision is {} and does not capture it verbatim",
+                    short(other)
+                ),
+            };
+            uncaptured.push(format!(
+                "{block}.decision is {} ({why})",
+                decision.verbatim_quoted()
+            ));
+        }
+    }
+    if !uncaptured.is_empty() {
+        return Signoff {
+            verdict: Verdict::Rejected(uncaptured.join("; ")),
+            record,
+            version,
+        };
+    }
+    if any_overridden {
+        if let Some(o) = override_block {
+            overridden.approved_by = text_field(o, &["approved_by", "approver", "by"]);
+            overridden.reason = text_field(o, &["reason", "justification"]);
+        }
+        record.override_ = Some(overridden);
+        return Signoff {
+            verdict: Verdict::Overridden,
+            record,
+            version,
+        };
+    }
+    Signoff {
+        verdict: Verdict::Approved,
+        record,
+        version,
+    }
+}
+
+/// One decision as read.
+struct Decision {
+    /// The decision value, when present.
+    value: Option<Value>,
+    /// Why it counts as missing, when it does.
+    missing: Option<String>,
+    record: DecisionRecord,
+}
+
+impl Decision {
+    fn approves(&self) -> bool {
+        matches!(&self.value, Some(Value::String(s)) if APPROVING.contains(&s.as_str()))
+    }
+
+    fn verbatim(&self) -> String {
+        match &self.value {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        }
+    }
+
+    fn verbatim_quoted(&self) -> String {
+        self.value.as_ref().map(short).unwrap_or_default()
+    }
+}
+
+fn read_decision(root: &Map<String, Value>, block: &str) -> Decision {
+    let mut record = DecisionRecord::default();
+    let Some(raw) = root.get(block) else {
+        return Decision {
+            value: None,
+            missing: Some("the block is missing".into()),
+            record,
+        };
+    };
+    let Some(map) = raw.as_object() else {
+        return Decision {
+            value: None,
+            missing: Some(format!(
+                "must be a mapping with a decision, found {}",
+                short(raw)
+            )),
+            record,
+        };
+    };
+    record.approver = text_field(map, &["approver", "approved_by", "by", "name"]);
+    record.date = text_field(map, &["date", "approved_at", "signed_at"]);
+    record.conditions = conditions_text(map.get("conditions"));
+    match map.get("decision") {
+        None | Some(Value::Null) => Decision {
+            value: None,
+            missing: Some("the decision is missing".into()),
+            record,
+        },
+        Some(Value::String(s)) if s.is_empty() => Decision {
+            value: None,
+            missing: Some("the decision is empty".into()),
+            record,
+        },
+        Some(value) => {
+            record.decision = Some(match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            Decision {
+                value: Some(value.clone()),
+                missing: None,
+                record,
+            }
+        }
+    }
+}
+
+fn text_field(map: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| match map.get(*k) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn conditions_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Array(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.trim().to_string(),
+                    other => other.to_string(),
+                })
+                .filter(|s| !s.is_empty())
+                .collect();
+            (!parts.is_empty()).then(|| parts.join("; "))
+        }
+        _ => None,
+    }
+}
+
+fn short(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 80 {
+        format!("{}...", text.chars().take(77).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// The YAML between the opening `---` on line 1 and the next `---` line.
+fn front_matter(text: &str) -> Result<String, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    match lines.next() {
+        Some(first) if first.trim_end() == "---" => {}
+        _ => {
+            return Err(
+                "the file does not start with YAML front matter (a first line of ---)".into(),
+            );
+        }
+    }
+    let mut body = Vec::new();
+    for line in lines {
+        if line.trim_end() == "---" {
+            return Ok(body.join("\n"));
+        }
+        body.push(line);
+    }
+    Err("the front matter is not closed by a --- line".into())
+}
+
+fn parse_yaml(text: &str) -> Result<Value, String> {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = 16;
+    budget.max_aliases = 64;
+    budget.max_anchors = 64;
+    budget.max_documents = 1;
+    budget.max_nodes = 4_096;
+    budget.max_events = 16_384;
+    budget.max_total_scalar_bytes = MAX_SIGNOFF_BYTES as usize;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.merge_keys = serde_saphyr::MergeKeyPolicy::Error;
+    options.reject_unsupported_tags = true;
+    options.with_snippet = false;
+    serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| {
+        e.to_string()
+            .lines()
+            .next()
+            .unwrap_or("invalid YAML")
+            .to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(front: &str) -> Vec<u8> {
+        format!("---\n{front}---\n# Decision\n\nBody text.\n").into_bytes()
+    }
+
+    #[test]
+    fn both_approved() {
+        let s = parse(
+            "p",
+            &doc(
+                "version: 7\nengineering_signoff:\n  decision: APPROVED\n  approver: a@x\nstakeholder_signoff:\n  decision: APPROVED_WITH_CONDITIONS\n  conditions: [monitor latency]\n",
+            ),
+        );
+        assert_eq!(s.verdict, Verdict::Approved);
+        assert_eq!(s.version, VersionField::Int(7));
+        assert_eq!(s.record.engineering.approver.as_deref(), Some("a@x"));
+        assert_eq!(
+            s.record.stakeholder.conditions.as_deref(),
+            Some("monitor latency")
+        );
+    }
+
+    #[test]
+    fn override_must_capture_verbatim() {
+        let front = "engineering_signoff:\n  decision: REJECTED\nstakeholder_signoff:\n  decision: APPROVED\nstate_override:\n  engineering_signoff:\n    decision: REJECTED\n  reason: hotfix\n  approved_by: cto@x\n";
+        let s = parse("p", &doc(front));
+        assert_eq!(s.verdict, Verdict::Overridden);
+        let o = s.record.override_.unwrap();
+        assert_eq!(o.engineering_decision.as_deref(), Some("REJECTED"));
+        assert_eq!(o.reason.as_deref(), Some("hotfix"));
+
+        let wrong = front.replace(
+            "    decision: REJECTED\n  reason",
+            "    decision: rejected\n  reason",
+        );
+        assert!(matches!(
+            parse("p", &doc(&wrong)).verdict,
+            Verdict::Rejected(_)
+        ));
+    }
+
+    #[test]
+    fn missing_decision_is_incomplete_even_with_override() {
+        let s = parse(
+            "p",
+            &doc(
+                "engineering_signoff:\n  approver: a\nstakeholder_signoff:\n  decision: APPROVED\nstate_override:\n  engineering_signoff:\n    decision: null\n",
+            ),
+        );
+        assert!(
+            matches!(s.verdict, Verdict::Incomplete(_)),
+            "{:?}",
+            s.verdict
+        );
+    }
+
+    #[test]
+    fn no_front_matter() {
+        assert!(matches!(
+            parse("p", b"# Decision\nengineering_signoff: APPROVED\n").verdict,
+            Verdict::Unparseable(_)
+        ));
+    }
+}

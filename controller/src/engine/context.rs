@@ -1,0 +1,269 @@
+//! What a reconcile pass knows about the release before it talks to the workspace: the release's
+//! identity, the target's catalog and schema, and the artifact locations of the contract.
+
+use agentrelease_api::names::{self, Registry};
+use agentrelease_api::{AgentReleaseSpec, ReleaseTargetSpec};
+
+/// Who the release is. In the controller these come from the object's metadata; `apply`
+/// derives stable values from the manifest so repeated runs recognise their own plan and audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The release's uid.
+    pub uid: String,
+    /// The spec generation.
+    pub generation: i64,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl Identity {
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// The marker written into a deployment plan so a restarted pass finds its own plan.
+    pub fn plan_marker(&self) -> String {
+        format!("{}/{}", self.uid, self.generation)
+    }
+}
+
+/// Why a release cannot be worked on with this target.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    /// An artifact path falls outside `/Volumes/<catalog>/<schema>/` or is malformed.
+    #[error("{field} {path:?} is refused: {why}")]
+    PathRefused {
+        /// The field the path came from.
+        field: &'static str,
+        /// The path.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// A name of the release or target is malformed.
+    #[error("{field} {value:?} is invalid: {why}")]
+    InvalidName {
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: String,
+        /// Why.
+        why: &'static str,
+    },
+}
+
+impl ContextError {
+    /// A short category for Event reasons and metric labels.
+    pub fn category(&self) -> &'static str {
+        match self {
+            ContextError::PathRefused { .. } => "path_refused",
+            ContextError::InvalidName { .. } => "invalid_name",
+        }
+    }
+}
+
+/// The release, its target and everything derived from them.
+#[derive(Debug, Clone)]
+pub struct ReleaseContext {
+    /// Who.
+    pub identity: Identity,
+    /// The release's spec.
+    pub spec: AgentReleaseSpec,
+    /// The target's spec.
+    pub target: ReleaseTargetSpec,
+    /// The registry the model lives in.
+    pub registry: Registry,
+    /// `/Volumes/<catalog>/<schema>/`.
+    pub volume_root: String,
+    /// The signoff file.
+    pub signoff_path: String,
+    /// The eval summary.
+    pub eval_summary_path: String,
+    /// The directory of the deployment plans.
+    pub plans_dir: String,
+    /// The prompt (`<catalog>.<agentSchema>.system_instructions` unless overridden).
+    pub prompt_name: String,
+    /// `candidate_v<N>`.
+    pub prompt_alias: String,
+}
+
+impl ReleaseContext {
+    /// Resolves the context; refuses malformed names and any artifact path outside the target's
+    /// catalog and schema.
+    pub fn new(
+        identity: Identity,
+        spec: &AgentReleaseSpec,
+        target: &ReleaseTargetSpec,
+    ) -> Result<Self, ContextError> {
+        for (field, value) in [
+            ("spec.catalog", target.catalog.as_str()),
+            ("spec.schema", target.schema.as_str()),
+            ("spec.agentSchema", target.prompt_schema()),
+            ("spec.volumes.signoffs", target.volumes.signoffs.as_str()),
+            ("spec.volumes.evalRuns", target.volumes.eval_runs.as_str()),
+            (
+                "spec.volumes.deploymentPlans",
+                target.volumes.deployment_plans.as_str(),
+            ),
+        ] {
+            check_identifier(field, value)?;
+        }
+        let registry = names::registry_of(&spec.model.name).ok_or(ContextError::InvalidName {
+            field: "spec.model.name",
+            value: spec.model.name.clone(),
+            why: "a model name has one part (workspace registry) or three (Unity Catalog)",
+        })?;
+        if spec.version < 1 {
+            return Err(ContextError::InvalidName {
+                field: "spec.version",
+                value: spec.version.to_string(),
+                why: "N must be a positive integer",
+            });
+        }
+        let n = spec.version;
+        let volume_root = format!("/Volumes/{}/{}/", target.catalog, target.schema);
+        let overrides = spec.artifacts.clone().unwrap_or_default();
+        let signoff_path = overrides.signoff_path.clone().unwrap_or_else(|| {
+            format!("{volume_root}{}/v{n}/decision.md", target.volumes.signoffs)
+        });
+        let eval_summary_path = overrides.eval_summary_path.clone().unwrap_or_else(|| {
+            format!(
+                "{volume_root}{}/v{n}/summary.json",
+                target.volumes.eval_runs
+            )
+        });
+        let plans_dir = format!("{volume_root}{}", target.volumes.deployment_plans);
+        check_artifact_path("the signoff path", &signoff_path, &volume_root)?;
+        check_artifact_path("the eval summary path", &eval_summary_path, &volume_root)?;
+        check_artifact_path("the deployment plans directory", &plans_dir, &volume_root)?;
+        let prompt_name = match overrides.prompt_name {
+            Some(name) => {
+                if names::registry_of(&name) != Some(Registry::UnityCatalog) {
+                    return Err(ContextError::InvalidName {
+                        field: "spec.artifacts.promptName",
+                        value: name,
+                        why: "a prompt is a three-part Unity Catalog name",
+                    });
+                }
+                name
+            }
+            None => format!(
+                "{}.{}.system_instructions",
+                target.catalog,
+                target.prompt_schema()
+            ),
+        };
+        Ok(ReleaseContext {
+            identity,
+            spec: spec.clone(),
+            target: target.clone(),
+            registry,
+            volume_root,
+            signoff_path,
+            eval_summary_path,
+            plans_dir,
+            prompt_name,
+            prompt_alias: format!("candidate_v{n}"),
+        })
+    }
+
+    /// N.
+    pub fn n(&self) -> i64 {
+        self.spec.version
+    }
+
+    /// The path of deployment plan version `m`.
+    pub fn plan_path(&self, m: i64) -> String {
+        format!("{}/v{m}/plan.md", self.plans_dir)
+    }
+
+    /// The model's name.
+    pub fn model(&self) -> &str {
+        &self.spec.model.name
+    }
+}
+
+fn check_identifier(field: &'static str, value: &str) -> Result<(), ContextError> {
+    let bad = value.is_empty()
+        || value.len() > 255
+        || value
+            .chars()
+            .any(|c| c == '.' || c == '/' || c.is_whitespace() || c.is_control());
+    if bad {
+        return Err(ContextError::InvalidName {
+            field,
+            value: value.to_string(),
+            why: "one Unity Catalog name without dots, slashes, spaces or control characters",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a path that is not a clean absolute path under `root`.
+pub fn check_artifact_path(
+    field: &'static str,
+    path: &str,
+    root: &str,
+) -> Result<(), ContextError> {
+    let refuse = |why: &str| ContextError::PathRefused {
+        field,
+        path: path.to_string(),
+        why: why.to_string(),
+    };
+    if path.chars().any(char::is_control) {
+        return Err(refuse("it contains control characters"));
+    }
+    if path.contains('\\') {
+        return Err(refuse("it contains a backslash"));
+    }
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(refuse("it is not absolute"));
+    };
+    if rest.split('/').any(|seg| seg.is_empty()) {
+        return Err(refuse("it has an empty segment ('//' or a trailing '/')"));
+    }
+    if rest.split('/').any(|seg| seg == ".." || seg == ".") {
+        return Err(refuse("it has a '.' or '..' segment"));
+    }
+    if !path.starts_with(root) || path.len() == root.len() {
+        return Err(refuse(&format!(
+            "it is outside the target's {root} (artifacts live in the target's catalog and schema)"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: &str = "/Volumes/main/agents/";
+
+    #[test]
+    fn accepts_paths_under_the_root() {
+        assert!(
+            check_artifact_path("f", "/Volumes/main/agents/signoffs/v7/decision.md", ROOT).is_ok()
+        );
+    }
+
+    #[test]
+    fn refuses_escapes_and_malformed_paths() {
+        for bad in [
+            "/Volumes/main/agents/../finance/x.md",
+            "/Volumes/main/agents/./x.md",
+            "/Volumes/main/agents//x.md",
+            "/Volumes/main/agents/x/",
+            "/Volumes/main/agentsx/x.md",
+            "/Volumes/other/agents/x.md",
+            "Volumes/main/agents/x.md",
+            "/Volumes/main/agents/x\u{0}.md",
+            "/Volumes/main/agents/a\\b.md",
+            "/Volumes/main/agents/",
+        ] {
+            assert!(check_artifact_path("f", bad, ROOT).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The release engine: one reconcile pass over an AgentRelease, shared by the controller and the
+//! one-shot CLI. It knows the API types, a [`Workspace`] and a [`Clock`], and nothing else of
+//! Kubernetes: it takes the release, its target and an identity, and returns the new status,
+//! the Events to record and when to look again.
+
+pub mod artifacts;
+pub mod context;
+pub mod desired;
+pub mod fingerprint;
+pub mod pass;
+pub mod plan_doc;
+pub mod status;
+pub mod steps;
+pub mod workspace;
+
+use std::time::Duration;
+
+use agentrelease_api::conditions::{reasons, types};
+use agentrelease_api::{AgentRelease, AgentReleaseStatus, ReleaseTargetSpec};
+
+pub use context::{Identity, ReleaseContext};
+pub use pass::{Clock, Event, EventType, Mode, PlannedChange, StepResult, SystemClock};
+pub use workspace::Workspace;
+
+use pass::{Artifacts, Pass};
+use status::StatusBuilder;
+use steps::PIPELINE;
+
+/// When to look at the release again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requeue {
+    /// After this long.
+    After(Duration),
+    /// After a transient failure: back off (the caller's policy).
+    Backoff,
+}
+
+/// What a pass produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The new status.
+    pub status: AgentReleaseStatus,
+    /// When to look again.
+    pub requeue: Requeue,
+    /// Events to record (condition transitions and actions).
+    pub events: Vec<Event>,
+    /// Plan mode: what apply would change.
+    pub changes: Vec<PlannedChange>,
+}
+
+impl Outcome {
+    /// Whether the release is Ready.
+    pub fn is_ready(&self) -> bool {
+        status::is_true(&self.status, types::READY)
+    }
+
+    /// Whether the release is blocked (Stalled).
+    pub fn is_stalled(&self) -> bool {
+        status::is_true(&self.status, types::STALLED)
+    }
+}
+
+/// Runs one pass over `release` with `target` against `ws`.
+pub async fn reconcile<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    ws: &W,
+    clock: &C,
+    mode: Mode,
+) -> Outcome {
+    let old = release.status.clone().unwrap_or_default();
+    let generation = identity.generation;
+    let resync = release.spec.policy.resync();
+    let mut builder = StatusBuilder::new(&old, generation, clock.now());
+
+    if release.spec.policy.suspend {
+        let reason = release
+            .spec
+            .policy
+            .suspend_reason
+            .clone()
+            .unwrap_or_else(|| "suspended by spec.policy.suspend".into());
+        return builder.suspended(&reason, resync);
+    }
+    builder.resume();
+
+    let ctx = match ReleaseContext::new(identity, &release.spec, target) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let reason = match e {
+                context::ContextError::PathRefused { .. } => reasons::PATH_REFUSED,
+                context::ContextError::InvalidName { .. } => reasons::INVALID_SPEC,
+            };
+            return builder.blocked_before_start(
+                types::TARGET_RESOLVED,
+                reason,
+                &e.to_string(),
+                resync,
+            );
+        }
+    };
+    builder.set(
+        types::TARGET_RESOLVED,
+        agentrelease_api::ConditionStatus::True,
+        reasons::SUCCEEDED,
+        format!("artifacts under {} of {}", ctx.volume_root, ctx.target.host),
+    );
+
+    let mut pass = Pass {
+        ws,
+        clock,
+        mode,
+        ctx: &ctx,
+        old: &old,
+        status: builder.status.clone(),
+        artifacts: Artifacts::default(),
+        events: Vec::new(),
+        changes: Vec::new(),
+        drift: Vec::new(),
+        drift_corrected: false,
+    };
+    let mut stopped = None;
+    for step in PIPELINE {
+        if !step.applies(&ctx) {
+            pass.status
+                .conditions
+                .retain(|c| c.type_ != step.condition());
+            continue;
+        }
+        let result = step.run(&mut pass).await;
+        match result {
+            StepResult::Done { .. } => builder.record(&mut pass.status, step, &result),
+            StepResult::NotApplicable => {
+                pass.status
+                    .conditions
+                    .retain(|c| c.type_ != step.condition());
+            }
+            _ => {
+                builder.record(&mut pass.status, step, &result);
+                stopped = Some((step, result));
+                break;
+            }
+        }
+    }
+    builder.finish(pass, &ctx, stopped, resync)
+}

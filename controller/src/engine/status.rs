@@ -1,0 +1,503 @@
+//! Building the status of a pass: step conditions, the kstatus trio (`Ready`, `Reconciling`,
+//! `Stalled`), the phase, and Events for condition transitions.
+//!
+//! Invariants (tested as properties): `Ready` is always present; `Reconciling` and `Stalled` are
+//! never both True; every condition carries the generation it was computed for; `Ready=True` only
+//! when every applicable step is True for the current generation.
+
+use std::time::Duration;
+
+use agentrelease_api::AgentReleaseStatus;
+use agentrelease_api::condition::{self, Condition, ConditionStatus};
+use agentrelease_api::conditions::{Phase, reasons, types};
+use agentrelease_api::status::DriftRecord;
+use jiff::Timestamp;
+
+use super::context::ReleaseContext;
+use super::pass::{Clock, Event, EventType, Mode, Pass, StepResult};
+use super::steps::{PIPELINE, Step};
+use super::{Outcome, Requeue};
+
+/// Reasons whose True condition still deserves a Warning.
+const WARNING_REASONS: [&str; 2] = [reasons::SIGNOFF_OVERRIDDEN, reasons::ROLLED_BACK];
+
+/// Whether a condition is True in a status.
+pub fn is_true(status: &AgentReleaseStatus, type_: &str) -> bool {
+    condition::find(&status.conditions, type_).is_some_and(Condition::is_true)
+}
+
+/// Builds the status of one pass from the previous one.
+pub struct StatusBuilder<'a> {
+    old: &'a AgentReleaseStatus,
+    generation: i64,
+    now: Timestamp,
+    /// The status so far (before the steps run).
+    pub status: AgentReleaseStatus,
+}
+
+impl<'a> StatusBuilder<'a> {
+    /// Starts from the previous status.
+    pub fn new(old: &'a AgentReleaseStatus, generation: i64, now: Timestamp) -> Self {
+        let mut status = old.clone();
+        status.observed_generation = Some(generation);
+        StatusBuilder {
+            old,
+            generation,
+            now,
+            status,
+        }
+    }
+
+    /// Sets a condition on the status being built.
+    pub fn set(&mut self, type_: &str, status: ConditionStatus, reason: &str, message: String) {
+        set_on(
+            &mut self.status,
+            self.generation,
+            self.now,
+            type_,
+            status,
+            reason,
+            message,
+        );
+    }
+
+    /// Sets a step's condition from its result on `status`.
+    pub fn record(&self, status: &mut AgentReleaseStatus, step: Step, result: &StepResult) {
+        let (cs, reason, message) = match result {
+            StepResult::Done { reason, message } => {
+                (ConditionStatus::True, *reason, message.clone())
+            }
+            StepResult::Waiting {
+                reason, message, ..
+            } => (ConditionStatus::Unknown, *reason, message.clone()),
+            StepResult::Blocked { reason, message } => {
+                (ConditionStatus::False, *reason, message.clone())
+            }
+            StepResult::Failed { reason, message } => {
+                (ConditionStatus::Unknown, *reason, message.clone())
+            }
+            StepResult::NotApplicable => return,
+        };
+        set_on(
+            status,
+            self.generation,
+            self.now,
+            step.condition(),
+            cs,
+            reason,
+            message,
+        );
+    }
+
+    /// The release is suspended: nothing is read or written in the workspace.
+    pub fn suspended(mut self, why: &str, resync: Duration) -> Outcome {
+        let message = format!("suspended: {why}");
+        self.set(
+            types::SUSPENDED,
+            ConditionStatus::True,
+            reasons::SUSPENDED,
+            message.clone(),
+        );
+        self.set(
+            types::READY,
+            ConditionStatus::False,
+            reasons::SUSPENDED,
+            message.clone(),
+        );
+        self.set(
+            types::RECONCILING,
+            ConditionStatus::False,
+            reasons::SUSPENDED,
+            message.clone(),
+        );
+        self.set(
+            types::STALLED,
+            ConditionStatus::False,
+            reasons::SUSPENDED,
+            message,
+        );
+        self.status.phase = Some(Phase::Suspended);
+        let events = transition_events(self.old, &self.status);
+        Outcome {
+            status: self.status,
+            requeue: Requeue::After(resync),
+            events,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Drops the `Suspended` condition of a release that is no longer suspended.
+    pub fn resume(&mut self) {
+        self.status
+            .conditions
+            .retain(|c| c.type_ != types::SUSPENDED);
+    }
+
+    /// The release cannot start (a bad reference, a refused path): one condition False, Stalled.
+    pub fn blocked_before_start(
+        mut self,
+        type_: &str,
+        reason: &str,
+        message: &str,
+        resync: Duration,
+    ) -> Outcome {
+        self.set(type_, ConditionStatus::False, reason, message.to_string());
+        summarize_blocked(
+            &mut self.status,
+            self.generation,
+            self.now,
+            reason,
+            message,
+            Phase::Blocked,
+        );
+        let events = transition_events(self.old, &self.status);
+        Outcome {
+            status: self.status,
+            requeue: Requeue::After(resync),
+            events,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Completes the status after the steps ran.
+    pub fn finish<W, C: Clock>(
+        self,
+        pass: Pass<'_, W, C>,
+        ctx: &ReleaseContext,
+        stopped: Option<(Step, StepResult)>,
+        resync: Duration,
+    ) -> Outcome {
+        let Pass {
+            mut status,
+            events: step_events,
+            changes,
+            drift,
+            drift_corrected,
+            mode,
+            ..
+        } = pass;
+        let generation = self.generation;
+        let now = self.now;
+
+        // Steps not reached in this pass: Pending for this generation.
+        if let Some((stopped_step, _)) = &stopped {
+            let mut after = false;
+            for step in PIPELINE {
+                if step == *stopped_step {
+                    after = true;
+                    continue;
+                }
+                if !after || !step.applies(ctx) {
+                    continue;
+                }
+                let current = condition::find(&status.conditions, step.condition())
+                    .filter(|c| c.observed_generation == Some(generation));
+                if current.is_none() {
+                    set_on(
+                        &mut status,
+                        generation,
+                        now,
+                        step.condition(),
+                        ConditionStatus::Unknown,
+                        reasons::PENDING,
+                        format!("waiting for {}", stopped_step.condition()),
+                    );
+                }
+            }
+        }
+
+        // Drift.
+        let mut events = Vec::new();
+        if !drift.is_empty() {
+            let reason = if drift_corrected {
+                reasons::DRIFT_CORRECTED
+            } else {
+                reasons::DRIFT_DETECTED
+            };
+            set_on(
+                &mut status,
+                generation,
+                now,
+                types::DRIFT_DETECTED,
+                ConditionStatus::True,
+                reason,
+                drift.join("; "),
+            );
+            status.drift = Some(DriftRecord {
+                items: drift.iter().take(32).cloned().collect(),
+                corrected: drift_corrected,
+                at: condition::truncate_to_seconds(now),
+            });
+            let already_reported = condition::find(&self.old.conditions, types::DRIFT_DETECTED)
+                .is_some_and(|c| c.is_true() && c.reason == reasons::DRIFT_DETECTED);
+            if drift_corrected {
+                events.push(Event {
+                    type_: EventType::Normal,
+                    reason: reasons::DRIFT_CORRECTED.to_string(),
+                    message: format!("corrected: {}", drift.join("; ")),
+                });
+            } else if !already_reported {
+                events.push(Event {
+                    type_: EventType::Warning,
+                    reason: reasons::DRIFT_DETECTED.to_string(),
+                    message: format!("not corrected (policy Report): {}", drift.join("; ")),
+                });
+            }
+        } else if stopped.is_none() {
+            set_on(
+                &mut status,
+                generation,
+                now,
+                types::DRIFT_DETECTED,
+                ConditionStatus::False,
+                reasons::NO_DRIFT,
+                "the workspace matches the release".into(),
+            );
+        }
+
+        let requeue = match &stopped {
+            None => {
+                let message = ready_message(ctx, &status);
+                set_on(
+                    &mut status,
+                    generation,
+                    now,
+                    types::READY,
+                    ConditionStatus::True,
+                    reasons::RELEASED,
+                    message.clone(),
+                );
+                set_on(
+                    &mut status,
+                    generation,
+                    now,
+                    types::RECONCILING,
+                    ConditionStatus::False,
+                    reasons::RELEASED,
+                    message.clone(),
+                );
+                set_on(
+                    &mut status,
+                    generation,
+                    now,
+                    types::STALLED,
+                    ConditionStatus::False,
+                    reasons::RELEASED,
+                    message,
+                );
+                status.phase = Some(Phase::Ready);
+                if let Some(last) = status.history.last_mut()
+                    && last.generation == generation
+                    && last.outcome == "Promoted"
+                {
+                    last.outcome = "Released".to_string();
+                }
+                Requeue::After(resync)
+            }
+            Some((
+                step,
+                StepResult::Waiting {
+                    reason,
+                    message,
+                    after,
+                },
+            )) => {
+                set_on(
+                    &mut status,
+                    generation,
+                    now,
+                    types::READY,
+                    ConditionStatus::False,
+                    reason,
+                    message.clone(),
+                );
+                set_on(
+                    &mut status,
+                    generation,
+                    now,
+                    types::RECONCILING,
+                    ConditionStatus::True,
+                    reasons::PROGRESSING,
+                    message.clone(),
+                );
+                set_on(
+                    &mut status,
+                    generation,
+                    now,
+                    types::STALLED,
+                    ConditionStatus::False,
+                    reasons::PROGRESSING,
+                    message.clone(),
+                );
+                status.phase = Some(step.phase());
+                Requeue::After(*after)
+            }
+            Some((_, StepResult::Blocked { reason, message })) => {
+                let phase = if *reason == reasons::ROLLED_BACK {
+                    Phase::RolledBack
+                } else {
+                    Phase::Blocked
+                };
+                summarize_blocked(&mut status, generation, now, reason, message, phase);
+                Requeue::After(resync)
+            }
+            Some((_, StepResult::Failed { reason, message })) => {
+                set_on(
+                    &mut status,
+                    generation,
+                    now,
+                    types::READY,
+                    ConditionStatus::False,
+                    reason,
+                    message.clone(),
+                );
+                set_on(
+                    &mut status,
+                    generation,
+                    now,
+                    types::RECONCILING,
+                    ConditionStatus::True,
+                    reason,
+                    message.clone(),
+                );
+                set_on(
+                    &mut status,
+                    generation,
+                    now,
+                    types::STALLED,
+                    ConditionStatus::False,
+                    reason,
+                    message.clone(),
+                );
+                status.phase = Some(Phase::Failed);
+                Requeue::Backoff
+            }
+            Some((_, StepResult::Done { .. } | StepResult::NotApplicable)) => {
+                Requeue::After(resync)
+            }
+        };
+
+        if mode == Mode::Plan {
+            return Outcome {
+                status,
+                requeue,
+                events: Vec::new(),
+                changes,
+            };
+        }
+        let mut all = transition_events(self.old, &status);
+        all.extend(step_events);
+        all.extend(events);
+        Outcome {
+            status,
+            requeue,
+            events: all,
+            changes,
+        }
+    }
+}
+
+fn ready_message(ctx: &ReleaseContext, status: &AgentReleaseStatus) -> String {
+    let mut msg = format!(
+        "N={}: {}@{} -> version {}",
+        ctx.n(),
+        ctx.spec.model.name,
+        ctx.spec.model.alias,
+        ctx.spec.model.version
+    );
+    if let Some(url) = &status.app_url {
+        msg.push_str(&format!("; app at {url}"));
+    }
+    msg
+}
+
+fn summarize_blocked(
+    status: &mut AgentReleaseStatus,
+    generation: i64,
+    now: Timestamp,
+    reason: &str,
+    message: &str,
+    phase: Phase,
+) {
+    set_on(
+        status,
+        generation,
+        now,
+        types::READY,
+        ConditionStatus::False,
+        reason,
+        message.to_string(),
+    );
+    set_on(
+        status,
+        generation,
+        now,
+        types::RECONCILING,
+        ConditionStatus::False,
+        reason,
+        message.to_string(),
+    );
+    set_on(
+        status,
+        generation,
+        now,
+        types::STALLED,
+        ConditionStatus::True,
+        reason,
+        message.to_string(),
+    );
+    status.phase = Some(phase);
+}
+
+fn set_on(
+    status: &mut AgentReleaseStatus,
+    generation: i64,
+    now: Timestamp,
+    type_: &str,
+    cs: ConditionStatus,
+    reason: &str,
+    message: String,
+) {
+    condition::set(
+        &mut status.conditions,
+        Condition::new(type_, cs, reason, message, Some(generation), now),
+    );
+}
+
+/// Events for conditions whose status or reason changed to a definite value.
+fn transition_events(old: &AgentReleaseStatus, new: &AgentReleaseStatus) -> Vec<Event> {
+    let mut events = Vec::new();
+    for c in &new.conditions {
+        if c.type_ == types::RECONCILING || c.type_ == types::STALLED {
+            continue;
+        }
+        if c.status == ConditionStatus::Unknown {
+            continue;
+        }
+        let before = condition::find(&old.conditions, &c.type_);
+        let changed = before.is_none_or(|b| b.status != c.status || b.reason != c.reason);
+        if !changed {
+            continue;
+        }
+        if c.type_ == types::READY && c.status == ConditionStatus::False {
+            // The step that stopped reports it.
+            continue;
+        }
+        if c.type_ == types::DRIFT_DETECTED {
+            // Drift raises its own Events (every correction, the first report).
+            continue;
+        }
+        let warning =
+            c.status == ConditionStatus::False || WARNING_REASONS.contains(&c.reason.as_str());
+        events.push(Event {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: c.reason.clone(),
+            message: c.message.clone(),
+        });
+    }
+    events
+}

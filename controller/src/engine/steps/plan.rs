@@ -1,0 +1,184 @@
+//! Deployment plan (`PlanRecorded`): once the gates pass for this generation, write
+//! `deployment_plans/v<M>/plan.md` with M one more than the highest existing version, never
+//! overwriting; a plan carrying this generation's marker is recorded instead of writing another.
+
+use agentrelease_api::conditions::reasons;
+use agentrelease_api::status::PlanRecord;
+use bytes::Bytes;
+
+use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::plan_doc::{self, PlanInput};
+use crate::engine::workspace::{CreateOutcome, Workspace, WorkspaceErrorKind};
+
+/// How many existing plans, newest first, are searched for this generation's marker.
+pub const MARKER_SCAN_LIMIT: usize = 50;
+/// The largest plan read while searching.
+pub const MAX_PLAN_BYTES: u64 = 256 * 1024;
+/// How many times a version taken by a concurrent writer is retried with the next one.
+pub const WRITE_ATTEMPTS: usize = 5;
+
+/// Runs the step.
+pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
+    let generation = pass.ctx.identity.generation;
+    if let Some(plan) = pass.old.plan.clone().filter(|p| p.generation == generation) {
+        let message = format!("plan v{} at {}", plan.version, plan.path);
+        pass.status.plan = Some(plan);
+        return StepResult::done(reasons::PLAN_RECORDED, message);
+    }
+
+    let marker = pass.ctx.identity.plan_marker();
+    let versions = match existing_versions(pass).await {
+        Ok(v) => v,
+        Err(result) => return result,
+    };
+    for &version in versions.iter().rev().take(MARKER_SCAN_LIMIT) {
+        let path = pass.ctx.plan_path(version);
+        match pass.ws.read_file(&path, MAX_PLAN_BYTES).await {
+            Ok(Some(bytes)) => {
+                if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) {
+                    let alias_from = alias_from_document(&String::from_utf8_lossy(&bytes));
+                    return record(pass, version, path, alias_from, true);
+                }
+            }
+            Ok(None) => {}
+            Err(e) if e.kind == WorkspaceErrorKind::TooLarge => {}
+            Err(e) => return StepResult::from_workspace(&e),
+        }
+    }
+
+    let alias_from = match pass
+        .ws
+        .get_alias(pass.ctx.model(), &pass.ctx.spec.model.alias)
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return StepResult::from_workspace(&e),
+    };
+    let mut next = versions.last().copied().unwrap_or(0) + 1;
+    if !pass.applying() {
+        let path = pass.ctx.plan_path(next);
+        pass.plan(
+            "plan",
+            format!("write deployment plan v{next} at {path}"),
+            vec![format!(
+                "alias @{}: {} -> {}",
+                pass.ctx.spec.model.alias,
+                alias_from
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "(none)".into()),
+                pass.ctx.spec.model.version
+            )],
+        );
+        return StepResult::done(reasons::PLAN_RECORDED, format!("would write plan v{next}"));
+    }
+
+    for _ in 0..WRITE_ATTEMPTS {
+        let path = pass.ctx.plan_path(next);
+        let content = plan_doc::render(&PlanInput {
+            ctx: pass.ctx,
+            plan_version: next,
+            alias_from,
+            signoff: pass.status.signoff.as_ref(),
+            evaluation: &pass.status.evaluation,
+            fingerprint: &pass.artifacts.fingerprint(),
+            written_at: pass.now(),
+        });
+        let dir = format!("{}/v{next}", pass.ctx.plans_dir);
+        if let Err(e) = pass.ws.create_directory(&dir).await {
+            return StepResult::from_workspace(&e);
+        }
+        match pass.ws.create_file(&path, Bytes::from(content)).await {
+            Ok(CreateOutcome::Created) => return record(pass, next, path, alias_from, false),
+            Ok(CreateOutcome::AlreadyExists) => {
+                // Another writer took M: look again and take the next free version.
+                match existing_versions(pass).await {
+                    Ok(v) => next = next.max(v.last().copied().unwrap_or(0)) + 1,
+                    Err(result) => return result,
+                }
+            }
+            Err(e) => return StepResult::from_workspace(&e),
+        }
+    }
+    StepResult::Failed {
+        reason: reasons::TRANSIENT_ERROR,
+        message: format!(
+            "every plan version tried was taken by a concurrent writer ({WRITE_ATTEMPTS} attempts)"
+        ),
+    }
+}
+
+fn record<W, C: Clock>(
+    pass: &mut Pass<'_, W, C>,
+    version: i64,
+    path: String,
+    alias_from: Option<i64>,
+    found: bool,
+) -> StepResult {
+    let message = if found {
+        format!("plan v{version} at {path} (found by its marker)")
+    } else {
+        format!("plan v{version} written at {path}")
+    };
+    pass.status.plan = Some(PlanRecord {
+        path,
+        version,
+        generation: pass.ctx.identity.generation,
+        fingerprint: pass.artifacts.fingerprint(),
+        alias_from,
+    });
+    StepResult::done(reasons::PLAN_RECORDED, message)
+}
+
+/// Existing plan versions (`v<M>` directories), ascending.
+async fn existing_versions<W: Workspace, C: Clock>(
+    pass: &Pass<'_, W, C>,
+) -> Result<Vec<i64>, StepResult> {
+    let entries = match pass.ws.list_directory(&pass.ctx.plans_dir).await {
+        Ok(Some(entries)) => entries,
+        Ok(None) => Vec::new(),
+        Err(e) => return Err(StepResult::from_workspace(&e)),
+    };
+    let mut versions: Vec<i64> = entries
+        .iter()
+        .filter(|e| e.is_directory)
+        .filter_map(|e| parse_version_dir(&e.name))
+        .collect();
+    versions.sort_unstable();
+    versions.dedup();
+    Ok(versions)
+}
+
+/// `v12` → 12; anything else (`v`, `v01x`, `V3`, `v-1`) → None.
+pub fn parse_version_dir(name: &str) -> Option<i64> {
+    let digits = name.strip_prefix('v')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|v: &i64| *v >= 1)
+}
+
+fn alias_from_document(doc: &str) -> Option<i64> {
+    doc.lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.trim_end().strip_prefix("alias_from: "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_directories() {
+        assert_eq!(parse_version_dir("v12"), Some(12));
+        for bad in ["v", "V3", "v1a", "v-1", "12", "v0", "v99999999999999999999"] {
+            assert_eq!(parse_version_dir(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn alias_from_is_read_back() {
+        assert_eq!(alias_from_document("---\nalias_from: 11\n---\n"), Some(11));
+        assert_eq!(alias_from_document("---\nalias_from: null\n---\n"), None);
+    }
+}

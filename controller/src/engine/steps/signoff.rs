@@ -1,0 +1,81 @@
+//! Signoff gate (`SignoffApproved`): the front matter of `decision.md` carries two approving
+//! decisions, or a `state_override` that captures each non-approving one verbatim.
+
+use agentrelease_api::conditions::reasons;
+
+use crate::engine::artifacts::signoff::{self, MAX_SIGNOFF_BYTES, Verdict};
+use crate::engine::fingerprint;
+use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::workspace::{Workspace, WorkspaceErrorKind};
+
+/// Runs the gate.
+pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
+    let path = pass.ctx.signoff_path.clone();
+    let bytes = match pass.ws.read_file(&path, MAX_SIGNOFF_BYTES).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            pass.status.signoff = None;
+            return StepResult::blocked(reasons::SIGNOFF_MISSING, format!("no signoff at {path}"));
+        }
+        Err(e) if e.kind == WorkspaceErrorKind::TooLarge => {
+            return StepResult::blocked(
+                reasons::SIGNOFF_UNPARSEABLE,
+                format!("{path}: larger than {MAX_SIGNOFF_BYTES} bytes"),
+            );
+        }
+        Err(e) => return StepResult::from_workspace(&e),
+    };
+    pass.artifacts.signoff_digest = Some(fingerprint::of_bytes(&bytes));
+    let parsed = signoff::parse(&path, &bytes);
+    pass.status.signoff = Some(parsed.record.clone());
+    let verdict = parsed.verdict.clone();
+    let summary = describe(&parsed.record);
+    pass.artifacts.signoff = Some(parsed);
+    match verdict {
+        Verdict::Approved => StepResult::done(reasons::SIGNOFF_APPROVED, summary),
+        Verdict::Overridden => {
+            let record = pass
+                .status
+                .signoff
+                .as_ref()
+                .and_then(|s| s.override_.clone());
+            let mut message = format!("overridden by state_override: {summary}");
+            if let Some(o) = record {
+                if let Some(by) = o.approved_by {
+                    message.push_str(&format!("; override approved by {by}"));
+                }
+                if let Some(reason) = o.reason {
+                    message.push_str(&format!("; reason: {reason}"));
+                }
+            }
+            StepResult::done(reasons::SIGNOFF_OVERRIDDEN, message)
+        }
+        Verdict::Rejected(why) => {
+            StepResult::blocked(reasons::SIGNOFF_REJECTED, format!("{path}: {why}"))
+        }
+        Verdict::Incomplete(why) => {
+            StepResult::blocked(reasons::SIGNOFF_INCOMPLETE, format!("{path}: {why}"))
+        }
+        Verdict::Unparseable(why) => {
+            StepResult::blocked(reasons::SIGNOFF_UNPARSEABLE, format!("{path}: {why}"))
+        }
+    }
+}
+
+fn describe(record: &agentrelease_api::status::SignoffRecord) -> String {
+    let one = |label: &str, d: &agentrelease_api::status::DecisionRecord| {
+        let mut s = format!("{label} {}", d.decision.as_deref().unwrap_or("(missing)"));
+        if let Some(by) = &d.approver {
+            s.push_str(&format!(" by {by}"));
+        }
+        if let Some(c) = &d.conditions {
+            s.push_str(&format!(" (conditions: {c})"));
+        }
+        s
+    };
+    format!(
+        "{}; {}",
+        one("engineering", &record.engineering),
+        one("stakeholder", &record.stakeholder)
+    )
+}
