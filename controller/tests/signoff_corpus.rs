@@ -1,0 +1,86 @@
+//! The signoff corpus: every document of `tests/signoff-corpus/` through the signoff reader,
+//! each with its expected verdict; plus inputs that cannot live in a text corpus.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use agentrelease::engine::artifacts::signoff::{self, MAX_SIGNOFF_BYTES, Verdict};
+
+#[derive(serde::Deserialize)]
+struct Expected {
+    verdict: String,
+    why: String,
+}
+
+fn verdict_name(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Approved => "Approved",
+        Verdict::Overridden => "Overridden",
+        Verdict::Rejected(_) => "Rejected",
+        Verdict::Incomplete(_) => "Incomplete",
+        Verdict::Unparseable(_) => "Unparseable",
+    }
+}
+
+#[test]
+fn every_corpus_document_gets_its_expected_verdict() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/signoff-corpus");
+    let expected: BTreeMap<String, Expected> =
+        serde_saphyr::from_str(&std::fs::read_to_string(dir.join("expected.yaml")).unwrap()).unwrap();
+    assert!(expected.len() >= 30, "the corpus covers every rule");
+    let mut failures = Vec::new();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        seen += 1;
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(want) = expected.get(&name) else {
+            failures.push(format!("{name}: not listed in expected.yaml"));
+            continue;
+        };
+        let bytes = std::fs::read(&path).unwrap();
+        let got = signoff::parse(&name, &bytes);
+        if verdict_name(&got.verdict) != want.verdict {
+            failures.push(format!(
+                "{name}: expected {} ({}), got {:?}",
+                want.verdict, want.why, got.verdict
+            ));
+        }
+    }
+    assert_eq!(seen, expected.len(), "every listed document exists");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn not_utf8_is_unparseable() {
+    let mut bytes = b"---\nengineering_signoff:\n  decision: APPROVED\n".to_vec();
+    bytes.extend([0xff, 0xfe, 0x00]);
+    bytes.extend(b"\n---\n");
+    assert!(matches!(signoff::parse("p", &bytes).verdict, Verdict::Unparseable(_)));
+}
+
+#[test]
+fn oversized_file_is_unparseable() {
+    let mut text = String::from("---\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n");
+    text.push_str(&"x".repeat(MAX_SIGNOFF_BYTES as usize));
+    assert!(matches!(signoff::parse("p", text.as_bytes()).verdict, Verdict::Unparseable(_)));
+}
+
+#[test]
+fn records_decisions_conditions_and_override() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/signoff-corpus");
+    let got = signoff::parse("p", &std::fs::read(dir.join("override-engineering-verbatim.md")).unwrap());
+    assert_eq!(got.record.engineering.decision.as_deref(), Some("REJECTED"));
+    assert_eq!(got.record.stakeholder.decision.as_deref(), Some("APPROVED"));
+    let o = got.record.override_.expect("override recorded");
+    assert_eq!(o.engineering_decision.as_deref(), Some("REJECTED"));
+    assert_eq!(o.stakeholder_decision, None);
+    assert_eq!(o.approved_by.as_deref(), Some("cto@skyloyalty.example"));
+
+    let got = signoff::parse("p", &std::fs::read(dir.join("approved-with-conditions.md")).unwrap());
+    assert_eq!(got.record.stakeholder.conditions.as_deref(), Some("Monitor latency p95 for a week"));
+}
+
