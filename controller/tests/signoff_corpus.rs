@@ -26,7 +26,8 @@ fn verdict_name(v: &Verdict) -> &'static str {
 fn every_corpus_document_gets_its_expected_verdict() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/signoff-corpus");
     let expected: BTreeMap<String, Expected> =
-        serde_saphyr::from_str(&std::fs::read_to_string(dir.join("expected.yaml")).unwrap()).unwrap();
+        serde_saphyr::from_str(&std::fs::read_to_string(dir.join("expected.yaml")).unwrap())
+            .unwrap();
     assert!(expected.len() >= 30, "the corpus covers every rule");
     let mut failures = Vec::new();
     let mut seen = 0;
@@ -59,20 +60,31 @@ fn not_utf8_is_unparseable() {
     let mut bytes = b"---\nengineering_signoff:\n  decision: APPROVED\n".to_vec();
     bytes.extend([0xff, 0xfe, 0x00]);
     bytes.extend(b"\n---\n");
-    assert!(matches!(signoff::parse("p", &bytes).verdict, Verdict::Unparseable(_)));
+    assert!(matches!(
+        signoff::parse("p", &bytes).verdict,
+        Verdict::Unparseable(_)
+    ));
 }
 
 #[test]
 fn oversized_file_is_unparseable() {
-    let mut text = String::from("---\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n");
+    let mut text = String::from(
+        "---\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n",
+    );
     text.push_str(&"x".repeat(MAX_SIGNOFF_BYTES as usize));
-    assert!(matches!(signoff::parse("p", text.as_bytes()).verdict, Verdict::Unparseable(_)));
+    assert!(matches!(
+        signoff::parse("p", text.as_bytes()).verdict,
+        Verdict::Unparseable(_)
+    ));
 }
 
 #[test]
 fn records_decisions_conditions_and_override() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/signoff-corpus");
-    let got = signoff::parse("p", &std::fs::read(dir.join("override-engineering-verbatim.md")).unwrap());
+    let got = signoff::parse(
+        "p",
+        &std::fs::read(dir.join("override-engineering-verbatim.md")).unwrap(),
+    );
     assert_eq!(got.record.engineering.decision.as_deref(), Some("REJECTED"));
     assert_eq!(got.record.stakeholder.decision.as_deref(), Some("APPROVED"));
     let o = got.record.override_.expect("override recorded");
@@ -80,7 +92,12 @@ fn records_decisions_conditions_and_override() {
     assert_eq!(o.stakeholder_decision, None);
     assert_eq!(o.approved_by.as_deref(), Some("cto@skyloyalty.example"));
 
-    let got = signoff::parse("p", &std::fs::read(dir.join("approved-with-conditions.md")).unwrap());
-    assert_eq!(got.record.stakeholder.conditions.as_deref(), Some("Monitor latency p95 for a week"));
+    let got = signoff::parse(
+        "p",
+        &std::fs::read(dir.join("approved-with-conditions.md")).unwrap(),
+    );
+    assert_eq!(
+        got.record.stakeholder.conditions.as_deref(),
+        Some("Monitor latency p95 for a week")
+    );
 }
-

@@ -26,7 +26,9 @@ pub mod types {
     pub const PLAN_RECORDED: &str = "PlanRecorded";
     /// The alias points at the release's model version.
     pub const ALIAS_PROMOTED: &str = "AliasPromoted";
-    /// The app exists and its active deployment carries the release.
+    /// The app exists, its compute is active and its service principal is known.
+    pub const APP_PROVISIONED: &str = "AppProvisioned";
+    /// The app's active deployment carries the release.
     pub const APP_DEPLOYED: &str = "AppDeployed";
     /// The serving endpoint serves the release's entities and is ready.
     pub const ENDPOINT_READY: &str = "EndpointReady";
@@ -108,6 +110,8 @@ pub mod reasons {
     pub const MODEL_VERSION_MISSING: &str = "ModelVersionMissing";
     /// The alias was moved to the release's version.
     pub const PROMOTED: &str = "Promoted";
+    /// The app exists with active compute.
+    pub const APP_PROVISIONED: &str = "AppProvisioned";
     /// The app's deployment succeeded.
     pub const DEPLOYED: &str = "Deployed";
     /// The app's deployment failed.

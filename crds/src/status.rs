@@ -45,6 +45,27 @@ pub struct AgentReleaseStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,
 
+    /// The app deployment this release made last: what it was for and how it went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentRecord>,
+
+    /// The id of the deployment experiment (audit runs; the app's `MLFLOW_EXPERIMENT_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
+
+    /// Workspace objects this release created (and may delete with deletion policy `Delete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<CreatedObjects>,
+
+    /// The serving endpoint config this release sent last (a digest), so a failed update is not
+    /// sent again and again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_config_sent: Option<String>,
+
+    /// The smoke request of the current deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationRecord>,
+
     /// The serving endpoint's id (what its permissions are keyed by).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
@@ -108,6 +129,57 @@ pub struct PlanRecord {
     /// when the alias did not exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_from: Option<i64>,
+}
+
+/// An app deployment made by the release.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentRecord {
+    /// The deployment id.
+    pub id: String,
+    /// The release generation it carries.
+    pub generation: i64,
+    /// A digest of the source, command and environment it was made with.
+    pub config: String,
+    /// `IN_PROGRESS`, `SUCCEEDED`, `FAILED` or `CANCELLED`, as last seen.
+    pub state: String,
+    /// The platform's message, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When it was created.
+    #[serde(with = "crate::condition::rfc3339_seconds")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub started_at: Timestamp,
+}
+
+/// Workspace objects created by the release (not adopted).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedObjects {
+    /// The app, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The serving endpoint, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving_endpoint: Option<String>,
+    /// The deployment experiment, by path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+}
+
+/// The smoke request of a deployment.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationRecord {
+    /// The deployment verified.
+    pub deployment_id: String,
+    /// Attempts made.
+    pub attempts: i32,
+    /// Whether it passed.
+    pub passed: bool,
+    /// The last answer or error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_result: Option<String>,
 }
 
 /// One signoff decision as read from the front matter.

@@ -9,6 +9,7 @@ pub mod desired;
 pub mod fingerprint;
 pub mod pass;
 pub mod plan_doc;
+pub mod rollback;
 pub mod status;
 pub mod steps;
 pub mod workspace;

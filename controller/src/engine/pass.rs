@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::artifacts::eval_summary::Summary;
 use super::artifacts::signoff::Signoff;
 use super::context::ReleaseContext;
-use super::workspace::{WorkspaceError, WorkspaceErrorKind};
+use super::workspace::{AppInfo, EndpointInfo, WorkspaceError, WorkspaceErrorKind};
 
 /// Where time comes from (tests and the simulator move it on their own terms).
 pub trait Clock: Send + Sync {
@@ -182,6 +182,10 @@ pub struct Artifacts {
     pub signoff_digest: Option<String>,
     /// Digest of the raw summary bytes.
     pub summary_digest: Option<String>,
+    /// The app as seen by the provisioning step.
+    pub app: Option<AppInfo>,
+    /// The serving endpoint as seen by the endpoint step.
+    pub endpoint: Option<EndpointInfo>,
 }
 
 impl Artifacts {

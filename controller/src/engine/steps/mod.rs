@@ -2,12 +2,23 @@
 //! done:
 //!
 //! evaluation gate -> signoff gate -> version consistency -> deployment plan -> alias promotion
+//!   -> app provisioning (its service principal) -> serving endpoint -> permissions and grants
+//!   -> app deployment -> verification -> audit
+//!
+//! Permissions come before the new deployment so the new version never starts without its
+//! access; the endpoint comes before them because its ACL is keyed by the id it gets on creation.
 
+pub mod app;
+pub mod audit;
 pub mod consistency;
+pub mod deploy;
+pub mod endpoint;
 pub mod evaluation;
+pub mod permissions;
 pub mod plan;
 pub mod promote;
 pub mod signoff;
+pub mod verify;
 
 use agentrelease_api::conditions::{Phase, types};
 
@@ -28,15 +39,33 @@ pub enum Step {
     Plan,
     /// `AliasPromoted`.
     Promote,
+    /// `AppProvisioned`.
+    App,
+    /// `EndpointReady`.
+    Endpoint,
+    /// `PermissionsApplied`.
+    Permissions,
+    /// `AppDeployed`.
+    Deploy,
+    /// `Verified`.
+    Verify,
+    /// `Audited`.
+    Audit,
 }
 
 /// The steps in the order they run.
-pub const PIPELINE: [Step; 5] = [
+pub const PIPELINE: [Step; 11] = [
     Step::Evaluation,
     Step::Signoff,
     Step::Consistency,
     Step::Plan,
     Step::Promote,
+    Step::App,
+    Step::Endpoint,
+    Step::Permissions,
+    Step::Deploy,
+    Step::Verify,
+    Step::Audit,
 ];
 
 impl Step {
@@ -48,6 +77,12 @@ impl Step {
             Step::Consistency => types::VERSIONS_CONSISTENT,
             Step::Plan => types::PLAN_RECORDED,
             Step::Promote => types::ALIAS_PROMOTED,
+            Step::App => types::APP_PROVISIONED,
+            Step::Endpoint => types::ENDPOINT_READY,
+            Step::Permissions => types::PERMISSIONS_APPLIED,
+            Step::Deploy => types::APP_DEPLOYED,
+            Step::Verify => types::VERIFIED,
+            Step::Audit => types::AUDITED,
         }
     }
 
@@ -59,6 +94,12 @@ impl Step {
             Step::Consistency => "consistency",
             Step::Plan => "plan",
             Step::Promote => "promote",
+            Step::App => "app",
+            Step::Endpoint => "endpoint",
+            Step::Permissions => "permissions",
+            Step::Deploy => "deploy",
+            Step::Verify => "verify",
+            Step::Audit => "audit",
         }
     }
 
@@ -67,12 +108,21 @@ impl Step {
         match self {
             Step::Evaluation | Step::Signoff | Step::Consistency => Phase::Gating,
             Step::Plan | Step::Promote => Phase::Promoting,
+            Step::App | Step::Endpoint | Step::Permissions | Step::Deploy => Phase::Deploying,
+            Step::Verify | Step::Audit => Phase::Verifying,
         }
     }
 
     /// Whether the step applies to the release.
-    pub fn applies(self, _ctx: &ReleaseContext) -> bool {
-        true
+    pub fn applies(self, ctx: &ReleaseContext) -> bool {
+        let spec = &ctx.spec;
+        match self {
+            Step::App | Step::Deploy => spec.app.is_some(),
+            Step::Endpoint => spec.serving_endpoint.is_some(),
+            Step::Permissions => !spec.permissions.is_empty() || !spec.grants.is_empty(),
+            Step::Verify => spec.app.is_some() && spec.verification.is_some(),
+            _ => true,
+        }
     }
 
     /// Runs the step.
@@ -83,6 +133,12 @@ impl Step {
             Step::Consistency => consistency::run(pass).await,
             Step::Plan => plan::run(pass).await,
             Step::Promote => promote::run(pass).await,
+            Step::App => app::run(pass).await,
+            Step::Endpoint => endpoint::run(pass).await,
+            Step::Permissions => permissions::run(pass).await,
+            Step::Deploy => deploy::run(pass).await,
+            Step::Verify => verify::run(pass).await,
+            Step::Audit => audit::run(pass).await,
         }
     }
 }

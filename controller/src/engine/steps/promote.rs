@@ -38,7 +38,17 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             pass.status.rollback = Some(rollback);
             return StepResult::blocked(reasons::ROLLED_BACK, message);
         }
+        // New spec or new artifacts: lift the hold; the failed deployment gets a new attempt.
         pass.status.rollback = None;
+        pass.status.verification = None;
+        if pass
+            .status
+            .deployment
+            .as_ref()
+            .is_some_and(|d| d.state != "SUCCEEDED")
+        {
+            pass.status.deployment = None;
+        }
     }
 
     match pass.ws.get_model_version(&model, version).await {

@@ -1,0 +1,265 @@
+//! App deployment (`AppDeployed`): the app's active deployment carries the release — the source
+//! code path (SNAPSHOT), the command, and the environment with `MLFLOW_ACTIVE_MODEL_ID`,
+//! `ENABLE_MLFLOW_TRACING`, `MLFLOW_EXPERIMENT_ID`, `APP_ENVIRONMENT`, the gateway variables and
+//! the release's own. A deployment in flight is polled on later passes (short, growing interval);
+//! a second one is never started while one is in flight; a matching active deployment is left
+//! alone.
+
+use std::time::Duration;
+
+use agentrelease_api::conditions::{reasons, types};
+use agentrelease_api::release::DriftPolicy;
+use agentrelease_api::status::DeploymentRecord;
+
+use crate::engine::desired;
+use crate::engine::fingerprint;
+use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::rollback;
+use crate::engine::steps::audit;
+use crate::engine::workspace::{DeploymentInfo, DeploymentRequest, EnvEntry, Workspace};
+
+/// First poll interval of a deployment in flight; doubles up to [`MAX_POLL`].
+const FIRST_POLL: Duration = Duration::from_secs(2);
+/// Longest poll interval.
+const MAX_POLL: Duration = Duration::from_secs(30);
+
+/// Runs the step.
+pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
+    let Some(app_spec) = pass.ctx.spec.app.clone() else {
+        return StepResult::NotApplicable;
+    };
+    let experiment_id = match audit::experiment_id(pass).await {
+        Ok(id) => id,
+        Err(result) => return result,
+    };
+    let env = desired::app_env(pass.ctx, experiment_id.as_deref());
+    let request = DeploymentRequest {
+        source_code_path: app_spec.source_code_path.clone(),
+        command: app_spec.command.clone(),
+        env,
+    };
+    // The record of our last deployment matches only this request with these artifacts, so new
+    // artifacts (which lift a rollback hold) get a new attempt.
+    let config = request_digest(&request, &pass.artifacts.fingerprint());
+    let generation = pass.ctx.identity.generation;
+    let Some(app) = pass.artifacts.app.clone() else {
+        // Plan mode for an app that does not exist yet.
+        pass.plan(
+            "deploy",
+            format!(
+                "deploy app {} from {}",
+                app_spec.name, request.source_code_path
+            ),
+            desired::env_lines(&request.env)
+                .into_iter()
+                .map(|l| format!("+ {l}"))
+                .collect(),
+        );
+        return StepResult::done(reasons::DEPLOYED, "would deploy the app");
+    };
+
+    // Our deployment in flight (or just finished) for this config.
+    if let Some(mut record) = pass
+        .status
+        .deployment
+        .clone()
+        .filter(|d| d.config == config)
+    {
+        if record.state == "IN_PROGRESS" {
+            let seen = match pass.ws.get_deployment(&app.name, &record.id).await {
+                Ok(d) => d,
+                Err(e) => return StepResult::from_workspace(&e),
+            };
+            match seen {
+                Some(d) => {
+                    record.state = d.state.clone();
+                    record.message = d.message.clone();
+                }
+                None => {
+                    record.state = "FAILED".to_string();
+                    record.message = Some("the deployment disappeared".into());
+                }
+            }
+            pass.status.deployment = Some(record.clone());
+        }
+        match record.state.as_str() {
+            "IN_PROGRESS" => {
+                let elapsed = pass.now().duration_since(record.started_at);
+                let elapsed = Duration::try_from(elapsed).unwrap_or_default();
+                return StepResult::waiting(
+                    reasons::WAITING,
+                    format!("deployment {} of app {} in progress", record.id, app.name),
+                    poll_interval(elapsed),
+                );
+            }
+            "FAILED" | "CANCELLED" if record.generation == generation => {
+                let what = format!(
+                    "deployment {} of app {} {}: {}",
+                    record.id,
+                    app.name,
+                    record.state,
+                    record.message.as_deref().unwrap_or("no message")
+                );
+                return rollback::on_failure(pass, reasons::DEPLOYMENT_FAILED, what).await;
+            }
+            _ => {}
+        }
+    }
+
+    // Someone else's deployment in flight: never start a second one.
+    if let Some(pending) = app
+        .pending_deployment
+        .as_ref()
+        .filter(|d| d.state == "IN_PROGRESS")
+    {
+        if !pass.applying() {
+            return StepResult::done(reasons::DEPLOYED, "a deployment is in progress");
+        }
+        return StepResult::waiting(
+            reasons::WAITING,
+            format!(
+                "waiting for deployment {} of app {} to finish",
+                pending.id, app.name
+            ),
+            FIRST_POLL,
+        );
+    }
+
+    let active = app.active_deployment.clone();
+    if let Some(active) = active.as_ref().filter(|a| carries(a, &request)) {
+        pass.status.deployment_id = Some(active.id.clone());
+        if pass
+            .status
+            .deployment
+            .as_ref()
+            .is_none_or(|d| d.id != active.id)
+        {
+            pass.status.deployment = Some(DeploymentRecord {
+                id: active.id.clone(),
+                generation,
+                config: config.clone(),
+                state: active.state.clone(),
+                message: active.message.clone(),
+                started_at: agentrelease_api::condition::truncate_to_seconds(pass.now()),
+            });
+        }
+        if let Some(last) = pass.status.history.last_mut()
+            && last.generation == generation
+            && last.deployment_id.is_none()
+        {
+            last.deployment_id = Some(active.id.clone());
+        }
+        return StepResult::done(
+            reasons::DEPLOYED,
+            format!(
+                "app {} runs deployment {} of this release",
+                app.name, active.id
+            ),
+        );
+    }
+
+    let current_env: Vec<EnvEntry> = active.as_ref().map(|a| a.env.clone()).unwrap_or_default();
+    let mut diff = desired::env_diff(&current_env, &request.env);
+    if let Some(a) = &active {
+        if a.source_code_path.as_deref() != Some(request.source_code_path.as_str()) {
+            diff.push(format!(
+                "~ source: {} -> {}",
+                a.source_code_path.as_deref().unwrap_or("(none)"),
+                request.source_code_path
+            ));
+        }
+        if a.command != request.command {
+            diff.push(format!(
+                "~ command: {:?} -> {:?}",
+                a.command, request.command
+            ));
+        }
+    }
+    let drift = pass.was_done(types::APP_DEPLOYED);
+    if drift {
+        pass.drift.push(format!(
+            "app {} deployment differs: {}",
+            app.name,
+            diff.join(", ")
+        ));
+        if pass.ctx.spec.policy.drift == DriftPolicy::Report {
+            return StepResult::done(
+                reasons::DEPLOYED,
+                format!("app {} differs (drift reported)", app.name),
+            );
+        }
+    }
+    if !pass.applying() {
+        pass.plan(
+            "deploy",
+            format!("deploy app {} from {}", app.name, request.source_code_path),
+            diff,
+        );
+        return StepResult::done(reasons::DEPLOYED, "would deploy the app");
+    }
+    let created = match pass.ws.create_deployment(&app.name, &request).await {
+        Ok(d) => d,
+        Err(e) => return StepResult::from_workspace(&e),
+    };
+    if drift {
+        pass.drift_corrected = true;
+    }
+    pass.status.deployment_id = Some(created.id.clone());
+    pass.status.verification = None;
+    pass.status.deployment = Some(DeploymentRecord {
+        id: created.id.clone(),
+        generation,
+        config,
+        state: created.state.clone(),
+        message: created.message.clone(),
+        started_at: agentrelease_api::condition::truncate_to_seconds(pass.now()),
+    });
+    StepResult::waiting(
+        reasons::WAITING,
+        format!("deployment {} of app {} started", created.id, app.name),
+        FIRST_POLL,
+    )
+}
+
+/// Short at first, growing with the time the deployment has taken.
+pub fn poll_interval(elapsed: Duration) -> Duration {
+    (elapsed / 4).clamp(FIRST_POLL, MAX_POLL)
+}
+
+/// Whether a deployment carries the desired source, command and environment.
+pub fn carries(deployment: &DeploymentInfo, want: &DeploymentRequest) -> bool {
+    let mut have = deployment.env.clone();
+    have.sort();
+    let mut want_env = want.env.clone();
+    want_env.sort();
+    deployment.state == "SUCCEEDED"
+        && deployment.source_code_path.as_deref() == Some(want.source_code_path.as_str())
+        && deployment.command == want.command
+        && have == want_env
+}
+
+fn request_digest(request: &DeploymentRequest, artifacts: &str) -> String {
+    let mut parts = vec![
+        artifacts.to_string(),
+        request.source_code_path.clone(),
+        request.command.join("\u{1f}"),
+    ];
+    parts.extend(desired::env_lines(&request.env));
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    fingerprint::digest(&refs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_interval_grows_and_is_bounded() {
+        assert_eq!(poll_interval(Duration::ZERO), FIRST_POLL);
+        assert_eq!(
+            poll_interval(Duration::from_secs(40)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(poll_interval(Duration::from_secs(3600)), MAX_POLL);
+    }
+}

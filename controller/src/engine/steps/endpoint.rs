@@ -1,0 +1,278 @@
+//! Serving endpoint (`EndpointReady`): the endpoint exists and serves the declared entities and
+//! routes (`served_entities`, never the legacy `served_models`), is READY and not updating. An
+//! update is never sent while one is in progress, and a config that already matches is left
+//! alone.
+
+use std::time::Duration;
+
+use agentrelease_api::conditions::{reasons, types};
+use agentrelease_api::release::DriftPolicy;
+use agentrelease_api::status::CreatedObjects;
+
+use crate::engine::desired;
+use crate::engine::fingerprint;
+use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::workspace::{EndpointConfig, Workspace, WorkspaceErrorKind};
+
+/// How soon to look again while the endpoint updates.
+const UPDATE_POLL: Duration = Duration::from_secs(10);
+
+/// Runs the step.
+pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
+    let (Some(spec), Some(want)) = (
+        pass.ctx.spec.serving_endpoint.clone(),
+        desired::endpoint_config(pass.ctx),
+    ) else {
+        return StepResult::NotApplicable;
+    };
+    let name = spec.name.clone();
+    let digest = config_digest(&want);
+    let endpoint = match pass.ws.get_endpoint(&name).await {
+        Ok(e) => e,
+        Err(e) => return StepResult::from_workspace(&e),
+    };
+    let Some(endpoint) = endpoint else {
+        if pass.was_done(types::ENDPOINT_READY) {
+            pass.drift
+                .push(format!("serving endpoint {name} was deleted"));
+            if pass.ctx.spec.policy.drift == DriftPolicy::Report {
+                return StepResult::done(
+                    reasons::ENDPOINT_READY,
+                    format!("serving endpoint {name} is missing (drift reported)"),
+                );
+            }
+        }
+        if !pass.applying() {
+            pass.plan(
+                "endpoint",
+                format!("create serving endpoint {name}"),
+                config_lines(&want),
+            );
+            return StepResult::done(reasons::ENDPOINT_READY, "would create the endpoint");
+        }
+        return match pass.ws.create_endpoint(&name, &want).await {
+            Ok(created) => {
+                if pass
+                    .drift
+                    .iter()
+                    .any(|d| d.starts_with("serving endpoint "))
+                {
+                    pass.drift_corrected = true;
+                }
+                pass.status.endpoint_id = Some(created.id.clone());
+                pass.status.endpoint_config_sent = Some(digest);
+                let objects = pass
+                    .status
+                    .created
+                    .get_or_insert_with(CreatedObjects::default);
+                objects.serving_endpoint = Some(name.clone());
+                StepResult::waiting(
+                    reasons::WAITING,
+                    format!("serving endpoint {name} created; waiting for it to be ready"),
+                    UPDATE_POLL,
+                )
+            }
+            Err(e) if e.kind == WorkspaceErrorKind::AlreadyExists => StepResult::waiting(
+                reasons::WAITING,
+                format!("serving endpoint {name} is being created"),
+                UPDATE_POLL,
+            ),
+            Err(e) => StepResult::from_workspace(&e),
+        };
+    };
+    pass.status.endpoint_id = Some(endpoint.id.clone());
+
+    if endpoint.config_update.as_deref() == Some("IN_PROGRESS") {
+        pass.artifacts.endpoint = Some(endpoint);
+        if !pass.applying() {
+            return StepResult::done(reasons::ENDPOINT_READY, "a config update is in progress");
+        }
+        return StepResult::waiting(
+            reasons::WAITING,
+            format!("serving endpoint {name} is applying a config update"),
+            UPDATE_POLL,
+        );
+    }
+
+    let current = endpoint.config.clone();
+    if current.as_ref().is_none_or(|c| !same_config(c, &want)) {
+        let failed = matches!(
+            endpoint.config_update.as_deref(),
+            Some("UPDATE_FAILED" | "UPDATE_CANCELED")
+        );
+        if failed && pass.status.endpoint_config_sent.as_deref() == Some(digest.as_str()) {
+            return StepResult::blocked(
+                reasons::ENDPOINT_UPDATE_FAILED,
+                format!(
+                    "the config update of serving endpoint {name} ended {}; change the release to try again",
+                    endpoint.config_update.as_deref().unwrap_or_default()
+                ),
+            );
+        }
+        let drift = pass.was_done(types::ENDPOINT_READY);
+        let diff = config_diff(current.as_ref(), &want);
+        if drift {
+            pass.drift.push(format!(
+                "serving endpoint {name} config differs: {}",
+                diff.join(", ")
+            ));
+            if pass.ctx.spec.policy.drift == DriftPolicy::Report {
+                pass.artifacts.endpoint = Some(endpoint);
+                return StepResult::done(
+                    reasons::ENDPOINT_READY,
+                    format!("serving endpoint {name} differs (drift reported)"),
+                );
+            }
+        }
+        if !pass.applying() {
+            pass.plan(
+                "endpoint",
+                format!("update serving endpoint {name} config"),
+                diff,
+            );
+            pass.artifacts.endpoint = Some(endpoint);
+            return StepResult::done(reasons::ENDPOINT_READY, "would update the endpoint");
+        }
+        return match pass.ws.update_endpoint_config(&name, &want).await {
+            Ok(_) => {
+                if drift {
+                    pass.drift_corrected = true;
+                }
+                pass.status.endpoint_config_sent = Some(digest);
+                StepResult::waiting(
+                    reasons::WAITING,
+                    format!("updating serving endpoint {name}: {}", diff.join(", ")),
+                    UPDATE_POLL,
+                )
+            }
+            Err(e) if e.kind == WorkspaceErrorKind::Conflict => StepResult::waiting(
+                reasons::WAITING,
+                format!("serving endpoint {name} is busy: {e}"),
+                UPDATE_POLL,
+            ),
+            Err(e) => StepResult::from_workspace(&e),
+        };
+    }
+
+    if endpoint.ready.as_deref() != Some("READY") {
+        pass.artifacts.endpoint = Some(endpoint);
+        if !pass.applying() {
+            return StepResult::done(reasons::ENDPOINT_READY, "not ready yet");
+        }
+        return StepResult::waiting(
+            reasons::WAITING,
+            format!("waiting for serving endpoint {name} to be ready"),
+            UPDATE_POLL,
+        );
+    }
+    pass.status.endpoint_config_version = endpoint.config_version;
+    let message = format!(
+        "serving endpoint {name} READY (config version {}): {}",
+        endpoint
+            .config_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into()),
+        want.served_entities
+            .iter()
+            .map(|e| format!("{}={}@{}", e.name, e.entity_name, e.entity_version))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    pass.artifacts.endpoint = Some(endpoint);
+    StepResult::done(reasons::ENDPOINT_READY, message)
+}
+
+/// A digest of a config, to recognise the one sent last.
+fn config_digest(config: &EndpointConfig) -> String {
+    let lines = config_lines(config);
+    let parts: Vec<&str> = lines.iter().map(String::as_str).collect();
+    fingerprint::digest(&parts)
+}
+
+/// Whether the active config serves what is declared (entities by name, their model, version,
+/// size and scale-to-zero; the routes).
+pub fn same_config(current: &EndpointConfig, want: &EndpointConfig) -> bool {
+    let mut a = current.served_entities.clone();
+    let mut b = want.served_entities.clone();
+    a.sort_by(|x, y| x.name.cmp(&y.name));
+    b.sort_by(|x, y| x.name.cmp(&y.name));
+    let entities_match = a.len() == b.len()
+        && a.iter().zip(&b).all(|(x, y)| {
+            x.name == y.name
+                && x.entity_name == y.entity_name
+                && x.entity_version == y.entity_version
+                && x.workload_size == y.workload_size
+                && x.scale_to_zero_enabled == y.scale_to_zero_enabled
+                && (y.workload_type.is_none() || x.workload_type == y.workload_type)
+                && x.environment_vars == y.environment_vars
+        });
+    let mut ra = current.routes.clone();
+    let mut rb = want.routes.clone();
+    ra.sort_by(|x, y| x.served_entity_name.cmp(&y.served_entity_name));
+    rb.sort_by(|x, y| x.served_entity_name.cmp(&y.served_entity_name));
+    entities_match && ra == rb
+}
+
+fn config_lines(config: &EndpointConfig) -> Vec<String> {
+    let mut lines: Vec<String> = config
+        .served_entities
+        .iter()
+        .map(|e| {
+            format!(
+                "served entity {}: {} version {} ({}, scale to zero {})",
+                e.name, e.entity_name, e.entity_version, e.workload_size, e.scale_to_zero_enabled
+            )
+        })
+        .collect();
+    lines.extend(config.routes.iter().map(|r| {
+        format!(
+            "route {}% -> {}",
+            r.traffic_percentage, r.served_entity_name
+        )
+    }));
+    lines
+}
+
+fn config_diff(current: Option<&EndpointConfig>, want: &EndpointConfig) -> Vec<String> {
+    let Some(current) = current else {
+        return config_lines(want);
+    };
+    let mut out = Vec::new();
+    for w in &want.served_entities {
+        match current.served_entities.iter().find(|c| c.name == w.name) {
+            None => out.push(format!(
+                "+ {} ({} version {})",
+                w.name, w.entity_name, w.entity_version
+            )),
+            Some(c) if c.entity_version != w.entity_version || c.entity_name != w.entity_name => {
+                out.push(format!(
+                    "~ {}: {} version {} -> {} version {}",
+                    w.name, c.entity_name, c.entity_version, w.entity_name, w.entity_version
+                ))
+            }
+            Some(c) if c != w => out.push(format!("~ {}: size/scaling/env", w.name)),
+            _ => {}
+        }
+    }
+    for c in &current.served_entities {
+        if !want.served_entities.iter().any(|w| w.name == c.name) {
+            out.push(format!("- {}", c.name));
+        }
+    }
+    if current.routes.len() != want.routes.len()
+        || !want.routes.iter().all(|r| current.routes.contains(r))
+    {
+        out.push(format!(
+            "routes -> {}",
+            want.routes
+                .iter()
+                .map(|r| format!("{}%:{}", r.traffic_percentage, r.served_entity_name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if out.is_empty() {
+        out.push("config differs".to_string());
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! Verification (`Verified`): a smoke request to the app (the configured path and message, the
+//! workspace credentials, a timeout) after each new deployment. Success is a 2xx answer that
+//! contains the expected substring when one is declared. The app gets a few attempts to come up;
+//! then the failure rolls the release back (policy permitting).
+
+use std::time::Duration;
+
+use agentrelease_api::conditions::reasons;
+use agentrelease_api::status::VerificationRecord;
+
+use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::rollback;
+use crate::engine::workspace::Workspace;
+
+/// Attempts before a verification counts as failed.
+pub const ATTEMPTS: i32 = 3;
+/// Pause between attempts.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// The longest answer kept.
+const SHOWN_BODY: usize = 200;
+
+/// Runs the step.
+pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
+    let (Some(_), Some(verification)) = (&pass.ctx.spec.app, pass.ctx.spec.verification.clone())
+    else {
+        return StepResult::NotApplicable;
+    };
+    let deployment_id = pass.status.deployment_id.clone().unwrap_or_default();
+    let previous = pass
+        .status
+        .verification
+        .clone()
+        .filter(|v| v.deployment_id == deployment_id);
+    if let Some(v) = previous.as_ref().filter(|v| v.passed) {
+        return StepResult::done(
+            reasons::VERIFIED,
+            format!(
+                "deployment {deployment_id}: {}",
+                v.last_result.as_deref().unwrap_or("passed")
+            ),
+        );
+    }
+    let method = if verification.message.is_some() {
+        "POST"
+    } else {
+        "GET"
+    };
+    if !pass.applying() {
+        pass.plan(
+            "verify",
+            format!("smoke request {method} {} on the app", verification.path),
+            verification
+                .expect_substring
+                .iter()
+                .map(|s| format!("expect the answer to contain {s:?}"))
+                .collect(),
+        );
+        return StepResult::done(reasons::VERIFIED, "would verify the app");
+    }
+    let Some(url) = pass.status.app_url.clone() else {
+        return StepResult::waiting(reasons::WAITING, "the app has no URL yet", RETRY_AFTER);
+    };
+    let timeout = Duration::from_secs(u64::try_from(verification.timeout_seconds).unwrap_or(30));
+    let answer = pass
+        .ws
+        .smoke_request(
+            &url,
+            &verification.path,
+            verification.message.as_deref(),
+            timeout,
+        )
+        .await;
+    let (passed, result) = match answer {
+        Ok(resp) => {
+            let shown: String = resp.body.chars().take(SHOWN_BODY).collect();
+            let ok_status = (200..300).contains(&resp.status);
+            let ok_body = verification
+                .expect_substring
+                .as_ref()
+                .is_none_or(|s| resp.body.contains(s.as_str()));
+            let result = match (ok_status, ok_body) {
+                (true, true) => format!("{method} {} -> {}", verification.path, resp.status),
+                (false, _) => format!("{method} {} -> {}: {shown}", verification.path, resp.status),
+                (true, false) => format!(
+                    "{method} {} -> {} without {:?}: {shown}",
+                    verification.path,
+                    resp.status,
+                    verification.expect_substring.as_deref().unwrap_or_default()
+                ),
+            };
+            (ok_status && ok_body, result)
+        }
+        Err(e) => (false, format!("{method} {} failed: {e}", verification.path)),
+    };
+    let attempts = previous.map(|v| v.attempts).unwrap_or(0) + 1;
+    pass.status.verification = Some(VerificationRecord {
+        deployment_id: deployment_id.clone(),
+        attempts,
+        passed,
+        last_result: Some(result.clone()),
+    });
+    if passed {
+        return StepResult::done(
+            reasons::VERIFIED,
+            format!("deployment {deployment_id}: {result}"),
+        );
+    }
+    if attempts < ATTEMPTS {
+        return StepResult::waiting(
+            reasons::WAITING,
+            format!("attempt {attempts} of {ATTEMPTS}: {result}"),
+            RETRY_AFTER,
+        );
+    }
+    rollback::on_failure(
+        pass,
+        reasons::VERIFICATION_FAILED,
+        format!("verification of deployment {deployment_id} failed {ATTEMPTS} times: {result}"),
+    )
+    .await
+}
