@@ -4,6 +4,7 @@
 //! the Events to record and when to look again.
 
 pub mod artifacts;
+pub mod cleanup;
 pub mod context;
 pub mod desired;
 pub mod fingerprint;
@@ -47,6 +48,70 @@ pub struct Outcome {
     pub events: Vec<Event>,
     /// Plan mode: what apply would change.
     pub changes: Vec<PlannedChange>,
+    /// How each step that ran ended (for metrics and progress output).
+    pub steps: Vec<StepReport>,
+}
+
+/// How one step ended in a pass.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StepReport {
+    /// The step's name.
+    pub step: &'static str,
+    /// The condition it owns.
+    pub condition: &'static str,
+    /// `done`, `waiting`, `blocked`, `failed`.
+    pub outcome: &'static str,
+    /// The condition reason.
+    pub reason: String,
+    /// The condition message.
+    pub message: String,
+}
+
+impl StepReport {
+    fn new(step: steps::Step, result: &StepResult) -> Option<Self> {
+        let (outcome, reason, message) = match result {
+            StepResult::Done { reason, message } => ("done", *reason, message),
+            StepResult::Waiting { reason, message, .. } => ("waiting", *reason, message),
+            StepResult::Blocked { reason, message } => ("blocked", *reason, message),
+            StepResult::Failed { reason, message } => ("failed", *reason, message),
+            StepResult::NotApplicable => return None,
+        };
+        Some(StepReport {
+            step: step.name(),
+            condition: step.condition(),
+            outcome,
+            reason: reason.to_string(),
+            message: message.clone(),
+        })
+    }
+}
+
+/// The outcome for a suspended release: nothing is read from or written to the workspace.
+pub fn suspend<C: Clock>(release: &AgentRelease, generation: i64, clock: &C) -> Outcome {
+    let old = release.status.clone().unwrap_or_default();
+    let reason = release
+        .spec
+        .policy
+        .suspend_reason
+        .clone()
+        .unwrap_or_else(|| "suspended by spec.policy.suspend".into());
+    StatusBuilder::new(&old, generation, clock.now()).suspended(&reason, release.spec.policy.resync())
+}
+
+/// The outcome for a release that cannot start: the condition `type_` is False with `reason`,
+/// and the release is Stalled. Used for a missing target or credentials, a refused reference.
+pub fn blocked<C: Clock>(
+    release: &AgentRelease,
+    generation: i64,
+    clock: &C,
+    type_: &str,
+    reason: &str,
+    message: &str,
+) -> Outcome {
+    let old = release.status.clone().unwrap_or_default();
+    let mut builder = StatusBuilder::new(&old, generation, clock.now());
+    builder.resume();
+    builder.blocked_before_start(type_, reason, message, release.spec.policy.resync())
 }
 
 impl Outcome {
@@ -122,6 +187,7 @@ pub async fn reconcile<W: Workspace, C: Clock>(
         drift_corrected: false,
     };
     let mut stopped = None;
+    let mut reports = Vec::new();
     for step in PIPELINE {
         if !step.applies(&ctx) {
             pass.status
@@ -130,6 +196,7 @@ pub async fn reconcile<W: Workspace, C: Clock>(
             continue;
         }
         let result = step.run(&mut pass).await;
+        reports.extend(StepReport::new(step, &result));
         match result {
             StepResult::Done { .. } => builder.record(&mut pass.status, step, &result),
             StepResult::NotApplicable => {
@@ -144,5 +211,7 @@ pub async fn reconcile<W: Workspace, C: Clock>(
             }
         }
     }
-    builder.finish(pass, &ctx, stopped, resync)
+    let mut outcome = builder.finish(pass, &ctx, stopped, resync);
+    outcome.steps = reports;
+    outcome
 }

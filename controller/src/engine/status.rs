@@ -123,6 +123,7 @@ impl<'a> StatusBuilder<'a> {
             requeue: Requeue::After(resync),
             events,
             changes: Vec::new(),
+            steps: Vec::new(),
         }
     }
 
@@ -156,6 +157,7 @@ impl<'a> StatusBuilder<'a> {
             requeue: Requeue::After(resync),
             events,
             changes: Vec::new(),
+            steps: Vec::new(),
         }
     }
 
@@ -383,6 +385,7 @@ impl<'a> StatusBuilder<'a> {
                 requeue,
                 events: Vec::new(),
                 changes,
+                steps: Vec::new(),
             };
         }
         let mut all = transition_events(self.old, &status);
@@ -393,6 +396,7 @@ impl<'a> StatusBuilder<'a> {
             requeue,
             events: all,
             changes,
+            steps: Vec::new(),
         }
     }
 }

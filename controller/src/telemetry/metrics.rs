@@ -1,0 +1,242 @@
+//! Prometheus metrics (OpenMetrics text): reconciles by result, reconcile duration, step outcomes
+//! by step and reason, Databricks calls by route and outcome (429s included), releases by phase,
+//! and leadership.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Labels of a reconcile.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// `ready`, `progressing`, `blocked`, `failed`, `suspended`, `deleted`, `error`.
+    pub result: String,
+}
+
+/// Labels of a step outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StepLabels {
+    /// The step.
+    pub step: String,
+    /// `done`, `waiting`, `blocked`, `failed`.
+    pub outcome: String,
+    /// The condition reason.
+    pub reason: String,
+}
+
+/// Labels of a Databricks call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    /// The route template (`/api/2.1/unity-catalog/models/{full_name}/aliases/{alias}`).
+    pub route: String,
+    /// The HTTP method.
+    pub method: String,
+    /// `success`, `not_found`, `rate_limited`, `transient`, ...
+    pub outcome: String,
+}
+
+/// Labels of a phase gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PhaseLabels {
+    /// The phase.
+    pub phase: String,
+}
+
+/// Labels of an error category.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CategoryLabels {
+    /// The error category.
+    pub category: String,
+}
+
+/// Every metric of the operator.
+pub struct Metrics {
+    registry: Registry,
+    reconciles: Family<ResultLabels, Counter>,
+    failures: Family<CategoryLabels, Counter>,
+    reconcile_duration: Histogram,
+    steps: Family<StepLabels, Counter>,
+    calls: Family<CallLabels, Counter>,
+    call_duration: Family<CallLabels, Histogram, fn() -> Histogram>,
+    phases: Family<PhaseLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
+    leader: Gauge<i64, std::sync::atomic::AtomicI64>,
+    release_phase: Mutex<HashMap<String, String>>,
+}
+
+fn call_histogram() -> Histogram {
+    Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("agentrelease");
+        let reconciles = Family::<ResultLabels, Counter>::default();
+        let failures = Family::<CategoryLabels, Counter>::default();
+        let reconcile_duration =
+            Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]);
+        let steps = Family::<StepLabels, Counter>::default();
+        let calls = Family::<CallLabels, Counter>::default();
+        let call_duration =
+            Family::<CallLabels, Histogram, fn() -> Histogram>::new_with_constructor(call_histogram);
+        let phases = Family::<PhaseLabels, Gauge<i64, std::sync::atomic::AtomicI64>>::default();
+        let leader = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        registry.register("reconciles", "Reconciles by result", reconciles.clone());
+        registry.register(
+            "reconcile_failures",
+            "Reconciles that failed, by error category",
+            failures.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time spent in one reconcile",
+            reconcile_duration.clone(),
+        );
+        registry.register(
+            "step_outcomes",
+            "Pipeline step outcomes by step, outcome and reason",
+            steps.clone(),
+        );
+        registry.register(
+            "databricks_requests",
+            "Databricks API requests (each attempt) by route template, method and outcome",
+            calls.clone(),
+        );
+        registry.register(
+            "databricks_request_duration_seconds",
+            "Databricks API request latency by route template, method and outcome",
+            call_duration.clone(),
+        );
+        registry.register("releases", "AgentReleases by phase", phases.clone());
+        registry.register(
+            "leader",
+            "1 when this instance holds the leader lease (or runs without leader election)",
+            leader.clone(),
+        );
+        Metrics {
+            registry,
+            reconciles,
+            failures,
+            reconcile_duration,
+            steps,
+            calls,
+            call_duration,
+            phases,
+            leader,
+            release_phase: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts a reconcile and its duration.
+    pub fn reconciled(&self, result: &str, took: Duration) {
+        self.reconciles
+            .get_or_create(&ResultLabels {
+                result: result.to_string(),
+            })
+            .inc();
+        self.reconcile_duration.observe(took.as_secs_f64());
+    }
+
+    /// Counts a failed reconcile by category.
+    pub fn failed(&self, category: &str) {
+        self.failures
+            .get_or_create(&CategoryLabels {
+                category: category.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts a step outcome.
+    pub fn step(&self, step: &str, outcome: &str, reason: &str) {
+        self.steps
+            .get_or_create(&StepLabels {
+                step: step.to_string(),
+                outcome: outcome.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts a Databricks request attempt.
+    pub fn databricks_call(&self, route: &str, method: &str, outcome: &str, took: Duration) {
+        let labels = CallLabels {
+            route: route.to_string(),
+            method: method.to_string(),
+            outcome: outcome.to_string(),
+        };
+        self.calls.get_or_create(&labels).inc();
+        self.call_duration
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+    }
+
+    /// Records the phase of a release (`None` when it is gone).
+    pub fn release_phase(&self, key: &str, phase: Option<&str>) {
+        let Ok(mut map) = self.release_phase.lock() else {
+            return;
+        };
+        if let Some(old) = map.remove(key) {
+            self.phases
+                .get_or_create(&PhaseLabels { phase: old })
+                .dec();
+        }
+        if let Some(phase) = phase {
+            self.phases
+                .get_or_create(&PhaseLabels {
+                    phase: phase.to_string(),
+                })
+                .inc();
+            map.insert(key.to_string(), phase.to_string());
+        }
+    }
+
+    /// Records leadership.
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.set(i64::from(leader));
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposes_every_family() {
+        let m = Metrics::new();
+        m.reconciled("ready", Duration::from_millis(20));
+        m.step("signoff", "blocked", "SignoffRejected");
+        m.databricks_call("/api/2.0/apps/{name}", "GET", "rate_limited", Duration::from_millis(3));
+        m.release_phase("ns/a", Some("Ready"));
+        m.release_phase("ns/a", Some("Blocked"));
+        m.set_leader(true);
+        let text = m.encode();
+        assert!(text.contains("agentrelease_reconciles_total{result=\"ready\"} 1"), "{text}");
+        assert!(text.contains("agentrelease_step_outcomes_total{step=\"signoff\",outcome=\"blocked\",reason=\"SignoffRejected\"} 1"), "{text}");
+        assert!(text.contains("outcome=\"rate_limited\"} 1"), "{text}");
+        assert!(text.contains("agentrelease_releases{phase=\"Blocked\"} 1"), "{text}");
+        assert!(text.contains("agentrelease_releases{phase=\"Ready\"} 0"), "{text}");
+        assert!(text.contains("agentrelease_leader 1"), "{text}");
+    }
+}
