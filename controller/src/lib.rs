@@ -2,6 +2,8 @@
 //! interface, shared by the controller and the one-shot CLI.
 
 pub mod cli;
+pub mod connection;
 pub mod engine;
+pub mod kube;
 pub mod manifest;
 pub mod telemetry;

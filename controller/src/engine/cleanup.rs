@@ -9,7 +9,10 @@ use agentrelease_api::release::DeletionPolicy;
 use super::workspace::{Workspace, WorkspaceError, WorkspaceErrorKind};
 
 /// Removes what the release owns; returns what was done, one line each.
-pub async fn cleanup<W: Workspace>(release: &AgentRelease, ws: &W) -> Result<Vec<String>, WorkspaceError> {
+pub async fn cleanup<W: Workspace>(
+    release: &AgentRelease,
+    ws: &W,
+) -> Result<Vec<String>, WorkspaceError> {
     let spec = &release.spec;
     if spec.policy.suspend || spec.policy.deletion == DeletionPolicy::Retain {
         return Ok(Vec::new());
@@ -26,7 +29,10 @@ pub async fn cleanup<W: Workspace>(release: &AgentRelease, ws: &W) -> Result<Vec
         done.push(format!("removed {model}@{alias} (version {version})"));
     }
     let created = status.created.unwrap_or_default();
-    if let Some(app) = created.app.filter(|a| spec.app.as_ref().is_some_and(|s| &s.name == a)) {
+    if let Some(app) = created
+        .app
+        .filter(|a| spec.app.as_ref().is_some_and(|s| &s.name == a))
+    {
         ignore_missing(ws.delete_app(&app).await)?;
         done.push(format!("deleted app {app}"));
     }

@@ -71,7 +71,9 @@ impl StepReport {
     fn new(step: steps::Step, result: &StepResult) -> Option<Self> {
         let (outcome, reason, message) = match result {
             StepResult::Done { reason, message } => ("done", *reason, message),
-            StepResult::Waiting { reason, message, .. } => ("waiting", *reason, message),
+            StepResult::Waiting {
+                reason, message, ..
+            } => ("waiting", *reason, message),
             StepResult::Blocked { reason, message } => ("blocked", *reason, message),
             StepResult::Failed { reason, message } => ("failed", *reason, message),
             StepResult::NotApplicable => return None,
@@ -95,7 +97,8 @@ pub fn suspend<C: Clock>(release: &AgentRelease, generation: i64, clock: &C) -> 
         .suspend_reason
         .clone()
         .unwrap_or_else(|| "suspended by spec.policy.suspend".into());
-    StatusBuilder::new(&old, generation, clock.now()).suspended(&reason, release.spec.policy.resync())
+    StatusBuilder::new(&old, generation, clock.now())
+        .suspended(&reason, release.spec.policy.resync())
 }
 
 /// The outcome for a release that cannot start: the condition `type_` is False with `reason`,

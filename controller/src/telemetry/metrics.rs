@@ -71,7 +71,9 @@ pub struct Metrics {
 }
 
 fn call_histogram() -> Histogram {
-    Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
 }
 
 impl Default for Metrics {
@@ -91,7 +93,9 @@ impl Metrics {
         let steps = Family::<StepLabels, Counter>::default();
         let calls = Family::<CallLabels, Counter>::default();
         let call_duration =
-            Family::<CallLabels, Histogram, fn() -> Histogram>::new_with_constructor(call_histogram);
+            Family::<CallLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                call_histogram,
+            );
         let phases = Family::<PhaseLabels, Gauge<i64, std::sync::atomic::AtomicI64>>::default();
         let leader = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
         registry.register("reconciles", "Reconciles by result", reconciles.clone());
@@ -189,9 +193,7 @@ impl Metrics {
             return;
         };
         if let Some(old) = map.remove(key) {
-            self.phases
-                .get_or_create(&PhaseLabels { phase: old })
-                .dec();
+            self.phases.get_or_create(&PhaseLabels { phase: old }).dec();
         }
         if let Some(phase) = phase {
             self.phases
@@ -227,16 +229,30 @@ mod tests {
         let m = Metrics::new();
         m.reconciled("ready", Duration::from_millis(20));
         m.step("signoff", "blocked", "SignoffRejected");
-        m.databricks_call("/api/2.0/apps/{name}", "GET", "rate_limited", Duration::from_millis(3));
+        m.databricks_call(
+            "/api/2.0/apps/{name}",
+            "GET",
+            "rate_limited",
+            Duration::from_millis(3),
+        );
         m.release_phase("ns/a", Some("Ready"));
         m.release_phase("ns/a", Some("Blocked"));
         m.set_leader(true);
         let text = m.encode();
-        assert!(text.contains("agentrelease_reconciles_total{result=\"ready\"} 1"), "{text}");
+        assert!(
+            text.contains("agentrelease_reconciles_total{result=\"ready\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("agentrelease_step_outcomes_total{step=\"signoff\",outcome=\"blocked\",reason=\"SignoffRejected\"} 1"), "{text}");
         assert!(text.contains("outcome=\"rate_limited\"} 1"), "{text}");
-        assert!(text.contains("agentrelease_releases{phase=\"Blocked\"} 1"), "{text}");
-        assert!(text.contains("agentrelease_releases{phase=\"Ready\"} 0"), "{text}");
+        assert!(
+            text.contains("agentrelease_releases{phase=\"Blocked\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("agentrelease_releases{phase=\"Ready\"} 0"),
+            "{text}"
+        );
         assert!(text.contains("agentrelease_leader 1"), "{text}");
     }
 }

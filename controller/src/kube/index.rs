@@ -1,0 +1,47 @@
+//! Which releases a ReleaseTarget or a Secret change concerns (pure, over the caches).
+
+use agentrelease_api::{AgentRelease, ReleaseTarget};
+use kube::ResourceExt;
+use kube::core::DeserializeGuard;
+use kube::runtime::reflector::ObjectRef;
+
+/// The namespace and name of the target a release refers to.
+pub fn target_of(release: &AgentRelease) -> Option<(String, String)> {
+    let ns = release
+        .spec
+        .target_ref
+        .namespace
+        .clone()
+        .or_else(|| release.namespace())?;
+    Some((ns, release.spec.target_ref.name.clone()))
+}
+
+/// Releases that refer to the target `namespace/name`.
+pub fn releases_of_target(
+    releases: &[std::sync::Arc<DeserializeGuard<AgentRelease>>],
+    namespace: &str,
+    name: &str,
+) -> Vec<ObjectRef<DeserializeGuard<AgentRelease>>> {
+    releases
+        .iter()
+        .filter_map(|guard| guard.0.as_ref().ok())
+        .filter(|r| target_of(r).is_some_and(|(ns, n)| ns == namespace && n == name))
+        .filter_map(|r| Some(ObjectRef::new(&r.name_any()).within(&r.namespace()?)))
+        .collect()
+}
+
+/// Targets whose credentials live in the Secret `namespace/name`.
+pub fn targets_of_secret(
+    targets: &[std::sync::Arc<DeserializeGuard<ReleaseTarget>>],
+    namespace: &str,
+    name: &str,
+) -> Vec<(String, String)> {
+    targets
+        .iter()
+        .filter_map(|guard| guard.0.as_ref().ok())
+        .filter(|t| {
+            t.namespace().as_deref() == Some(namespace) && t.spec.credentials.secret_name == name
+        })
+        .filter_map(|t| Some((t.namespace()?, t.name_any())))
+        .collect()
+}

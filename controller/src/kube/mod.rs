@@ -1,0 +1,11 @@
+//! The Kubernetes side: watch AgentReleases (and the ReleaseTargets and Secrets they use), run
+//! the engine, write status with server-side apply, record Events, hold a finalizer, elect a
+//! leader, serve metrics and health.
+
+pub mod backoff;
+pub mod credentials;
+pub mod http;
+pub mod index;
+pub mod reconciler;
+pub mod run;
+pub mod status;

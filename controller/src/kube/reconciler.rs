@@ -1,0 +1,523 @@
+//! The reconcile function: resolve the target and its credentials, run the engine, write the
+//! status, record Events, count metrics. The engine decides; this only connects it to the cluster.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentrelease_api::conditions::{reasons, types};
+use agentrelease_api::{AgentRelease, FINALIZER, RECONCILE_REQUESTED_AT, ReleaseTarget};
+use k8s_openapi::api::core::v1::{ObjectReference, Secret};
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::DeserializeGuard;
+use kube::core::error_boundary::InvalidObject;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType, Recorder};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
+
+use crate::connection::{Connection, WorkspaceFactory};
+use crate::engine::{self, EventType, Identity, Mode, Outcome, Requeue, SystemClock};
+use crate::telemetry::metrics::Metrics;
+
+use super::backoff::Backoff;
+use super::credentials;
+use super::status::{self, FIELD_MANAGER};
+
+/// How the controller behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Allow a release to use a ReleaseTarget of another namespace.
+    pub allow_cross_namespace_refs: bool,
+}
+
+/// What every reconcile shares.
+pub struct Context<F: WorkspaceFactory> {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// Records Events.
+    pub recorder: Recorder,
+    /// Builds workspace clients.
+    pub factory: Arc<F>,
+    /// The cache of ReleaseTargets.
+    pub targets: Store<DeserializeGuard<ReleaseTarget>>,
+    /// Behaviour switches.
+    pub settings: Settings,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Per-object backoff.
+    pub backoff: Arc<Backoff>,
+}
+
+/// Why a reconcile failed (it is retried with per-object backoff).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// A Kubernetes API call failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[source] kube::Error),
+    /// Adding or removing the finalizer failed.
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+    /// A transient workspace failure; the status says which step.
+    #[error("{0}")]
+    Transient(String),
+    /// Cleaning up the workspace on deletion failed.
+    #[error("cleanup: {0}")]
+    Cleanup(String),
+    /// The object has no namespace.
+    #[error("the object has no namespace")]
+    NoNamespace,
+}
+
+impl ReconcileError {
+    /// A short category for metrics and logs.
+    pub fn category(&self) -> &'static str {
+        match self {
+            ReconcileError::Kube(_) => "kube",
+            ReconcileError::Finalizer(_) => "finalizer",
+            ReconcileError::Transient(_) => "workspace",
+            ReconcileError::Cleanup(_) => "cleanup",
+            ReconcileError::NoNamespace => "no_namespace",
+        }
+    }
+}
+
+/// The key of an object in logs and the backoff map.
+fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or(""),
+        meta.name.as_deref().unwrap_or("")
+    )
+}
+
+/// Reconciles one AgentRelease (or reports that it does not decode).
+pub async fn reconcile<F: WorkspaceFactory>(
+    obj: Arc<DeserializeGuard<AgentRelease>>,
+    ctx: Arc<Context<F>>,
+) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let result = match &obj.0 {
+        Err(invalid) => invalid_object(invalid, &ctx).await,
+        Ok(release) => with_finalizer(release, &ctx).await,
+    };
+    let took = started.elapsed();
+    match &result {
+        Ok(_) => {}
+        Err(e) => {
+            ctx.metrics.reconciled("error", took);
+            ctx.metrics.failed(e.category());
+        }
+    }
+    result
+}
+
+/// Requeues a failed object after its own exponential backoff.
+pub fn error_policy<F: WorkspaceFactory>(
+    obj: Arc<DeserializeGuard<AgentRelease>>,
+    error: &ReconcileError,
+    ctx: Arc<Context<F>>,
+) -> Action {
+    let key = key_of(obj.meta());
+    let delay = ctx.backoff.failed(&key);
+    tracing::warn!(release = %key, error = %error, category = error.category(), retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+async fn with_finalizer<F: WorkspaceFactory>(
+    release: &AgentRelease,
+    ctx: &Arc<Context<F>>,
+) -> Result<Action, ReconcileError> {
+    let ns = release.namespace().ok_or(ReconcileError::NoNamespace)?;
+    let api: Api<AgentRelease> = Api::namespaced(ctx.client.clone(), &ns);
+    let release = Arc::new(release.clone());
+    finalizer(&api, FINALIZER, release, |event| async {
+        match event {
+            FinalizerEvent::Apply(r) => apply(&r, ctx).await,
+            FinalizerEvent::Cleanup(r) => cleanup(&r, ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        kube::runtime::finalizer::Error::ApplyFailed(inner)
+        | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner,
+        other => ReconcileError::Finalizer(other.to_string()),
+    })
+}
+
+/// A condition that stops the release before the engine runs.
+struct Blocked {
+    reason: &'static str,
+    message: String,
+}
+
+/// The target and a connection to its workspace.
+async fn resolve<F: WorkspaceFactory>(
+    release: &AgentRelease,
+    ctx: &Context<F>,
+) -> Result<Result<(ReleaseTarget, Connection), Blocked>, ReconcileError> {
+    let ns = release.namespace().ok_or(ReconcileError::NoNamespace)?;
+    let target_ns = release
+        .spec
+        .target_ref
+        .namespace
+        .clone()
+        .unwrap_or_else(|| ns.clone());
+    let target_name = &release.spec.target_ref.name;
+    if target_ns != ns && !ctx.settings.allow_cross_namespace_refs {
+        return Ok(Err(Blocked {
+            reason: reasons::CROSS_NAMESPACE_REF_DENIED,
+            message: format!(
+                "ReleaseTarget {target_ns}/{target_name} is in another namespace; the operator refuses cross-namespace references unless started with --allow-cross-namespace-refs"
+            ),
+        }));
+    }
+    let Some(guard) = ctx
+        .targets
+        .get(&ObjectRef::new(target_name).within(&target_ns))
+    else {
+        return Ok(Err(Blocked {
+            reason: reasons::TARGET_NOT_FOUND,
+            message: format!("ReleaseTarget {target_ns}/{target_name} does not exist"),
+        }));
+    };
+    let target = match &guard.0 {
+        Ok(t) => t.clone(),
+        Err(invalid) => {
+            return Ok(Err(Blocked {
+                reason: reasons::INVALID_SPEC,
+                message: format!(
+                    "ReleaseTarget {target_ns}/{target_name} does not decode: {}",
+                    invalid.error
+                ),
+            }));
+        }
+    };
+    let secret_name = &target.spec.credentials.secret_name;
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &target_ns);
+    let secret = secrets
+        .get_opt(secret_name)
+        .await
+        .map_err(ReconcileError::Kube)?;
+    let Some(secret) = secret else {
+        return Ok(Err(Blocked {
+            reason: reasons::CREDENTIALS_MISSING,
+            message: format!(
+                "Secret {target_ns}/{secret_name} of ReleaseTarget {target_name} does not exist"
+            ),
+        }));
+    };
+    let data = secret.data.unwrap_or_default();
+    let credentials = match credentials::from_secret(
+        &format!("{target_ns}/{secret_name}"),
+        &data,
+        target.spec.credentials.type_,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Err(Blocked {
+                reason: reasons::CREDENTIALS_MISSING,
+                message: e.to_string(),
+            }));
+        }
+    };
+    let connection = Connection {
+        host: target.spec.host.clone(),
+        credentials,
+        requests_per_second: u32::try_from(target.spec.requests_per_second).unwrap_or(15),
+        allow_insecure_http: target.spec.allow_insecure_http,
+    };
+    Ok(Ok((target, connection)))
+}
+
+fn identity(release: &AgentRelease) -> Identity {
+    Identity {
+        uid: release.uid().unwrap_or_default(),
+        generation: release.metadata.generation.unwrap_or(0),
+        namespace: release.namespace().unwrap_or_default(),
+        name: release.name_any(),
+    }
+}
+
+async fn apply<F: WorkspaceFactory>(
+    release: &AgentRelease,
+    ctx: &Arc<Context<F>>,
+) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let clock = SystemClock;
+    let id = identity(release);
+    let key = id.key();
+    let generation = id.generation;
+    let outcome = if release.spec.policy.suspend {
+        engine::suspend(release, generation, &clock)
+    } else {
+        match resolve(release, ctx).await? {
+            Err(blocked) => engine::blocked(
+                release,
+                generation,
+                &clock,
+                types::TARGET_RESOLVED,
+                blocked.reason,
+                &blocked.message,
+            ),
+            Ok((target, connection)) => match ctx.factory.connect(&connection) {
+                Ok(ws) => {
+                    engine::reconcile(release, &target.spec, id, &*ws, &clock, Mode::Apply).await
+                }
+                Err(e) => engine::blocked(
+                    release,
+                    generation,
+                    &clock,
+                    types::TARGET_RESOLVED,
+                    reasons::INVALID_SPEC,
+                    &e.to_string(),
+                ),
+            },
+        }
+    };
+    let action = finish(release, outcome, ctx).await?;
+    let took = started.elapsed();
+    match action {
+        Ok((action, label)) => {
+            ctx.metrics.reconciled(label, took);
+            ctx.backoff.reset(&key);
+            Ok(action)
+        }
+        Err(message) => {
+            ctx.metrics.reconciled("failed", took);
+            Err(ReconcileError::Transient(message))
+        }
+    }
+}
+
+/// Writes the status, records Events and metrics; returns the next action, or the transient
+/// failure to back off on.
+async fn finish<F: WorkspaceFactory>(
+    release: &AgentRelease,
+    outcome: Outcome,
+    ctx: &Context<F>,
+) -> Result<Result<(Action, &'static str), String>, ReconcileError> {
+    let ns = release.namespace().ok_or(ReconcileError::NoNamespace)?;
+    let name = release.name_any();
+    let mut new_status = outcome.status.clone();
+    if let Some(requested) = release.annotations().get(RECONCILE_REQUESTED_AT) {
+        new_status.last_handled_reconcile_at = Some(requested.clone());
+    }
+    let api: Api<AgentRelease> = Api::namespaced(ctx.client.clone(), &ns);
+    status::write(&api, &name, release.status.as_ref(), &new_status)
+        .await
+        .map_err(ReconcileError::Kube)?;
+
+    let reference = release.object_ref(&());
+    for event in &outcome.events {
+        publish(
+            &ctx.recorder,
+            &reference,
+            event.type_,
+            &event.reason,
+            &event.message,
+        )
+        .await;
+    }
+    for step in &outcome.steps {
+        ctx.metrics.step(step.step, step.outcome, &step.reason);
+    }
+    let phase = new_status.phase.map(|p| p.as_str());
+    ctx.metrics.release_phase(&format!("{ns}/{name}"), phase);
+
+    let label = if outcome.is_ready() {
+        "ready"
+    } else if release.spec.policy.suspend {
+        "suspended"
+    } else if outcome.is_stalled() {
+        "blocked"
+    } else {
+        "progressing"
+    };
+    match outcome.requeue {
+        Requeue::After(delay) => Ok(Ok((Action::requeue(delay), label))),
+        Requeue::Backoff => {
+            let message = agentrelease_api::condition::find(&new_status.conditions, types::READY)
+                .map(|c| c.message.clone())
+                .unwrap_or_else(|| "transient failure".into());
+            Ok(Err(message))
+        }
+    }
+}
+
+async fn cleanup<F: WorkspaceFactory>(
+    release: &AgentRelease,
+    ctx: &Arc<Context<F>>,
+) -> Result<Action, ReconcileError> {
+    let key = identity(release).key();
+    let reference = release.object_ref(&());
+    let policy_keeps = release.spec.policy.suspend
+        || release.spec.policy.deletion == agentrelease_api::release::DeletionPolicy::Retain;
+    if !policy_keeps {
+        let (_target, connection) = match resolve(release, ctx).await? {
+            Ok(found) => found,
+            Err(blocked) => {
+                let message = format!(
+                    "cannot clean up the workspace: {}; fix it, or remove the finalizer {FINALIZER} by hand to abandon the cleanup",
+                    blocked.message
+                );
+                publish(
+                    &ctx.recorder,
+                    &reference,
+                    EventType::Warning,
+                    "CleanupBlocked",
+                    &message,
+                )
+                .await;
+                return Err(ReconcileError::Cleanup(message));
+            }
+        };
+        let ws = ctx
+            .factory
+            .connect(&connection)
+            .map_err(|e| ReconcileError::Cleanup(e.to_string()))?;
+        match engine::cleanup::cleanup(release, &*ws).await {
+            Ok(done) if !done.is_empty() => {
+                publish(
+                    &ctx.recorder,
+                    &reference,
+                    EventType::Normal,
+                    "CleanedUp",
+                    &done.join("; "),
+                )
+                .await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                publish(
+                    &ctx.recorder,
+                    &reference,
+                    EventType::Warning,
+                    "CleanupFailed",
+                    &e.to_string(),
+                )
+                .await;
+                return Err(ReconcileError::Cleanup(e.to_string()));
+            }
+        }
+    }
+    ctx.metrics.release_phase(&key, None);
+    ctx.backoff.reset(&key);
+    Ok(Action::await_change())
+}
+
+/// An AgentRelease that does not decode (a hand-edited object, an older schema): a Warning
+/// Event and a Stalled status; the controller and the other releases carry on.
+async fn invalid_object<F: WorkspaceFactory>(
+    invalid: &InvalidObject,
+    ctx: &Context<F>,
+) -> Result<Action, ReconcileError> {
+    let meta = &invalid.metadata;
+    let Some(ns) = meta.namespace.clone() else {
+        return Err(ReconcileError::NoNamespace);
+    };
+    let name = meta.name.clone().unwrap_or_default();
+    let message = format!("the object does not decode: {}", invalid.error);
+    let reference = ObjectReference {
+        api_version: Some(agentrelease_api::API_VERSION.to_string()),
+        kind: Some("AgentRelease".to_string()),
+        name: Some(name.clone()),
+        namespace: Some(ns.clone()),
+        uid: meta.uid.clone(),
+        ..ObjectReference::default()
+    };
+    publish(
+        &ctx.recorder,
+        &reference,
+        EventType::Warning,
+        reasons::INVALID_SPEC,
+        &message,
+    )
+    .await;
+    let now = agentrelease_api::condition::truncate_to_seconds(jiff::Timestamp::now())
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let generation = meta.generation;
+    let condition = |type_: &str, status: &str| {
+        json!({
+            "type": type_, "status": status, "reason": reasons::INVALID_SPEC,
+            "message": message, "lastTransitionTime": now, "observedGeneration": generation,
+        })
+    };
+    let patch = json!({
+        "apiVersion": agentrelease_api::API_VERSION,
+        "kind": "AgentRelease",
+        "status": {
+            "observedGeneration": generation,
+            "phase": "Blocked",
+            "conditions": [
+                condition(types::READY, "False"),
+                condition(types::RECONCILING, "False"),
+                condition(types::STALLED, "True"),
+            ],
+        },
+    });
+    let api: Api<AgentRelease> = Api::namespaced(ctx.client.clone(), &ns);
+    if let Err(e) = api
+        .patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(patch),
+        )
+        .await
+    {
+        tracing::warn!(release = %format!("{ns}/{name}"), error = %e, "could not write the status of an undecodable release");
+    }
+    ctx.metrics
+        .release_phase(&format!("{ns}/{name}"), Some("Blocked"));
+    ctx.metrics.reconciled("blocked", Duration::ZERO);
+    Ok(Action::await_change())
+}
+
+/// Records an Event; a failure to record is logged, never fatal.
+async fn publish(
+    recorder: &Recorder,
+    reference: &ObjectReference,
+    type_: EventType,
+    reason: &str,
+    message: &str,
+) {
+    let note = truncate(message, 1000);
+    let event = KubeEvent {
+        type_: match type_ {
+            EventType::Normal => KubeEventType::Normal,
+            EventType::Warning => KubeEventType::Warning,
+        },
+        reason: truncate(reason, 128),
+        note: Some(note),
+        action: "Reconcile".to_string(),
+        secondary: None,
+    };
+    if let Err(e) = recorder.publish(&event, reference).await {
+        tracing::warn!(reason, error = %e, "could not record an Event");
+    }
+}
+
+fn truncate(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_string();
+    }
+    let mut cut = max_bytes.saturating_sub(3);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}...", &text[..cut])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncates_on_char_boundaries() {
+        assert_eq!(truncate("abc", 10), "abc");
+        let t = truncate(&"é".repeat(600), 1000);
+        assert!(t.len() <= 1000 && t.ends_with("..."));
+    }
+}

@@ -1,0 +1,334 @@
+//! `agentrelease controller`: the operator's main loop — leader election, one kube-rs
+//! `Controller` per watched namespace (or one for all), the HTTP endpoints, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use agentrelease_api::{AgentRelease, ReleaseTarget};
+use anyhow::Context as _;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::core::DeserializeGuard;
+use kube::core::PartialObjectMeta;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+use tokio::sync::watch;
+
+use crate::connection::WorkspaceFactory;
+use crate::telemetry::metrics::Metrics;
+
+use super::backoff::Backoff;
+use super::http::{self, HttpState};
+use super::index;
+use super::reconciler::{self, Context, Settings};
+
+/// Arguments of `agentrelease controller`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ControllerArgs {
+    /// Namespaces to watch (repeatable). All namespaces when none is given.
+    #[arg(long = "namespace", short = 'n', value_name = "NAMESPACE")]
+    pub namespaces: Vec<String>,
+    /// Only reconcile AgentReleases matching this label selector (to shard across operators).
+    #[arg(long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Where to serve /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+    /// How many releases are reconciled at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: u16,
+    /// Reconcile only while holding the leader Lease (run several replicas for availability).
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// The name of the leader Lease.
+    #[arg(long, default_value = "agentrelease-controller")]
+    pub lease_name: String,
+    /// The namespace of the leader Lease (defaults to the pod's namespace, then `default`).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// This replica's identity (defaults to the pod name, then the host name).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Allow releases to use ReleaseTargets of other namespaces.
+    #[arg(long)]
+    pub allow_cross_namespace_refs: bool,
+    /// Lease duration in seconds (a lost leader is replaced after at most this long).
+    #[arg(long, default_value_t = 15)]
+    pub lease_duration: u64,
+}
+
+/// Runs the operator until SIGTERM / Ctrl-C.
+pub async fn run<F: WorkspaceFactory>(args: ControllerArgs, factory: Arc<F>) -> anyhow::Result<()> {
+    let client = Client::try_default()
+        .await
+        .context("connecting to Kubernetes (in-cluster config or KUBECONFIG)")?;
+    let metrics = Arc::new(Metrics::new());
+    let ready = Arc::new(AtomicBool::new(false));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested; finishing in-flight reconciles");
+        let _ = shutdown_tx.send(true);
+    });
+    let http_state = HttpState {
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+    };
+    let http_shutdown = shutdown_rx.clone();
+    let addr = args.metrics_addr;
+    let server = tokio::spawn(async move {
+        if let Err(e) = http::serve(addr, http_state, until_true(http_shutdown)).await {
+            tracing::error!(%addr, error = %e, "the metrics and health server stopped");
+        }
+    });
+
+    let identity = args
+        .identity
+        .clone()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| format!("agentrelease-{}", uuid::Uuid::new_v4()));
+    let parts = Parts {
+        client: client.clone(),
+        factory,
+        metrics: metrics.clone(),
+        backoff: Arc::new(Backoff::new(
+            Duration::from_secs(5),
+            Duration::from_secs(300),
+        )),
+        settings: Settings {
+            allow_cross_namespace_refs: args.allow_cross_namespace_refs,
+        },
+        args: args.clone(),
+        identity: identity.clone(),
+        ready: ready.clone(),
+    };
+
+    if !args.leader_elect {
+        metrics.set_leader(true);
+        run_controllers(&parts, until_true(shutdown_rx.clone())).await;
+    } else {
+        let namespace = args
+            .lease_namespace
+            .clone()
+            .unwrap_or_else(|| client.default_namespace().to_string());
+        let manager =
+            kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
+                .with_namespace(&namespace)
+                .with_identity(&identity)
+                .with_duration(args.lease_duration)
+                .with_grace(args.lease_duration.div_ceil(3).max(2))
+                .build()
+                .await
+                .context("setting up leader election")?;
+        let (mut leader_rx, lease_task) = manager.watch().await;
+        // A standby replica is healthy and ready; it just does not reconcile.
+        ready.store(true, Ordering::Relaxed);
+        let mut shutdown = shutdown_rx.clone();
+        'outer: loop {
+            while !*leader_rx.borrow_and_update() {
+                tokio::select! {
+                    changed = leader_rx.changed() => if changed.is_err() { break 'outer },
+                    _ = shutdown.changed() => if *shutdown.borrow() { break 'outer },
+                }
+            }
+            tracing::info!(%identity, lease = %args.lease_name, "became the leader; reconciling");
+            metrics.set_leader(true);
+            let mut lost = leader_rx.clone();
+            let lease_lost = async move {
+                loop {
+                    if lost.changed().await.is_err() || !*lost.borrow() {
+                        return;
+                    }
+                }
+            };
+            // Losing the lease stops reconciling at once (in-flight reconciles are dropped);
+            // a shutdown lets them finish.
+            tokio::select! {
+                _ = run_controllers(&parts, until_true(shutdown_rx.clone())) => {}
+                _ = lease_lost => tracing::warn!(%identity, "lost the leader lease; stopped reconciling"),
+            }
+            metrics.set_leader(false);
+            if *shutdown_rx.borrow() {
+                break;
+            }
+        }
+        drop(leader_rx);
+        match lease_task.await {
+            Ok(Ok(manager)) => {
+                if let Err(e) = manager.release().await {
+                    tracing::warn!(error = %e, "could not release the leader lease");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "leader election ended with an error"),
+            Err(e) => tracing::warn!(error = %e, "leader election task failed"),
+        }
+    }
+    server.abort();
+    Ok(())
+}
+
+struct Parts<F: WorkspaceFactory> {
+    client: Client,
+    factory: Arc<F>,
+    metrics: Arc<Metrics>,
+    backoff: Arc<Backoff>,
+    settings: Settings,
+    args: ControllerArgs,
+    identity: String,
+    ready: Arc<AtomicBool>,
+}
+
+async fn run_controllers<F: WorkspaceFactory>(
+    parts: &Parts<F>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
+) {
+    let scopes: Vec<Option<String>> = if parts.args.namespaces.is_empty() {
+        vec![None]
+    } else {
+        parts.args.namespaces.iter().cloned().map(Some).collect()
+    };
+    let runs = scopes
+        .into_iter()
+        .map(|scope| run_controller(parts, scope, shutdown.clone()));
+    futures::future::join_all(runs).await;
+}
+
+fn api_for<K>(client: &Client, scope: &Option<String>) -> Api<K>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match scope {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+async fn run_controller<F: WorkspaceFactory>(
+    parts: &Parts<F>,
+    scope: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = &parts.client;
+    let releases: Api<DeserializeGuard<AgentRelease>> = api_for(client, &scope);
+    let targets: Api<DeserializeGuard<ReleaseTarget>> = api_for(client, &scope);
+    // Metadata only: the operator never caches Secret contents.
+    let secrets: Api<PartialObjectMeta<Secret>> = api_for(client, &scope);
+    let config = watcher::Config::default();
+    let release_config = match &parts.args.selector {
+        Some(selector) => config.clone().labels(selector),
+        None => config.clone(),
+    };
+
+    let (target_store, target_writer) = reflector::store();
+    let target_stream =
+        reflector::reflector(target_writer, watcher::watcher(targets, config.clone()))
+            .default_backoff()
+            .touched_objects();
+    let secret_stream = watcher::watcher(secrets, config.clone())
+        .default_backoff()
+        .touched_objects();
+
+    let controller = Controller::new(releases, release_config)
+        .with_config(ControllerConfig::default().concurrency(parts.args.concurrency));
+    let release_store = controller.store();
+    let by_target = release_store.clone();
+    let by_secret = release_store.clone();
+    let targets_for_secrets = target_store.clone();
+    let controller = controller
+        .watches_stream(
+            target_stream,
+            move |target: DeserializeGuard<ReleaseTarget>| {
+                let ns = target.namespace().unwrap_or_default();
+                index::releases_of_target(&by_target.state(), &ns, &target.name_any())
+            },
+        )
+        .watches_stream(secret_stream, move |secret| {
+            let ns = secret.namespace().unwrap_or_default();
+            let state = by_secret.state();
+            index::targets_of_secret(&targets_for_secrets.state(), &ns, &secret.name_any())
+                .into_iter()
+                .flat_map(|(tns, tname)| index::releases_of_target(&state, &tns, &tname))
+                .collect::<Vec<ObjectRef<DeserializeGuard<AgentRelease>>>>()
+        })
+        .graceful_shutdown_on(shutdown);
+
+    let ready = parts.ready.clone();
+    let (rs, ts) = (release_store.clone(), target_store.clone());
+    tokio::spawn(async move {
+        if rs.wait_until_ready().await.is_ok() && ts.wait_until_ready().await.is_ok() {
+            ready.store(true, Ordering::Relaxed);
+        }
+    });
+
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        recorder: Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "agentrelease-controller".into(),
+                instance: Some(parts.identity.clone()),
+            },
+        ),
+        factory: parts.factory.clone(),
+        targets: target_store,
+        settings: parts.settings.clone(),
+        metrics: parts.metrics.clone(),
+        backoff: parts.backoff.clone(),
+    });
+    tracing::info!(
+        scope = scope.as_deref().unwrap_or("all namespaces"),
+        "watching AgentReleases"
+    );
+    controller
+        .run(reconciler::reconcile, reconciler::error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::debug!(release = %object, "reconciled"),
+                Err(e) => tracing::debug!(error = %e, "reconcile ended with an error"),
+            }
+        })
+        .await;
+}
+
+/// Resolves when the flag becomes true (or its sender is gone).
+fn until_true(
+    mut rx: watch::Receiver<bool>,
+) -> impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static {
+    let fut = async move {
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    futures::FutureExt::shared(Box::pin(fut))
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
