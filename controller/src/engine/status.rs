@@ -505,3 +505,191 @@ fn transition_events(old: &AgentReleaseStatus, new: &AgentReleaseStatus) -> Vec<
     }
     events
 }
+
+#[cfg(test)]
+mod tests {
+    //! The kstatus rules as properties over every way a pass can end.
+
+    use std::time::Duration;
+
+    use agentrelease_api::release::*;
+    use agentrelease_api::{AgentReleaseSpec, ReleaseTargetSpec};
+
+    use super::*;
+    use crate::engine::context::{Identity, ReleaseContext};
+    use crate::engine::pass::{Artifacts, Mode};
+
+    struct FixedClock(Timestamp);
+    impl Clock for FixedClock {
+        fn now(&self) -> Timestamp {
+            self.0
+        }
+    }
+
+    fn spec() -> AgentReleaseSpec {
+        serde_json::from_value(serde_json::json!({
+            "targetRef": {"name": "prod"},
+            "version": 7,
+            "model": {"name": "main.agents.m", "version": 12, "loggedModelId": "m-0123456789abcdef0123456789abcdef"},
+            "app": {"name": "my-app", "sourceCodePath": "/Workspace/app"},
+            "servingEndpoint": {"name": "ep", "servedEntities": [{"name": "e"}]},
+            "permissions": [{"principal": {"type": "Group", "name": "g"}, "object": {"type": "App"}, "level": "CAN_USE"}],
+            "verification": {"path": "/"}
+        }))
+        .unwrap()
+    }
+
+    fn target() -> ReleaseTargetSpec {
+        serde_json::from_value(serde_json::json!({
+            "host": "https://x.example", "credentials": {"secretName": "s"},
+            "catalog": "main", "schema": "agents", "experiments": {"deployment": "/Shared/d"}
+        }))
+        .unwrap()
+    }
+
+    fn results() -> Vec<StepResult> {
+        vec![
+            StepResult::done("Ok", "ok"),
+            StepResult::waiting("Waiting", "w", Duration::from_secs(3)),
+            StepResult::blocked("SignoffRejected", "b"),
+            StepResult::Failed {
+                reason: "TransientError",
+                message: "f".into(),
+            },
+        ]
+    }
+
+    fn check(status: &AgentReleaseStatus, generation: i64) {
+        let ready =
+            condition::find(&status.conditions, types::READY).expect("Ready is always present");
+        let reconciling = condition::find(&status.conditions, types::RECONCILING);
+        let stalled = condition::find(&status.conditions, types::STALLED);
+        assert!(
+            !(reconciling.is_some_and(Condition::is_true)
+                && stalled.is_some_and(Condition::is_true)),
+            "Reconciling and Stalled are never both True"
+        );
+        assert_eq!(status.observed_generation, Some(generation));
+        for c in &status.conditions {
+            assert!(
+                c.observed_generation.is_some_and(|g| g <= generation),
+                "{} observedGeneration is never ahead",
+                c.type_
+            );
+        }
+        if ready.is_true() {
+            assert_eq!(ready.observed_generation, Some(generation));
+            for step in PIPELINE {
+                let c = condition::find(&status.conditions, step.condition())
+                    .expect("every step reported");
+                assert!(
+                    c.is_true() && c.observed_generation == Some(generation),
+                    "{} True for this generation",
+                    step.condition()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn kstatus_rules_hold_for_every_ending() {
+        let ctx = ReleaseContext::new(
+            Identity {
+                uid: "u".into(),
+                generation: 3,
+                namespace: "ns".into(),
+                name: "r".into(),
+            },
+            &spec(),
+            &target(),
+        )
+        .unwrap();
+        let clock = FixedClock(Timestamp::from_second(1_800_000_000).unwrap());
+        // Every position at which the pipeline can stop, with every kind of stop, and the run to
+        // the end; starting from an empty status and from a Ready status of an older generation.
+        let mut old_ready = AgentReleaseStatus::default();
+        for t in [types::READY, types::RECONCILING, types::STALLED] {
+            condition::set(
+                &mut old_ready.conditions,
+                Condition::new(
+                    t,
+                    if t == types::READY {
+                        ConditionStatus::True
+                    } else {
+                        ConditionStatus::False
+                    },
+                    "Released",
+                    "",
+                    Some(2),
+                    clock.0,
+                ),
+            );
+        }
+        for old in [AgentReleaseStatus::default(), old_ready] {
+            for stop_at in 0..=PIPELINE.len() {
+                for stop in results().into_iter().skip(1) {
+                    let builder = StatusBuilder::new(&old, 3, clock.0);
+                    let mut pass = Pass {
+                        ws: &(),
+                        clock: &clock,
+                        mode: Mode::Apply,
+                        ctx: &ctx,
+                        old: &old,
+                        status: builder.status.clone(),
+                        artifacts: Artifacts::default(),
+                        events: Vec::new(),
+                        changes: Vec::new(),
+                        drift: Vec::new(),
+                        drift_corrected: false,
+                    };
+                    let mut stopped = None;
+                    for (i, step) in PIPELINE.into_iter().enumerate() {
+                        let result = if i == stop_at {
+                            stop.clone()
+                        } else {
+                            StepResult::done("Ok", "ok")
+                        };
+                        builder.record(&mut pass.status, step, &result);
+                        if !matches!(result, StepResult::Done { .. }) {
+                            stopped = Some((step, result));
+                            break;
+                        }
+                    }
+                    let outcome =
+                        builder.finish(pass, &ctx, stopped.clone(), Duration::from_secs(300));
+                    check(&outcome.status, 3);
+                    match stopped {
+                        None => assert!(outcome.is_ready()),
+                        Some((_, StepResult::Blocked { .. })) => {
+                            assert!(outcome.is_stalled() && !outcome.is_ready())
+                        }
+                        Some(_) => assert!(!outcome.is_ready() && !outcome.is_stalled()),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn suspended_and_blocked_before_start_follow_the_rules() {
+        let clock = Timestamp::from_second(1_800_000_000).unwrap();
+        let old = AgentReleaseStatus::default();
+        let s =
+            StatusBuilder::new(&old, 4, clock).suspended("maintenance", Duration::from_secs(60));
+        check(&s.status, 4);
+        assert_eq!(s.status.phase, Some(Phase::Suspended));
+        let b = StatusBuilder::new(&old, 4, clock).blocked_before_start(
+            types::TARGET_RESOLVED,
+            reasons::TARGET_NOT_FOUND,
+            "no target",
+            Duration::from_secs(60),
+        );
+        check(&b.status, 4);
+        assert!(b.is_stalled());
+        assert!(
+            b.events
+                .iter()
+                .any(|e| e.reason == reasons::TARGET_NOT_FOUND && e.type_ == EventType::Warning)
+        );
+    }
+}
