@@ -512,7 +512,6 @@ mod tests {
 
     use std::time::Duration;
 
-    use agentrelease_api::release::*;
     use agentrelease_api::{AgentReleaseSpec, ReleaseTargetSpec};
 
     use super::*;
