@@ -1,0 +1,25 @@
+//! Typed endpoint methods of [`crate::Client`], one module per API family.
+
+pub mod apps;
+pub mod files;
+pub mod grants;
+pub mod mlflow;
+pub mod models;
+pub mod permissions;
+pub mod prompts;
+pub mod scim;
+pub mod serving;
+pub mod smoke;
+pub mod workspace;
+
+pub use apps::*;
+pub use files::*;
+pub use grants::*;
+pub use mlflow::*;
+pub use models::*;
+pub use permissions::*;
+pub use prompts::*;
+pub use scim::*;
+pub use serving::*;
+pub use smoke::*;
+pub use workspace::*;

@@ -1,0 +1,77 @@
+//! A smoke request to an app URL, with the workspace credentials.
+
+use std::time::Duration;
+
+use reqwest::Method;
+
+use crate::client::{Body, Client};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The most of an app's answer kept.
+const MAX_SMOKE_BODY: u64 = 64 * 1024;
+
+/// An app's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmokeAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body (lossy UTF-8, capped).
+    pub body: String,
+}
+
+impl Client {
+    /// Sends `POST` (with a body) or `GET` to `url` + `path`. The URL may lack a scheme (https is
+    /// assumed). Any HTTP status is an answer; only a failed connection or timeout is an error.
+    pub async fn smoke_request(
+        &self,
+        url: &str,
+        path: &str,
+        body: Option<&str>,
+        timeout: Duration,
+    ) -> Result<SmokeAnswer> {
+        let route = "{app_url}{path}";
+        let base = if url.contains("://") {
+            url.to_string()
+        } else {
+            format!("https://{url}")
+        };
+        let full = format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
+        let payload = body.map(|b| bytes::Bytes::from(b.to_string()));
+        let method = if payload.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        };
+        let send = self.send_url(
+            method,
+            route,
+            &full,
+            &[],
+            payload.as_ref().map_or(Body::Empty, Body::JsonText),
+            MAX_SMOKE_BODY,
+            false,
+        );
+        match tokio::time::timeout(timeout, send).await {
+            Err(_) => Err(Error::local(
+                ErrorKind::Transient,
+                route,
+                format!("no answer within {timeout:?}"),
+            )),
+            Ok(Ok(a)) => Ok(SmokeAnswer {
+                status: a.status,
+                body: String::from_utf8_lossy(&a.body).into_owned(),
+            }),
+            Ok(Err(e)) => match e.status {
+                Some(status) => Ok(SmokeAnswer {
+                    status,
+                    body: e.message,
+                }),
+                None => Err(e),
+            },
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! The client: one HTTP core (auth, rate limit, retries, classification, observation) under the
+//! typed endpoint methods of `api/`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::TokenSource;
+use crate::error::{Error, ErrorKind, Result, classify, parse_error_body};
+use crate::observe::{Attempt, NoopObserver, Observer, Outcome};
+use crate::rate::RateLimiter;
+use crate::retry::{RetryPolicy, parse_retry_after, retryable_status};
+use crate::secret::Credentials;
+
+/// The largest JSON answer read (a guard against runaway responses).
+const MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The host is not a usable URL.
+    #[error("invalid workspace host {host:?}: {reason}")]
+    Host {
+        /// The host as given.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// The HTTP stack failed to initialise.
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+impl BuildError {
+    /// A short category.
+    pub fn category(&self) -> &'static str {
+        match self {
+            BuildError::Host { .. } => "host",
+            BuildError::Http(_) => "http",
+        }
+    }
+}
+
+/// Builds a [`Client`].
+pub struct ClientBuilder {
+    host: String,
+    credentials: Option<Credentials>,
+    rate: u32,
+    retry: RetryPolicy,
+    observer: Arc<dyn Observer>,
+    allow_insecure_http: bool,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    refresh_margin: Duration,
+}
+
+impl ClientBuilder {
+    /// The credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Requests per second sent to the workspace.
+    pub fn rate_limit(mut self, per_second: u32) -> Self {
+        self.rate = per_second;
+        self
+    }
+
+    /// The retry policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The per-attempt observer.
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Allow an `http://` host (a local simulator only).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Per-request timeout.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long before expiry an OAuth token is refreshed.
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> std::result::Result<Client, BuildError> {
+        let raw = self.host.trim().trim_end_matches('/');
+        let with_scheme = if raw.contains("://") {
+            raw.to_string()
+        } else {
+            format!("https://{raw}")
+        };
+        let url = url::Url::parse(&with_scheme).map_err(|e| BuildError::Host {
+            host: self.host.clone(),
+            reason: e.to_string(),
+        })?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_insecure_http => {}
+            "http" => {
+                return Err(BuildError::Host {
+                    host: self.host.clone(),
+                    reason:
+                        "plain http is refused; set allowInsecureHttp only for a local simulator"
+                            .into(),
+                });
+            }
+            other => {
+                return Err(BuildError::Host {
+                    host: self.host.clone(),
+                    reason: format!("unsupported scheme {other}"),
+                });
+            }
+        }
+        if url.host_str().is_none_or(str::is_empty)
+            || url.query().is_some()
+            || !matches!(url.path(), "" | "/")
+        {
+            return Err(BuildError::Host {
+                host: self.host.clone(),
+                reason: "expected a bare workspace URL such as https://adb-123.azuredatabricks.net"
+                    .into(),
+            });
+        }
+        let base = with_scheme.trim_end_matches('/').to_string();
+        // reqwest needs a process-wide TLS crypto provider; install ring unless one is set.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .user_agent(concat!("agentrelease/", env!("CARGO_PKG_VERSION")))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| BuildError::Http(e.to_string()))?;
+        let credentials = self
+            .credentials
+            .unwrap_or(Credentials::Pat(crate::SecretString::new("")));
+        let tokens = TokenSource::new(credentials, base.clone(), http.clone(), self.refresh_margin);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                base,
+                http,
+                tokens,
+                limiter: RateLimiter::new(self.rate),
+                retry: self.retry,
+                observer: self.observer,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    base: String,
+    http: reqwest::Client,
+    tokens: TokenSource,
+    limiter: RateLimiter,
+    retry: RetryPolicy,
+    observer: Arc<dyn Observer>,
+}
+
+/// A Databricks workspace client: cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("host", &self.inner.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request body.
+pub(crate) enum Body<'a> {
+    /// None.
+    Empty,
+    /// JSON.
+    Json(serde_json::Value),
+    /// Raw bytes.
+    Raw(&'a Bytes),
+    /// JSON text as given (sent with a JSON content type).
+    JsonText(&'a Bytes),
+}
+
+/// What came back.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Client {
+    /// Starts building a client for a workspace URL.
+    pub fn builder(host: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            host: host.into(),
+            credentials: None,
+            rate: 15,
+            retry: RetryPolicy::default(),
+            observer: Arc::new(NoopObserver),
+            allow_insecure_http: false,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            refresh_margin: Duration::from_secs(60),
+        }
+    }
+
+    /// The workspace URL (no trailing slash).
+    pub fn host(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// Sends a request to `path` (already encoded) under the workspace, with retries.
+    /// `max_body` caps the bytes read from the answer.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        route: &str,
+        path: &str,
+        query: &[(&str, String)],
+        body: Body<'_>,
+        max_body: u64,
+    ) -> Result<Answer> {
+        let url = format!("{}{path}", self.inner.base);
+        self.send_url(method, route, &url, query, body, max_body, true)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn send_url(
+        &self,
+        method: Method,
+        route: &str,
+        url: &str,
+        query: &[(&str, String)],
+        body: Body<'_>,
+        max_body: u64,
+        retry: bool,
+    ) -> Result<Answer> {
+        let started = Instant::now();
+        let mut attempt = 1u32;
+        let mut refreshed = false;
+        loop {
+            self.inner.limiter.acquire().await;
+            let token = self.inner.tokens.token(route).await?;
+            let mut req = self.inner.http.request(method.clone(), url).query(query);
+            if !token.expose().is_empty() {
+                req = req.bearer_auth(token.expose());
+            }
+            req = match &body {
+                Body::Empty => req,
+                Body::Json(v) => req.json(v),
+                Body::Raw(b) => req
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .body((*b).clone()),
+                Body::JsonText(b) => req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body((*b).clone()),
+            };
+            let t0 = Instant::now();
+            let result = req.send().await;
+            let (outcome, status, retry_after, answer) = match result {
+                Err(e) => {
+                    let message = if e.is_timeout() {
+                        "the request timed out".to_string()
+                    } else {
+                        format!("connection failed: {}", redact(&e))
+                    };
+                    (
+                        Outcome::ConnectionError,
+                        None,
+                        None,
+                        Err(Error::local(ErrorKind::Transient, route, message)),
+                    )
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    let retry_after = parse_retry_after(
+                        headers
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok()),
+                    );
+                    match read_capped(
+                        resp,
+                        if (200..300).contains(&status) {
+                            max_body
+                        } else {
+                            64 * 1024
+                        },
+                        route,
+                    )
+                    .await
+                    {
+                        Err(e) => (Outcome::Error(e.kind), Some(status), None, Err(e)),
+                        Ok(bytes) if (200..300).contains(&status) => (
+                            Outcome::Success,
+                            Some(status),
+                            None,
+                            Ok(Answer {
+                                status,
+                                headers,
+                                body: bytes,
+                            }),
+                        ),
+                        Ok(bytes) => {
+                            let (code, message) = parse_error_body(status, &bytes);
+                            let kind = classify(status, code.as_deref());
+                            (
+                                Outcome::Error(kind),
+                                Some(status),
+                                retry_after,
+                                Err(Error {
+                                    kind,
+                                    status: Some(status),
+                                    error_code: code,
+                                    message,
+                                    route: route.to_string(),
+                                }),
+                            )
+                        }
+                    }
+                }
+            };
+            self.inner.observer.observe(&Attempt {
+                route,
+                method: method.as_str(),
+                outcome,
+                status,
+                duration: t0.elapsed(),
+                attempt,
+            });
+            let error = match answer {
+                Ok(a) => return Ok(a),
+                Err(e) => e,
+            };
+            if error.kind == ErrorKind::Unauthenticated
+                && self.inner.tokens.is_oauth()
+                && !refreshed
+            {
+                refreshed = true;
+                self.inner.tokens.invalidate().await;
+                continue;
+            }
+            let worth = match (outcome, status) {
+                (Outcome::ConnectionError, _) => true,
+                (_, Some(s)) => retryable_status(s),
+                _ => false,
+            };
+            if !retry || !worth {
+                return Err(error);
+            }
+            let hint = if status.is_some_and(retryable_status) {
+                Some(retry_after.unwrap_or(Duration::from_secs(1)))
+            } else {
+                None
+            };
+            match self.inner.retry.delay(attempt + 1, hint, started.elapsed()) {
+                Some(wait) => {
+                    tracing::debug!(
+                        route,
+                        attempt,
+                        ?wait,
+                        kind = error.kind.as_str(),
+                        "retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+
+    /// Sends and decodes a JSON answer (an empty body decodes as `{}`).
+    pub(crate) async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        route: &str,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<T> {
+        let body = body.map_or(Body::Empty, Body::Json);
+        let answer = self
+            .send(method, route, path, query, body, MAX_JSON_BYTES)
+            .await?;
+        decode(route, &answer.body)
+    }
+
+    /// Serialises a request struct to a JSON value.
+    pub(crate) fn to_value<T: Serialize>(route: &str, value: &T) -> Result<serde_json::Value> {
+        serde_json::to_value(value).map_err(|e| {
+            Error::local(
+                ErrorKind::InvalidInput,
+                route,
+                format!("cannot encode the request: {e}"),
+            )
+        })
+    }
+}
+
+/// Decodes a JSON answer; unknown fields are ignored; an empty body is `{}`.
+pub(crate) fn decode<T: DeserializeOwned>(route: &str, body: &[u8]) -> Result<T> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body)
+        .map_err(|e| Error::local(ErrorKind::Other, route, format!("unexpected answer: {e}")))
+}
+
+async fn read_capped(mut resp: reqwest::Response, cap: u64, route: &str) -> Result<Bytes> {
+    if resp.content_length().is_some_and(|n| n > cap) {
+        return Err(Error::local(
+            ErrorKind::TooLarge,
+            route,
+            format!("the answer is larger than {cap} bytes"),
+        ));
+    }
+    let mut buf = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if (buf.len() + chunk.len()) as u64 > cap {
+                    return Err(Error::local(
+                        ErrorKind::TooLarge,
+                        route,
+                        format!("the answer is larger than {cap} bytes"),
+                    ));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Bytes::from(buf)),
+            Err(e) => {
+                return Err(Error::local(
+                    ErrorKind::Transient,
+                    route,
+                    format!("reading the answer failed: {}", redact(&e)),
+                ));
+            }
+        }
+    }
+}
+
+/// A reqwest error without its URL (URLs carry no secrets here, but query strings may carry ids).
+fn redact(e: &reqwest::Error) -> String {
+    let mut text = e.without_url_ref().to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let s = self.to_string();
+        match s.find(" for url (") {
+            Some(i) => s[..i].to_string(),
+            None => s,
+        }
+    }
+}
+
+/// Percent-encodes one path segment (slashes excluded).
+pub fn encode_segment(segment: &str) -> String {
+    const KEEP: &[u8] = b"-._~!$&'()*+,;=:@";
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || KEEP.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Percent-encodes a path, segment by segment (slashes kept).
+pub fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(encode_segment)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_encoded_per_segment() {
+        assert_eq!(
+            encode_path("/Volumes/main/a b/#1/x%y.md"),
+            "/Volumes/main/a%20b/%231/x%25y.md"
+        );
+        assert_eq!(encode_segment("main.agents.m"), "main.agents.m");
+        assert_eq!(encode_segment("a/b"), "a%2Fb");
+    }
+
+    #[test]
+    fn http_hosts_are_refused_unless_allowed() {
+        assert!(Client::builder("http://127.0.0.1:1").build().is_err());
+        assert!(
+            Client::builder("http://127.0.0.1:1")
+                .allow_insecure_http(true)
+                .build()
+                .is_ok()
+        );
+        assert!(
+            Client::builder("adb-1.azuredatabricks.net")
+                .build()
+                .is_ok_and(|c| c.host() == "https://adb-1.azuredatabricks.net")
+        );
+        assert!(Client::builder("https://x/api").build().is_err());
+        assert!(Client::builder("ftp://x").build().is_err());
+    }
+}

@@ -1,0 +1,67 @@
+//! Credentials, with secrets that never print.
+
+use std::fmt;
+
+/// A secret string: `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretString(value.into())
+    }
+
+    /// The secret, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How the client authenticates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// A personal access token (or any bearer token).
+    Pat(SecretString),
+    /// OAuth machine-to-machine with a service principal's client id and secret.
+    OAuthM2M {
+        /// The application id.
+        client_id: String,
+        /// The OAuth secret.
+        client_secret: SecretString,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_everywhere() {
+        let c = Credentials::OAuthM2M {
+            client_id: "app".into(),
+            client_secret: SecretString::new("hunter2"),
+        };
+        let shown = format!(
+            "{c:?} {} {:?}",
+            SecretString::new("hunter2"),
+            Credentials::Pat(SecretString::new("dapi123"))
+        );
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("dapi123"),
+            "{shown}"
+        );
+    }
+}
