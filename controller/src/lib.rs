@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod connection;
+pub mod databricks_adapter;
 pub mod engine;
 pub mod kube;
 pub mod manifest;

@@ -4,6 +4,8 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // TLS for the Databricks and Kubernetes clients; a second install (never here) is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = agentrelease::cli::Cli::parse();
     match agentrelease::cli::run(cli).await {
         Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),

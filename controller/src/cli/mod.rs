@@ -1,6 +1,8 @@
 //! The `agentrelease` command line.
 
+pub mod apply;
 pub mod crd;
+pub mod environment;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +23,12 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the CustomResourceDefinitions generated from the API types.
     Crd(crd::CrdArgs),
+    /// Run releases once, to Ready or blocked, against a workspace (the embedded simulator by default).
+    Apply(apply::ApplyArgs),
+    /// Show what `apply` would change, without writing anything.
+    Plan(apply::PlanArgs),
+    /// Run the Kubernetes controller.
+    Controller(crate::kube::run::ControllerArgs),
     /// Serve a simulated Databricks workspace (no credentials, no network needed).
     Sim(agentrelease_sim::cli::SimArgs),
 }
@@ -30,6 +38,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Validate(args) => Ok(validate::run(&args)),
         Command::Crd(args) => crd::run(&args),
+        Command::Apply(args) => {
+            crate::telemetry::logging::init(crate::telemetry::logging::LogFormat::Text, "warn");
+            apply::apply(&environment::Binary::default(), &args).await
+        }
+        Command::Plan(args) => {
+            crate::telemetry::logging::init(crate::telemetry::logging::LogFormat::Text, "warn");
+            apply::plan(&environment::Binary::default(), &args).await
+        }
+        Command::Controller(args) => {
+            crate::telemetry::logging::init(crate::telemetry::logging::LogFormat::Json, "info");
+            let metrics = std::sync::Arc::new(crate::telemetry::metrics::Metrics::new());
+            let factory = std::sync::Arc::new(
+                crate::databricks_adapter::ClientFactory::with_metrics(metrics.clone()),
+            );
+            crate::kube::run::run(args, factory, metrics).await?;
+            Ok(0)
+        }
         Command::Sim(args) => {
             agentrelease_sim::cli::run(args)
                 .await

@@ -63,12 +63,15 @@ pub struct ControllerArgs {
     pub lease_duration: u64,
 }
 
-/// Runs the operator until SIGTERM / Ctrl-C.
-pub async fn run<F: WorkspaceFactory>(args: ControllerArgs, factory: Arc<F>) -> anyhow::Result<()> {
+/// Runs the operator until SIGTERM / Ctrl-C. `metrics` is shared with the factory's clients.
+pub async fn run<F: WorkspaceFactory>(
+    args: ControllerArgs,
+    factory: Arc<F>,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .context("connecting to Kubernetes (in-cluster config or KUBECONFIG)")?;
-    let metrics = Arc::new(Metrics::new());
     let ready = Arc::new(AtomicBool::new(false));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     tokio::spawn(async move {

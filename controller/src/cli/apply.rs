@@ -1,0 +1,579 @@
+//! `agentrelease apply -f PATH...` and `agentrelease plan -f PATH...`: the engine, one-shot, from a
+//! GitOps repository's CI or a laptop. The workspace is a real one (`--host` with credentials from
+//! the environment) or the embedded simulator (the default), seeded from `--seed` or from a seed
+//! file found among the paths.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentrelease_api::conditions::types;
+use agentrelease_api::{AgentRelease, ConditionStatus, ReleaseTarget};
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::connection::{Connection, Credentials, SecretString, WorkspaceFactory};
+use crate::engine::{self, Identity, Mode, Outcome, Requeue, StepReport, SystemClock};
+use crate::manifest::Document;
+
+use super::validate::{self, OutputFormat};
+
+/// Where the workspace comes from (shared by `apply` and `plan`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkspaceArgs {
+    /// A real workspace URL; without it the embedded simulator is used.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["sim"])]
+    pub host: Option<String>,
+    /// The environment variable holding a personal access token for --host.
+    #[arg(long, value_name = "VAR", default_value = "DATABRICKS_TOKEN")]
+    pub token_env: String,
+    /// The environment variable holding an OAuth client id (with --client-secret-env).
+    #[arg(long, value_name = "VAR", requires = "client_secret_env")]
+    pub client_id_env: Option<String>,
+    /// The environment variable holding the OAuth client secret.
+    #[arg(long, value_name = "VAR", requires = "client_id_env")]
+    pub client_secret_env: Option<String>,
+    /// Allow an http:// --host (a simulator of your own).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+    /// Use the embedded workspace simulator (the default when no --host is given).
+    #[arg(long)]
+    pub sim: bool,
+    /// Seed the embedded simulator from this file (else from a seed file among the paths).
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Simulated seconds per real second in the embedded simulator.
+    #[arg(long, default_value_t = 30.0, value_name = "FACTOR")]
+    pub sim_time_scale: f64,
+}
+
+/// Arguments of `agentrelease apply`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApplyArgs {
+    /// Manifest files or directories (AgentReleases, their ReleaseTargets, optionally a workspace seed).
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Also read the subdirectories of the given directories.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// The workspace.
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Give up on releases not Ready or blocked after this long (e.g. 90s, 15m).
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Output format: progress lines, or the final statuses as JSON.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Arguments of `agentrelease plan`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanArgs {
+    /// Manifest files or directories.
+    #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Also read the subdirectories of the given directories.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// The workspace.
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    agentrelease_api::duration::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a duration such as 90s, 15m or 1h"))
+}
+
+/// A release with the target it will run against.
+struct Job {
+    release: AgentRelease,
+    target: ReleaseTarget,
+    identity: Identity,
+}
+
+/// The workspace the jobs run against.
+pub struct Workspace<F: WorkspaceFactory> {
+    /// Builds clients.
+    pub factory: Arc<F>,
+    /// The connection (for the simulator, its URL and admin token).
+    pub connection: Option<Connection>,
+    /// A line describing it.
+    pub description: String,
+    /// Whether it is the embedded simulator (polls faster).
+    pub simulated: bool,
+}
+
+/// Environment hooks the binary provides: the client factory and the embedded simulator.
+pub trait Environment {
+    /// The factory type.
+    type Factory: WorkspaceFactory;
+    /// The factory for real and simulated workspaces.
+    fn factory(&self) -> Arc<Self::Factory>;
+    /// Starts the embedded simulator seeded from `seed`; returns its URL and an admin token.
+    fn start_simulator(
+        &self,
+        seed: Option<&std::path::Path>,
+        time_scale: f64,
+    ) -> impl std::future::Future<Output = anyhow::Result<(String, String)>> + Send;
+    /// Whether a document set read from `path` is a workspace seed.
+    fn is_seed(&self, path: &std::path::Path) -> bool;
+}
+
+/// Loads and validates the manifests and decides the workspace.
+async fn prepare<E: Environment>(
+    env: &E,
+    files: &[PathBuf],
+    recursive: bool,
+    args: &WorkspaceArgs,
+    output: OutputFormat,
+) -> anyhow::Result<Result<(Vec<Job>, Workspace<E::Factory>), i32>> {
+    let report = validate::validate_paths(files, recursive);
+    if !report.is_clean() {
+        for p in &report.problems {
+            eprintln!("{p}");
+        }
+        eprintln!("{} problem(s); nothing was applied", report.problems.len());
+        return Ok(Err(1));
+    }
+    if report.releases.is_empty() {
+        eprintln!("no AgentRelease found in the given paths");
+        return Ok(Err(1));
+    }
+
+    // The workspace.
+    let workspace = match &args.host {
+        Some(host) => {
+            let credentials = credentials_from_env(args)?;
+            Workspace {
+                factory: env.factory(),
+                connection: Some(Connection {
+                    host: host.trim_end_matches('/').to_string(),
+                    credentials,
+                    requests_per_second: 15,
+                    allow_insecure_http: args.allow_insecure_http,
+                }),
+                description: format!("workspace {host}"),
+                simulated: false,
+            }
+        }
+        None => {
+            let seed = match &args.seed {
+                Some(seed) => Some(seed.clone()),
+                None => {
+                    let mut seeds: Vec<PathBuf> = report
+                        .other_documents
+                        .iter()
+                        .map(|d| d.file.clone())
+                        .filter(|f| env.is_seed(f))
+                        .collect();
+                    seeds.sort();
+                    seeds.dedup();
+                    if seeds.len() > 1 {
+                        anyhow::bail!(
+                            "more than one workspace seed among the paths ({}); pick one with --seed",
+                            seeds
+                                .iter()
+                                .map(|s| s.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
+                    seeds.pop()
+                }
+            };
+            let (url, token) = env
+                .start_simulator(seed.as_deref(), args.sim_time_scale)
+                .await
+                .context("starting the embedded workspace simulator")?;
+            let description = match &seed {
+                Some(s) => format!(
+                    "embedded workspace simulator at {url}, seeded from {}",
+                    s.display()
+                ),
+                None => format!("embedded workspace simulator at {url} (empty: no seed given)"),
+            };
+            Workspace {
+                factory: env.factory(),
+                connection: Some(Connection {
+                    host: url,
+                    credentials: Credentials::Token(SecretString::new(token)),
+                    requests_per_second: 1000,
+                    allow_insecure_http: true,
+                }),
+                description,
+                simulated: true,
+            }
+        }
+    };
+    if output == OutputFormat::Text {
+        println!("using the {}", workspace.description);
+    }
+
+    let mut jobs = Vec::new();
+    for (doc, release) in &report.releases {
+        let Some((_, target)) = validate::find_target(release, &report.targets) else {
+            eprintln!(
+                "{}:{}: AgentRelease/{}: spec.targetRef: ReleaseTarget {} is not among the given files",
+                doc.file.display(),
+                doc.line_of("spec.targetRef"),
+                release.metadata.name.as_deref().unwrap_or(""),
+                release.spec.target_ref.name
+            );
+            return Ok(Err(1));
+        };
+        jobs.push(Job {
+            identity: cli_identity(release, doc),
+            release: release.clone(),
+            target: target.clone(),
+        });
+    }
+    Ok(Ok((jobs, workspace)))
+}
+
+fn credentials_from_env(args: &WorkspaceArgs) -> anyhow::Result<Credentials> {
+    let read = |var: &str| -> anyhow::Result<String> {
+        let value =
+            std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?;
+        let value = value.trim().to_string();
+        anyhow::ensure!(!value.is_empty(), "environment variable {var} is empty");
+        Ok(value)
+    };
+    match (&args.client_id_env, &args.client_secret_env) {
+        (Some(id), Some(secret)) => Ok(Credentials::OAuthM2M {
+            client_id: read(id)?,
+            client_secret: SecretString::new(read(secret)?),
+        }),
+        _ => Ok(Credentials::Token(SecretString::new(read(
+            &args.token_env,
+        )?))),
+    }
+}
+
+/// A stable identity for a manifest outside a cluster: repeated runs of the same spec recognise
+/// their own plan and audit run; a changed spec is a new generation.
+fn cli_identity(release: &AgentRelease, doc: &Document) -> Identity {
+    let namespace = release
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string());
+    let name = release.metadata.name.clone().unwrap_or_default();
+    let spec = serde_json::to_string(&release.spec).unwrap_or_default();
+    let digest = crate::engine::fingerprint::digest(&[&spec]);
+    let generation = i64::from_str_radix(&digest[..12], 16).unwrap_or(1).max(1);
+    let _ = doc;
+    Identity {
+        uid: format!("manifest:{namespace}/{name}"),
+        generation,
+        namespace,
+        name,
+    }
+}
+
+fn target_for(
+    job: &Job,
+    workspace: &Workspace<impl WorkspaceFactory>,
+) -> agentrelease_api::ReleaseTargetSpec {
+    let mut spec = job.target.spec.clone();
+    if let Some(c) = &workspace.connection {
+        spec.host = c.host.clone();
+        spec.allow_insecure_http = c.allow_insecure_http;
+    }
+    spec
+}
+
+/// Final state of one release, for `-o json`.
+#[derive(Debug, Serialize)]
+struct Final {
+    namespace: String,
+    name: String,
+    ready: bool,
+    blocked: bool,
+    phase: Option<String>,
+    reason: Option<String>,
+    message: Option<String>,
+    status: agentrelease_api::AgentReleaseStatus,
+}
+
+/// Runs `agentrelease apply`; returns the exit code.
+pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<i32> {
+    let (jobs, workspace) = match prepare(
+        env,
+        &args.files,
+        args.recursive,
+        &args.workspace,
+        args.output,
+    )
+    .await?
+    {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let connection = workspace
+        .connection
+        .clone()
+        .context("no workspace connection")?;
+    let ws = workspace
+        .factory
+        .connect(&connection)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let text = args.output == OutputFormat::Text;
+    let deadline = Instant::now() + args.timeout;
+    let mut finals = Vec::new();
+    let mut exit = 0;
+    for mut job in jobs {
+        let target = target_for(&job, &workspace);
+        if text {
+            println!(
+                "\n{} (N={}, {} version {} @{}, target {})",
+                job.identity.key(),
+                job.release.spec.version,
+                job.release.spec.model.name,
+                job.release.spec.model.version,
+                job.release.spec.model.alias,
+                job.release.spec.target_ref.name
+            );
+        }
+        let mut shown: std::collections::HashMap<&'static str, (String, String)> =
+            Default::default();
+        let mut backoff = Duration::from_millis(500);
+        let outcome = loop {
+            let outcome = engine::reconcile(
+                &job.release,
+                &target,
+                job.identity.clone(),
+                &*ws,
+                &SystemClock,
+                Mode::Apply,
+            )
+            .await;
+            if text {
+                print_progress(&outcome.steps, &mut shown);
+                for e in &outcome.events {
+                    if e.reason == "DriftCorrected" || e.reason == "DriftDetected" {
+                        println!("  ! {}: {}", e.reason, e.message);
+                    }
+                }
+            }
+            job.release.status = Some(outcome.status.clone());
+            if outcome.is_ready() || outcome.is_stalled() {
+                break outcome;
+            }
+            let wait = match outcome.requeue {
+                Requeue::After(d) if workspace.simulated => d.min(Duration::from_millis(250)),
+                Requeue::After(d) => d,
+                Requeue::Backoff => {
+                    let d = backoff;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    d
+                }
+            };
+            if Instant::now() + wait > deadline {
+                break outcome;
+            }
+            spin(wait, &outcome).await;
+        };
+        let ready_cond =
+            agentrelease_api::condition::find(&outcome.status.conditions, types::READY).cloned();
+        let ready = outcome.is_ready();
+        let blocked = outcome.is_stalled();
+        if text {
+            match (&ready_cond, ready, blocked) {
+                (_, true, _) => println!(
+                    "  Ready: {}",
+                    ready_cond
+                        .as_ref()
+                        .map(|c| c.message.clone())
+                        .unwrap_or_default()
+                ),
+                (Some(c), false, true) => println!("  Blocked ({}): {}", c.reason, c.message),
+                (Some(c), _, _) => println!(
+                    "  Not ready after {:?} ({}): {}",
+                    args.timeout, c.reason, c.message
+                ),
+                (None, _, _) => println!("  Not ready"),
+            }
+        }
+        exit = match (ready, blocked) {
+            (true, _) => exit,
+            (false, true) => exit.max(2),
+            (false, false) => 1.max(if exit == 2 { 2 } else { 1 }),
+        };
+        finals.push(Final {
+            namespace: job.identity.namespace.clone(),
+            name: job.identity.name.clone(),
+            ready,
+            blocked,
+            phase: outcome.status.phase.map(|p| p.as_str().to_string()),
+            reason: ready_cond.as_ref().map(|c| c.reason.clone()),
+            message: ready_cond.as_ref().map(|c| c.message.clone()),
+            status: outcome.status.clone(),
+        });
+    }
+    if args.output == OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"workspace": workspace.description, "releases": finals})
+            )?
+        );
+    }
+    Ok(exit)
+}
+
+fn print_progress(
+    steps: &[StepReport],
+    shown: &mut std::collections::HashMap<&'static str, (String, String)>,
+) {
+    for s in steps {
+        let key = (s.outcome.to_string(), s.reason.clone());
+        if shown.get(s.condition) == Some(&key) {
+            continue;
+        }
+        let mark = match s.outcome {
+            "done" => "✓",
+            "waiting" => "…",
+            "blocked" => "✗",
+            _ => "!",
+        };
+        clear_spinner();
+        println!("  {mark} {:<19} {}", s.condition, s.message);
+        shown.insert(s.condition, key);
+    }
+    let _ = std::io::stdout().flush();
+}
+
+async fn spin(wait: Duration, outcome: &Outcome) {
+    let interactive = std::io::stderr().is_terminal();
+    if !interactive {
+        tokio::time::sleep(wait).await;
+        return;
+    }
+    let waiting = outcome
+        .steps
+        .last()
+        .map(|s| s.message.clone())
+        .unwrap_or_default();
+    let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    let start = Instant::now();
+    let mut i = 0;
+    while start.elapsed() < wait {
+        eprint!(
+            "\r{} {}\x1b[K",
+            frames[i % frames.len()],
+            waiting.chars().take(100).collect::<String>()
+        );
+        let _ = std::io::stderr().flush();
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(100).min(wait.saturating_sub(start.elapsed())))
+            .await;
+    }
+    clear_spinner();
+}
+
+fn clear_spinner() {
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[K");
+    }
+}
+
+/// One release's plan, for `-o json`.
+#[derive(Debug, Serialize)]
+struct PlanOutput {
+    namespace: String,
+    name: String,
+    blocked: Option<String>,
+    changes: Vec<engine::PlannedChange>,
+}
+
+/// Runs `agentrelease plan`; returns the exit code (0 planned, 2 a gate blocks, 1 errors).
+pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i32> {
+    let (jobs, workspace) = match prepare(
+        env,
+        &args.files,
+        args.recursive,
+        &args.workspace,
+        args.output,
+    )
+    .await?
+    {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let connection = workspace
+        .connection
+        .clone()
+        .context("no workspace connection")?;
+    let ws = workspace
+        .factory
+        .connect(&connection)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut exit = 0;
+    let mut outputs = Vec::new();
+    for job in jobs {
+        let target = target_for(&job, &workspace);
+        let outcome = engine::reconcile(
+            &job.release,
+            &target,
+            job.identity.clone(),
+            &*ws,
+            &SystemClock,
+            Mode::Plan,
+        )
+        .await;
+        let blocked = if outcome.is_stalled() || outcome.requeue == Requeue::Backoff {
+            agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
+                .filter(|c| c.status == ConditionStatus::False)
+                .map(|c| format!("{}: {}", c.reason, c.message))
+        } else {
+            None
+        };
+        if blocked.is_some() {
+            exit = 2;
+        }
+        if args.output == OutputFormat::Text {
+            println!(
+                "\n{} (N={}, {} version {} @{})",
+                job.identity.key(),
+                job.release.spec.version,
+                job.release.spec.model.name,
+                job.release.spec.model.version,
+                job.release.spec.model.alias
+            );
+            if let Some(b) = &blocked {
+                println!("  blocked, nothing would change: {b}");
+            } else if outcome.changes.is_empty() {
+                println!("  no changes: the workspace matches the release");
+            } else {
+                for c in &outcome.changes {
+                    println!("  {:<12} {}", c.step, c.summary);
+                    for d in &c.details {
+                        println!("  {:<12}   {d}", "");
+                    }
+                }
+                println!("  {} change(s)", outcome.changes.len());
+            }
+        }
+        outputs.push(PlanOutput {
+            namespace: job.identity.namespace.clone(),
+            name: job.identity.name.clone(),
+            blocked,
+            changes: outcome.changes,
+        });
+    }
+    if args.output == OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"workspace": workspace.description, "releases": outputs})
+            )?
+        );
+    }
+    Ok(exit)
+}
