@@ -1,0 +1,408 @@
+//! The release engine against the workspace simulator, through the real typed client: the whole
+//! pipeline, idempotency, read budgets, plan mode, gates that block, transient faults, a crash
+//! after the plan write, rollback on a failed verification, and drift.
+
+use std::time::Duration;
+
+use agentrelease::databricks_adapter::ClientWorkspace;
+use agentrelease::engine::{self, Identity, Mode, Outcome, SystemClock};
+use agentrelease_api::conditions::{reasons, types};
+use agentrelease_api::{AgentRelease, ReleaseTarget};
+use agentrelease_sim::{
+    FaultAction, FaultRule, RunningSim, Seed, SimConfig, SimControl, Simulator,
+};
+
+const MODEL: &str = "main.agents.skyloyalty";
+const SIGNOFF: &str = "/Volumes/main/agents/signoffs/v7/decision.md";
+const SUMMARY: &str = "/Volumes/main/agents/eval_runs/v7/summary.json";
+
+struct Harness {
+    sim: RunningSim,
+    ws: ClientWorkspace,
+    release: AgentRelease,
+    target: ReleaseTarget,
+    identity: Identity,
+}
+
+fn samples() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/samples")
+}
+
+async fn harness() -> Harness {
+    let seed = Seed::from_yaml_file(&samples().join("workspace-seed.yaml")).expect("sample seed");
+    let sim = Simulator::start(SimConfig {
+        seed: Some(seed),
+        time_scale: 2000.0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let client = agentrelease_databricks::Client::builder(sim.url())
+        .credentials(agentrelease_databricks::Credentials::Pat(
+            agentrelease_databricks::SecretString::new("dapi-sample-token"),
+        ))
+        .allow_insecure_http(true)
+        .rate_limit(10_000)
+        .retry(agentrelease_databricks::RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            budget: Duration::from_secs(5),
+        })
+        .build()
+        .expect("client");
+    let release: AgentRelease = serde_saphyr::from_str(
+        &std::fs::read_to_string(samples().join("agentrelease.yaml")).expect("read"),
+    )
+    .expect("release");
+    let target: ReleaseTarget = serde_saphyr::from_str(
+        &std::fs::read_to_string(samples().join("releasetarget.yaml")).expect("read"),
+    )
+    .expect("target");
+    Harness {
+        sim,
+        ws: ClientWorkspace::new(client),
+        release,
+        target,
+        identity: Identity {
+            uid: "uid-skyloyalty-v7".into(),
+            generation: 1,
+            namespace: "agents".into(),
+            name: "skyloyalty-v7".into(),
+        },
+    }
+}
+
+impl Harness {
+    fn control(&self) -> SimControl {
+        self.sim.control()
+    }
+
+    async fn pass(&mut self, mode: Mode) -> Outcome {
+        let outcome = engine::reconcile(
+            &self.release,
+            &self.target.spec,
+            self.identity.clone(),
+            &self.ws,
+            &SystemClock,
+            mode,
+        )
+        .await;
+        if mode == Mode::Apply {
+            self.release.status = Some(outcome.status.clone());
+        }
+        outcome
+    }
+
+    /// Passes until Ready or Stalled (or `max` passes), as the controller would requeue.
+    async fn run(&mut self, max: usize) -> (Outcome, Vec<engine::Event>) {
+        let mut events = Vec::new();
+        for _ in 0..max {
+            let outcome = self.pass(Mode::Apply).await;
+            events.extend(outcome.events.clone());
+            if outcome.is_ready() || outcome.is_stalled() {
+                return (outcome, events);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let outcome = self.pass(Mode::Apply).await;
+        events.extend(outcome.events.clone());
+        (outcome, events)
+    }
+}
+
+fn reason(outcome: &Outcome, type_: &str) -> String {
+    agentrelease_api::condition::find(&outcome.status.conditions, type_)
+        .map(|c| c.reason.clone())
+        .unwrap_or_default()
+}
+
+fn plans(control: &SimControl) -> Vec<String> {
+    control.list_files("/Volumes/main/agents/deployment_plans")
+}
+
+#[tokio::test]
+async fn the_sample_release_reaches_ready_and_the_workspace_shows_it() {
+    let mut h = harness().await;
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_ready(), "not ready: {:?}", outcome.steps);
+    let c = h.control();
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    assert_eq!(outcome.status.previous_version, Some(11));
+    assert_eq!(outcome.status.promoted_version, Some(12));
+    let plan = outcome.status.plan.clone().expect("plan recorded");
+    assert_eq!(
+        plan.path,
+        "/Volumes/main/agents/deployment_plans/v3/plan.md"
+    );
+    let text =
+        String::from_utf8(c.read_file(&plan.path).expect("plan file").to_vec()).expect("utf8");
+    assert!(
+        text.contains("uid-skyloyalty-v7"),
+        "the plan carries the release marker:\n{text}"
+    );
+    let app = c.app("skyloyalty-agent").expect("app");
+    assert_eq!(app["compute_status"]["state"], "ACTIVE");
+    let env = app["active_deployment"]["env_vars"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        env.iter().any(|e| e["name"] == "MLFLOW_ACTIVE_MODEL_ID"
+            && e["value"] == "m-7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b"),
+        "{env:?}"
+    );
+    let endpoint = c.endpoint("skyloyalty-endpoint").expect("endpoint");
+    assert_eq!(endpoint["state"]["ready"], "READY");
+    assert_eq!(
+        endpoint["config"]["served_entities"][0]["entity_version"],
+        "12"
+    );
+    let sp = app["service_principal_client_id"]
+        .as_str()
+        .expect("sp")
+        .to_string();
+    assert_eq!(
+        c.grants_of("FUNCTION", MODEL, &sp),
+        vec!["EXECUTE".to_string()]
+    );
+    let endpoint_id = endpoint["id"].as_str().expect("id");
+    assert!(
+        c.permissions(&format!("serving-endpoints/{endpoint_id}"))
+            .contains(&(sp.clone(), "CAN_QUERY".to_string()))
+    );
+    let runs = c.runs_of("/Shared/skyloyalty/deploy");
+    assert_eq!(runs.len(), 1, "one audit run");
+    assert_eq!(runs[0]["info"]["status"], "FINISHED");
+}
+
+#[tokio::test]
+async fn a_pass_after_ready_writes_nothing_and_reads_within_budget() {
+    let mut h = harness().await;
+    assert!(h.run(200).await.0.is_ready());
+    let c = h.control();
+    c.clear_calls();
+    let outcome = h.pass(Mode::Apply).await;
+    assert!(outcome.is_ready());
+    assert!(
+        c.writes().is_empty(),
+        "steady state must not write: {:?}",
+        c.writes()
+    );
+    let reads = c.calls().len();
+    assert!(
+        reads <= 40,
+        "steady-state pass used {reads} calls: {:?}",
+        c.calls().iter().map(|r| &r.route).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn plan_reads_only_and_lists_the_changes() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.clear_calls();
+    let outcome = h.pass(Mode::Plan).await;
+    assert!(c.writes().is_empty(), "plan wrote: {:?}", c.writes());
+    assert!(
+        outcome.changes.iter().any(|ch| ch.step == "promote"),
+        "{:?}",
+        outcome.changes
+    );
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(11));
+    assert_eq!(plans(&c).len(), 2);
+}
+
+#[tokio::test]
+async fn a_rejected_signoff_blocks_before_anything_is_written() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.put_file(
+        SIGNOFF,
+        "---\nversion: 7\nengineering_signoff:\n  decision: REJECTED\nstakeholder_signoff:\n  decision: APPROVED\n---\n",
+    )
+    .expect("put");
+    c.clear_calls();
+    let (outcome, _) = h.run(5).await;
+    assert!(outcome.is_stalled());
+    assert_eq!(
+        reason(&outcome, types::SIGNOFF_APPROVED),
+        reasons::SIGNOFF_REJECTED
+    );
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(11));
+}
+
+#[tokio::test]
+async fn a_missing_signoff_and_a_failing_metric_block_with_their_reasons() {
+    let mut h = harness().await;
+    let c = h.control();
+    assert!(c.delete_file(SIGNOFF));
+    let (outcome, _) = h.run(5).await;
+    assert!(!outcome.is_ready());
+    assert_eq!(
+        reason(&outcome, types::SIGNOFF_APPROVED),
+        reasons::SIGNOFF_MISSING
+    );
+
+    let mut h = harness().await;
+    let c = h.control();
+    c.put_file(
+        SUMMARY,
+        r#"{"version": 7, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.5, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+    )
+    .expect("put");
+    let (outcome, _) = h.run(5).await;
+    assert!(outcome.is_stalled());
+    assert_eq!(
+        reason(&outcome, types::EVALUATION_PASSED),
+        reasons::EVALUATION_FAILED
+    );
+    assert!(c.writes().is_empty());
+}
+
+#[tokio::test]
+async fn transient_faults_delay_but_do_not_break_or_duplicate_the_release() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.add_fault(FaultRule {
+        method: None,
+        path: "/api/**".into(),
+        probability: 0.2,
+        times: None,
+        action: FaultAction::Status {
+            status: 503,
+            error_code: None,
+        },
+    })
+    .expect("fault");
+    let (outcome, _) = h.run(400).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    assert_eq!(plans(&c).len(), 3, "exactly one new plan: {:?}", plans(&c));
+    assert_eq!(
+        c.runs_of("/Shared/skyloyalty/deploy").len(),
+        1,
+        "exactly one audit run"
+    );
+    assert!(c.calls().iter().any(|r| r.faulted), "faults were injected");
+}
+
+#[tokio::test]
+async fn a_crash_after_the_plan_write_does_not_write_a_second_plan() {
+    let mut h = harness().await;
+    let c = h.control();
+    // The alias write fails on every attempt of the first pass; the status of that pass is lost.
+    c.add_fault(FaultRule {
+        method: Some("PUT".into()),
+        path: "/api/2.1/unity-catalog/models/*/aliases/*".into(),
+        probability: 1.0,
+        times: Some(3),
+        action: FaultAction::Drop,
+    })
+    .expect("fault");
+    let _ = h.pass(Mode::Apply).await;
+    assert_eq!(plans(&c).len(), 3, "the plan was written before the crash");
+    h.release.status = None;
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(plans(&c).len(), 3, "no second plan: {:?}", plans(&c));
+    assert_eq!(outcome.status.plan.map(|p| p.version), Some(3));
+}
+
+#[tokio::test]
+async fn a_failed_verification_rolls_the_alias_back() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.apply_seed(
+        &Seed::from_yaml_str("app_reply:\n  status: 500\n  body: internal error\n", None)
+            .expect("seed"),
+    )
+    .expect("apply");
+    let (outcome, events) = h.run(200).await;
+    assert!(!outcome.is_ready());
+    assert!(
+        outcome.is_stalled(),
+        "held until the spec or the artifacts change"
+    );
+    assert_eq!(
+        reason(&outcome, types::VERIFIED),
+        reasons::ROLLED_BACK,
+        "{:?}",
+        outcome.steps
+    );
+    assert_eq!(
+        c.model_alias(MODEL, "champion"),
+        Some(11),
+        "rolled back to the previous champion"
+    );
+    assert_eq!(
+        outcome.status.rollback.as_ref().map(|r| r.to_version),
+        Some(Some(11)),
+        "{:?}",
+        outcome.status.rollback
+    );
+    assert!(!events.is_empty());
+}
+
+#[tokio::test]
+async fn drift_is_corrected_or_reported_as_the_policy_says() {
+    let mut h = harness().await;
+    assert!(h.run(200).await.0.is_ready());
+    let c = h.control();
+    c.set_model_alias(MODEL, "champion", 11).expect("drift");
+    let (outcome, events) = h.run(20).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12), "corrected");
+    assert!(
+        events.iter().any(|e| e.reason.starts_with("Drift")),
+        "{events:?}"
+    );
+
+    let mut h = harness().await;
+    h.release.spec.policy.drift =
+        serde_json::from_value(serde_json::json!("Report")).expect("policy");
+    assert!(h.run(200).await.0.is_ready());
+    let c = h.control();
+    c.set_model_alias(MODEL, "champion", 11).expect("drift");
+    let outcome = h.pass(Mode::Apply).await;
+    assert_eq!(
+        c.model_alias(MODEL, "champion"),
+        Some(11),
+        "reported, not corrected"
+    );
+    let drift =
+        agentrelease_api::condition::find(&outcome.status.conditions, types::DRIFT_DETECTED)
+            .cloned();
+    assert!(
+        drift.is_some_and(|d| d.status == agentrelease_api::ConditionStatus::True),
+        "{:?}",
+        outcome.status.conditions
+    );
+}
+
+#[tokio::test]
+async fn a_smoke_reply_without_the_expected_substring_fails_verification() {
+    let mut h = harness().await;
+    h.release.spec.policy.rollback_on_failure = false;
+    let c = h.control();
+    c.apply_seed(
+        &Seed::from_yaml_str(
+            "app_reply:\n  status: 200\n  body: '{\"model_id\": \"m-somethingelse\"}'\n",
+            None,
+        )
+        .expect("seed"),
+    )
+    .expect("apply");
+    let (outcome, _) = h.run(200).await;
+    assert!(!outcome.is_ready());
+    assert_eq!(
+        reason(&outcome, types::VERIFIED),
+        reasons::VERIFICATION_FAILED
+    );
+    assert_eq!(
+        c.model_alias(MODEL, "champion"),
+        Some(12),
+        "no rollback when the policy says so"
+    );
+}
