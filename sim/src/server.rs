@@ -2,7 +2,6 @@
 //! answer), fault injection and the call log around the router, and the middleware that
 //! authenticates callers, names the route template and keeps every error in the API's shape.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -306,6 +305,3 @@ pub async fn accept_loop(
         });
     }
 }
-
-/// Makes `Infallible` usable where a handler must name an error type.
-pub type Never = Infallible;
