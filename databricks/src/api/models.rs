@@ -207,14 +207,15 @@ impl Client {
         Ok(())
     }
 
-    /// Removes a workspace-registry alias.
+    /// Removes a workspace-registry alias. The name and alias go in the query (Databricks) and
+    /// in a JSON body (open-source MLflow reads DELETE parameters from the body).
     pub async fn registry_delete_alias(&self, name: &str, alias: &str) -> Result<()> {
         self.json::<serde_json::Value>(
             Method::DELETE,
             "/api/2.0/mlflow/registered-models/alias",
             "/api/2.0/mlflow/registered-models/alias",
             &[("name", name.to_string()), ("alias", alias.to_string())],
-            None,
+            Some(json!({"name": name, "alias": alias})),
         )
         .await?;
         Ok(())
