@@ -1,0 +1,408 @@
+//! The controller's reconcile against a mocked Kubernetes API server (tower-test) and the
+//! workspace simulator: the finalizer comes first; the sample release reaches Ready through the
+//! controller with status written by server-side apply and Events recorded; cross-namespace
+//! targets, missing Secrets and undecodable objects are Stalled with their reason; a suspended
+//! release never touches the workspace.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentrelease::databricks_adapter::ClientFactory;
+use agentrelease::kube::backoff::Backoff;
+use agentrelease::kube::reconciler::{self, Context, Settings};
+use agentrelease::telemetry::metrics::Metrics;
+use agentrelease_api::{AgentRelease, FINALIZER, ReleaseTarget};
+use agentrelease_sim::{RunningSim, Seed, SimConfig, Simulator};
+use http::{Request, Response};
+use kube::Client;
+use kube::client::Body;
+use kube::core::DeserializeGuard;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::{reflector, watcher};
+use serde_json::{Value, json};
+
+const NS: &str = "agents";
+
+/// One request the mocked API server saw.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    query: String,
+    body: Value,
+}
+
+/// The mocked API server's state: the release as stored, the Secret, and every request.
+struct Fake {
+    release: Value,
+    secret: Option<Value>,
+    seen: Vec<Seen>,
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+fn samples() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/samples")
+}
+
+fn sample_release() -> Value {
+    let mut v: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(samples().join("agentrelease.yaml")).expect("read"),
+    )
+    .expect("yaml");
+    v["metadata"]["namespace"] = json!(NS);
+    v["metadata"]["uid"] = json!("6d1f0b9e-0000-4000-8000-000000000007");
+    v["metadata"]["generation"] = json!(1);
+    v["metadata"]["resourceVersion"] = json!("1");
+    v
+}
+
+fn target(host: &str) -> ReleaseTarget {
+    let mut v: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(samples().join("releasetarget.yaml")).expect("read"),
+    )
+    .expect("yaml");
+    v["metadata"]["namespace"] = json!(NS);
+    v["spec"]["host"] = json!(host);
+    v["spec"]["allowInsecureHttp"] = json!(true);
+    serde_json::from_value(v).expect("target")
+}
+
+fn secret(token: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "prod-databricks", "namespace": NS},
+        "data": {"token": base64_encode(token)},
+    })
+}
+
+fn base64_encode(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn not_found() -> Response<Body> {
+    let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"});
+    Response::builder()
+        .status(404)
+        .body(Body::from(serde_json::to_vec(&status).unwrap_or_default()))
+        .expect("response")
+}
+
+fn ok(v: &Value, status: u16) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .body(Body::from(serde_json::to_vec(v).unwrap_or_default()))
+        .expect("response")
+}
+
+/// Answers requests by route, recording each; runs until the client is dropped.
+fn serve(
+    mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
+    fake: Shared,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some((req, send)) = handle.next_request().await {
+            let method = req.method().to_string();
+            let path = req.uri().path().to_string();
+            let query = req.uri().query().unwrap_or_default().to_string();
+            let bytes = req.into_body().collect_bytes().await.unwrap_or_default();
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let mut f = fake.lock().expect("lock");
+            f.seen.push(Seen {
+                method: method.clone(),
+                path: path.clone(),
+                query,
+                body: body.clone(),
+            });
+            let release_path =
+                format!("/apis/agentops.dev/v1alpha1/namespaces/{NS}/agentreleases/skyloyalty-v7");
+            let response = if path == format!("/api/v1/namespaces/{NS}/secrets/prod-databricks")
+                && method == "GET"
+            {
+                match &f.secret {
+                    Some(s) => ok(s, 200),
+                    None => not_found(),
+                }
+            } else if path == format!("{release_path}/status") && method == "PATCH" {
+                f.release["status"] = body["status"].clone();
+                ok(&f.release, 200)
+            } else if path == release_path && method == "PATCH" {
+                for op in body.as_array().into_iter().flatten() {
+                    if op["path"] == "/metadata/finalizers" && op["op"] == "add" {
+                        f.release["metadata"]["finalizers"] = op["value"].clone();
+                    } else if op["path"]
+                        .as_str()
+                        .is_some_and(|p| p.starts_with("/metadata/finalizers"))
+                        && op["op"] == "remove"
+                    {
+                        f.release["metadata"]["finalizers"] = json!([]);
+                    }
+                }
+                ok(&f.release, 200)
+            } else if path.contains("/events") {
+                ok(&body, if method == "POST" { 201 } else { 200 })
+            } else {
+                not_found()
+            };
+            send.send_response(response);
+        }
+    })
+}
+
+struct Harness {
+    ctx: Arc<Context<ClientFactory>>,
+    fake: Shared,
+    sim: RunningSim,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harness {
+    let seed = Seed::from_yaml_file(&samples().join("workspace-seed.yaml")).expect("seed");
+    let sim = Simulator::start(SimConfig {
+        seed: Some(seed),
+        time_scale: 2000.0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = Client::new(service, NS);
+    let fake = Arc::new(Mutex::new(Fake {
+        release,
+        secret: with_secret.then(|| secret("dapi-sample-token")),
+        seen: Vec::new(),
+    }));
+    let server = serve(handle, fake.clone());
+    let (store, mut writer) = reflector::store::<DeserializeGuard<ReleaseTarget>>();
+    writer.apply_watcher_event(&watcher::Event::Apply(DeserializeGuard(Ok(target(
+        &sim.url(),
+    )))));
+    let metrics = Arc::new(Metrics::new());
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        recorder: Recorder::new(
+            client,
+            Reporter {
+                controller: "agentrelease-controller".into(),
+                instance: Some("test".into()),
+            },
+        ),
+        factory: Arc::new(ClientFactory::with_metrics(metrics.clone())),
+        targets: store,
+        settings,
+        metrics,
+        backoff: Arc::new(Backoff::new(
+            Duration::from_millis(10),
+            Duration::from_secs(1),
+        )),
+    });
+    Harness {
+        ctx,
+        fake,
+        sim,
+        _server: server,
+    }
+}
+
+impl Harness {
+    fn stored(&self) -> Arc<DeserializeGuard<AgentRelease>> {
+        let v = self.fake.lock().expect("lock").release.clone();
+        Arc::new(serde_json::from_value(v).expect("guard"))
+    }
+
+    async fn reconcile(
+        &self,
+    ) -> Result<kube::runtime::controller::Action, reconciler::ReconcileError> {
+        reconciler::reconcile(self.stored(), self.ctx.clone()).await
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.fake.lock().expect("lock").seen.clone()
+    }
+
+    fn condition(&self, type_: &str) -> Option<Value> {
+        let f = self.fake.lock().expect("lock");
+        f.release["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == type_)
+            .cloned()
+    }
+
+    fn event_reasons(&self) -> Vec<String> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.path.contains("/events") && s.method == "POST")
+            .filter_map(|s| s.body["reason"].as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        allow_cross_namespace_refs: false,
+    }
+}
+
+#[tokio::test]
+async fn a_new_release_gets_the_finalizer_before_anything_else() {
+    let h = harness(sample_release(), true, settings()).await;
+    h.reconcile().await.expect("reconcile");
+    let seen = h.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].method, "PATCH");
+    assert!(
+        seen[0].body.to_string().contains(FINALIZER),
+        "{:?}",
+        seen[0].body
+    );
+    assert!(
+        h.sim.control().calls().is_empty(),
+        "the workspace is not touched yet"
+    );
+}
+
+#[tokio::test]
+async fn the_sample_release_reaches_ready_through_the_controller() {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    let h = harness(release, true, settings()).await;
+    for _ in 0..200 {
+        h.reconcile().await.expect("reconcile");
+        if h.condition("Ready").is_some_and(|c| c["status"] == "True") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ready = h.condition("Ready").expect("Ready condition");
+    assert_eq!(ready["status"], "True", "{ready}");
+    assert_eq!(ready["observedGeneration"], 1);
+    assert_eq!(
+        h.condition("Stalled").map(|c| c["status"].clone()),
+        Some(json!("False"))
+    );
+    let status_patches: Vec<Seen> = h
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.ends_with("/status"))
+        .collect();
+    assert!(!status_patches.is_empty());
+    assert!(
+        status_patches
+            .iter()
+            .all(|s| s.query.contains("fieldManager=agentrelease-controller")
+                && s.query.contains("force=true")),
+        "server-side apply under one field manager: {:?}",
+        status_patches.iter().map(|s| &s.query).collect::<Vec<_>>()
+    );
+    assert!(
+        status_patches.iter().all(|s| s.body.get("spec").is_none()),
+        "the controller never writes spec"
+    );
+    let reasons = h.event_reasons();
+    for expected in ["PlanRecorded", "Promoted", "Verified"] {
+        assert!(
+            reasons.iter().any(|r| r == expected),
+            "missing Event {expected}: {reasons:?}"
+        );
+    }
+    assert_eq!(
+        h.sim
+            .control()
+            .model_alias("main.agents.skyloyalty", "champion"),
+        Some(12)
+    );
+
+    // Steady state: another reconcile writes neither status nor the workspace.
+    let before = h.seen().len();
+    h.sim.control().clear_calls();
+    h.reconcile().await.expect("reconcile");
+    assert!(
+        h.seen()[before..]
+            .iter()
+            .all(|s| !s.path.ends_with("/status")),
+        "no status write when nothing changed"
+    );
+    assert!(h.sim.control().writes().is_empty());
+}
+
+#[tokio::test]
+async fn a_cross_namespace_target_is_refused_unless_allowed() {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    release["spec"]["targetRef"]["namespace"] = json!("platform");
+    let h = harness(release, true, settings()).await;
+    h.reconcile().await.expect("reconcile");
+    let stalled = h.condition("Stalled").expect("Stalled");
+    assert_eq!(stalled["status"], "True");
+    assert_eq!(
+        h.condition("TargetResolved").map(|c| c["reason"].clone()),
+        Some(json!("CrossNamespaceRefDenied"))
+    );
+    assert!(
+        !h.seen().iter().any(|s| s.path.contains("/secrets/")),
+        "no Secret is read"
+    );
+    assert!(h.sim.control().calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_a_clear_stalled_reason() {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    let h = harness(release, false, settings()).await;
+    h.reconcile().await.expect("reconcile");
+    assert_eq!(
+        h.condition("TargetResolved").map(|c| c["reason"].clone()),
+        Some(json!("CredentialsMissing"))
+    );
+    assert_eq!(
+        h.condition("Ready").map(|c| c["status"].clone()),
+        Some(json!("False"))
+    );
+    assert!(h.sim.control().calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_suspended_release_never_touches_the_workspace() {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    release["spec"]["policy"]["suspend"] = json!(true);
+    release["spec"]["policy"]["suspendReason"] = json!("change freeze");
+    let h = harness(release, true, settings()).await;
+    h.reconcile().await.expect("reconcile");
+    let suspended = h.condition("Suspended").expect("Suspended");
+    assert_eq!(suspended["status"], "True");
+    assert!(
+        suspended["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("change freeze")),
+        "{suspended}"
+    );
+    assert!(
+        h.sim.control().calls().is_empty(),
+        "{:?}",
+        h.sim.control().calls()
+    );
+}
+
+#[tokio::test]
+async fn an_object_that_does_not_decode_is_reported_and_does_not_fail_the_controller() {
+    let mut release = sample_release();
+    release["spec"]["version"] = json!("seven");
+    let h = harness(release, true, settings()).await;
+    h.reconcile()
+        .await
+        .expect("an undecodable object is not a reconcile error");
+    assert_eq!(
+        h.condition("Stalled").map(|c| c["reason"].clone()),
+        Some(json!("InvalidSpec"))
+    );
+    assert!(
+        h.event_reasons().iter().any(|r| r == "InvalidSpec"),
+        "{:?}",
+        h.event_reasons()
+    );
+    assert!(h.sim.control().calls().is_empty());
+}
