@@ -72,13 +72,24 @@ pub async fn run<F: WorkspaceFactory>(
     let client = Client::try_default()
         .await
         .context("connecting to Kubernetes (in-cluster config or KUBECONFIG)")?;
-    let ready = Arc::new(AtomicBool::new(false));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutdown requested; finishing in-flight reconciles");
         let _ = shutdown_tx.send(true);
     });
+    run_with_client(client, args, factory, metrics, shutdown_rx).await
+}
+
+/// Runs the operator with a given client until `shutdown` turns true (embedding, e2e tests).
+pub async fn run_with_client<F: WorkspaceFactory>(
+    client: Client,
+    args: ControllerArgs,
+    factory: Arc<F>,
+    metrics: Arc<Metrics>,
+    shutdown_rx: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let ready = Arc::new(AtomicBool::new(false));
     let http_state = HttpState {
         metrics: metrics.clone(),
         ready: ready.clone(),

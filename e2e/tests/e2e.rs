@@ -1,0 +1,498 @@
+//! The operator against a real API server (`E2E_KUBECONFIG`), out of cluster, with the workspace
+//! simulator. Skipped (with a message) when `E2E_KUBECONFIG` is not set.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentrelease::databricks_adapter::ClientFactory;
+use agentrelease::kube::run::{ControllerArgs, run_with_client};
+use agentrelease::telemetry::metrics::Metrics;
+use agentrelease_api::AgentRelease;
+use agentrelease_sim::{RunningSim, Seed, SimConfig, Simulator};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+const MANAGER: &str = "agentrelease-e2e";
+const MODEL: &str = "main.agents.skyloyalty";
+
+fn kubeconfig() -> Option<PathBuf> {
+    let path = std::env::var_os("E2E_KUBECONFIG").map(PathBuf::from);
+    if path.is_none() {
+        eprintln!(
+            "skipped: set E2E_KUBECONFIG to a kubeconfig file to run the end-to-end suite (see e2e/README.md)"
+        );
+    }
+    path
+}
+
+fn samples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/samples")
+}
+
+fn sample(name: &str) -> Value {
+    serde_saphyr::from_str(&std::fs::read_to_string(samples().join(name)).expect("read sample"))
+        .expect("parse sample")
+}
+
+async fn client(path: &PathBuf) -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kc = Kubeconfig::read_from(path).expect("read E2E_KUBECONFIG");
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("kubeconfig");
+    Client::try_from(config).expect("client")
+}
+
+async fn install_crds(client: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in agentrelease_api::crds() {
+        let name = crd.metadata.name.clone().expect("crd name");
+        api.patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("apply CRD");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let got = api.get(&name).await.expect("get CRD");
+            let established = got.status.and_then(|s| s.conditions).is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
+            if established {
+                break;
+            }
+            assert!(Instant::now() < deadline, "CRD {name} not Established");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// One test's world: a namespace, a simulator, the controller.
+struct World {
+    client: Client,
+    ns: String,
+    sim: RunningSim,
+    controller: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+impl World {
+    async fn new(path: &PathBuf, label: &str, time_scale: f64) -> World {
+        let client = client(path).await;
+        install_crds(&client).await;
+        let ns = format!(
+            "ar-e2e-{label}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let namespace: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": ns}})).expect("ns");
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .expect("create namespace");
+        let seed = Seed::from_yaml_file(&samples().join("workspace-seed.yaml")).expect("seed");
+        let sim = Simulator::start(SimConfig {
+            seed: Some(seed),
+            time_scale,
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sim");
+        World {
+            client,
+            ns,
+            sim,
+            controller: None,
+        }
+    }
+
+    fn releases(&self) -> Api<AgentRelease> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    async fn apply(&self, api_version_kind_plural: (&str, &str), mut obj: Value) {
+        obj["metadata"]["namespace"] = json!(self.ns);
+        let name = obj["metadata"]["name"].as_str().expect("name").to_string();
+        let (group_version, plural) = api_version_kind_plural;
+        let path = if group_version == "v1" {
+            format!(
+                "/api/v1/namespaces/{}/{plural}/{name}?fieldManager={MANAGER}&force=true",
+                self.ns
+            )
+        } else {
+            format!(
+                "/apis/{group_version}/namespaces/{}/{plural}/{name}?fieldManager={MANAGER}&force=true",
+                self.ns
+            )
+        };
+        let req = http::Request::patch(path)
+            .header("Content-Type", "application/apply-patch+yaml")
+            .body(serde_json::to_vec(&obj).expect("json"))
+            .expect("request");
+        self.client.request_text(req).await.expect("apply object");
+    }
+
+    /// The samples, pointed at this world's simulator.
+    async fn apply_samples(&self, release: impl FnOnce(&mut Value)) {
+        self.apply(("v1", "secrets"), sample("credentials-secret.yaml"))
+            .await;
+        let mut target = sample("releasetarget.yaml");
+        target["spec"]["host"] = json!(self.sim.url());
+        target["spec"]["allowInsecureHttp"] = json!(true);
+        self.apply(("agentops.dev/v1alpha1", "releasetargets"), target)
+            .await;
+        let mut r = sample("agentrelease.yaml");
+        release(&mut r);
+        self.apply(("agentops.dev/v1alpha1", "agentreleases"), r)
+            .await;
+    }
+
+    fn start_controller(&mut self) {
+        let args = ControllerArgs {
+            namespaces: vec![self.ns.clone()],
+            selector: None,
+            metrics_addr: "127.0.0.1:0".parse().expect("addr"),
+            concurrency: 2,
+            leader_elect: false,
+            lease_name: "agentrelease-e2e".into(),
+            lease_namespace: Some(self.ns.clone()),
+            identity: Some("e2e".into()),
+            allow_cross_namespace_refs: false,
+            lease_duration: 15,
+        };
+        let metrics = Arc::new(Metrics::new());
+        let factory = Arc::new(ClientFactory::with_metrics(metrics.clone()));
+        let (tx, rx) = watch::channel(false);
+        let client = self.client.clone();
+        let task = tokio::spawn(async move {
+            if let Err(e) = run_with_client(client, args, factory, metrics, rx).await {
+                eprintln!("controller stopped: {e:#}");
+            }
+        });
+        self.controller = Some((tx, task));
+    }
+
+    async fn stop_controller(&mut self) {
+        if let Some((tx, task)) = self.controller.take() {
+            let _ = tx.send(true);
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    async fn wait(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&AgentRelease) -> bool,
+    ) -> AgentRelease {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(r)) = self.releases().get_opt("skyloyalty-v7").await
+                && pred(&r)
+            {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    async fn teardown(mut self) {
+        self.stop_controller().await;
+        // Let the namespace go even if a finalizer is left behind.
+        if let Ok(Some(_)) = self.releases().get_opt("skyloyalty-v7").await {
+            let _ = self
+                .releases()
+                .patch(
+                    "skyloyalty-v7",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+                )
+                .await;
+        }
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let _ = namespaces.delete(&self.ns, &DeleteParams::default()).await;
+    }
+}
+
+fn condition(r: &AgentRelease, type_: &str) -> Option<(String, String)> {
+    r.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (format!("{:?}", c.status), c.reason.clone()))
+}
+
+fn is(r: &AgentRelease, type_: &str, status: &str) -> bool {
+    condition(r, type_).is_some_and(|(s, _)| s == status)
+}
+
+#[tokio::test]
+async fn the_samples_reach_ready_with_columns_and_events() {
+    let Some(path) = kubeconfig() else { return };
+    let mut w = World::new(&path, "ready", 2000.0).await;
+    w.apply_samples(|_| {}).await;
+    w.start_controller();
+    let r = w
+        .wait("Ready", Duration::from_secs(120), |r| {
+            is(r, "Ready", "True")
+        })
+        .await;
+    let status = r.status.clone().expect("status");
+    assert_eq!(status.observed_generation, r.metadata.generation);
+    assert_eq!(status.promoted_version, Some(12));
+    assert!(!is(&r, "Reconciling", "True") || !is(&r, "Stalled", "True"));
+    assert_eq!(w.sim.control().model_alias(MODEL, "champion"), Some(12));
+
+    // `kubectl get ar` columns.
+    let req = http::Request::get(format!(
+        "/apis/agentops.dev/v1alpha1/namespaces/{}/agentreleases",
+        w.ns
+    ))
+    .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+    .body(Vec::new())
+    .expect("request");
+    let table: Value =
+        serde_json::from_str(&w.client.request_text(req).await.expect("table")).expect("json");
+    let columns: Vec<String> = table["columnDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str().map(str::to_string))
+        .collect();
+    for c in [
+        "Target", "N", "Model", "Version", "Alias", "Phase", "Ready", "Age",
+    ] {
+        assert!(
+            columns.iter().any(|x| x == c),
+            "column {c} missing from {columns:?}"
+        );
+    }
+    let cells = table["rows"][0]["cells"].to_string();
+    assert!(
+        cells.contains("prod") && cells.contains("champion") && cells.contains("True"),
+        "{cells}"
+    );
+
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(w.client.clone(), &w.ns);
+    let reasons: Vec<String> = events
+        .list(&Default::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter_map(|e| e.reason)
+        .collect();
+    for reason in ["Promoted", "Verified"] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "Event {reason} missing from {reasons:?}"
+        );
+    }
+    w.teardown().await;
+}
+
+#[tokio::test]
+async fn a_rejected_signoff_stalls_with_its_reason() {
+    let Some(path) = kubeconfig() else { return };
+    let mut w = World::new(&path, "rejected", 2000.0).await;
+    w.sim
+        .control()
+        .put_file(
+            "/Volumes/main/agents/signoffs/v7/decision.md",
+            "---\nversion: 7\nengineering_signoff:\n  decision: REJECTED\nstakeholder_signoff:\n  decision: APPROVED\n---\n",
+        )
+        .expect("signoff");
+    w.apply_samples(|_| {}).await;
+    w.start_controller();
+    let r = w
+        .wait("Stalled", Duration::from_secs(60), |r| {
+            is(r, "Stalled", "True")
+        })
+        .await;
+    assert_eq!(
+        condition(&r, "SignoffApproved").map(|c| c.1),
+        Some("SignoffRejected".into())
+    );
+    assert_eq!(w.sim.control().model_alias(MODEL, "champion"), Some(11));
+    assert!(w.sim.control().writes().is_empty());
+    w.teardown().await;
+}
+
+#[tokio::test]
+async fn suspend_and_drift_correction() {
+    let Some(path) = kubeconfig() else { return };
+    let mut w = World::new(&path, "drift", 2000.0).await;
+    w.apply_samples(|_| {}).await;
+    w.start_controller();
+    w.wait("Ready", Duration::from_secs(120), |r| {
+        is(r, "Ready", "True")
+    })
+    .await;
+
+    w.sim
+        .control()
+        .set_model_alias(MODEL, "champion", 11)
+        .expect("drift");
+    let at = "2026-11-24T00:00:00Z";
+    w.releases()
+        .patch(
+            "skyloyalty-v7",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {agentrelease_api::RECONCILE_REQUESTED_AT: at}}})),
+        )
+        .await
+        .expect("annotate");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while w.sim.control().model_alias(MODEL, "champion") != Some(12) {
+        assert!(Instant::now() < deadline, "drift not corrected");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    w.wait("the request echoed", Duration::from_secs(30), |r| {
+        r.status
+            .as_ref()
+            .and_then(|s| s.last_handled_reconcile_at.as_deref())
+            == Some(at)
+    })
+    .await;
+
+    w.releases()
+        .patch(
+            "skyloyalty-v7",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"policy": {"suspend": true, "suspendReason": "freeze"}}}),
+            ),
+        )
+        .await
+        .expect("suspend");
+    w.wait("Suspended", Duration::from_secs(30), |r| {
+        is(r, "Suspended", "True")
+    })
+    .await;
+    w.sim.control().clear_calls();
+    w.sim
+        .control()
+        .set_model_alias(MODEL, "champion", 11)
+        .expect("drift while suspended");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        w.sim.control().calls().is_empty(),
+        "a suspended release does not touch the workspace"
+    );
+    assert_eq!(w.sim.control().model_alias(MODEL, "champion"), Some(11));
+    w.teardown().await;
+}
+
+#[tokio::test]
+async fn deletion_follows_the_policy() {
+    let Some(path) = kubeconfig() else { return };
+    for policy in ["Retain", "Delete"] {
+        let mut w = World::new(&path, &policy.to_ascii_lowercase(), 2000.0).await;
+        w.apply_samples(|r| r["spec"]["policy"]["deletion"] = json!(policy))
+            .await;
+        w.start_controller();
+        w.wait("Ready", Duration::from_secs(120), |r| {
+            is(r, "Ready", "True")
+        })
+        .await;
+        w.releases()
+            .delete("skyloyalty-v7", &DeleteParams::default())
+            .await
+            .expect("delete");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while w
+            .releases()
+            .get_opt("skyloyalty-v7")
+            .await
+            .expect("get")
+            .is_some()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{policy}: the finalizer was not removed"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let c = w.sim.control();
+        match policy {
+            "Retain" => {
+                assert_eq!(
+                    c.model_alias(MODEL, "champion"),
+                    Some(12),
+                    "Retain leaves the alias"
+                );
+                assert!(c.app("skyloyalty-agent").is_some(), "Retain leaves the app");
+            }
+            _ => {
+                assert_eq!(
+                    c.model_alias(MODEL, "champion"),
+                    None,
+                    "Delete removes the alias it set"
+                );
+                let app = c.app("skyloyalty-agent");
+                assert!(
+                    app.is_none_or(|a| a["compute_status"]["state"] == "DELETING"),
+                    "Delete removes the app it created"
+                );
+                assert!(
+                    c.endpoint("skyloyalty-endpoint").is_none(),
+                    "Delete removes the endpoint it created"
+                );
+            }
+        }
+        w.teardown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_controller_restart_mid_release_neither_duplicates_nor_loses_work() {
+    let Some(path) = kubeconfig() else { return };
+    let mut w = World::new(&path, "restart", 5.0).await;
+    w.apply_samples(|_| {}).await;
+    w.start_controller();
+    w.wait("PlanRecorded", Duration::from_secs(60), |r| {
+        is(r, "PlanRecorded", "True")
+    })
+    .await;
+    w.stop_controller().await;
+    w.start_controller();
+    w.wait("Ready", Duration::from_secs(180), |r| {
+        is(r, "Ready", "True")
+    })
+    .await;
+    let c = w.sim.control();
+    assert_eq!(
+        c.list_files("/Volumes/main/agents/deployment_plans").len(),
+        3,
+        "one new plan: {:?}",
+        c.list_files("/Volumes/main/agents/deployment_plans")
+    );
+    assert_eq!(
+        c.runs_of("/Shared/skyloyalty/deploy").len(),
+        1,
+        "one audit run"
+    );
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    w.teardown().await;
+}
+
+#[test]
+fn the_suite_explains_how_to_run_it() {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README");
+    assert!(readme.contains("E2E_KUBECONFIG"));
+}
