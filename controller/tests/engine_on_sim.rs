@@ -265,20 +265,47 @@ async fn a_missing_signoff_and_a_failing_metric_block_with_their_reasons() {
 async fn transient_faults_delay_but_do_not_break_or_duplicate_the_release() {
     let mut h = harness().await;
     let c = h.control();
-    c.add_fault(FaultRule {
-        method: None,
-        path: "/api/**".into(),
-        probability: 0.2,
-        times: None,
-        action: FaultAction::Status {
-            status: 503,
-            error_code: None,
-        },
-    })
-    .expect("fault");
+    // About 20% of API calls fail: 500 (not retried by the client), 503 and 429 (retried).
+    for (probability, action) in [
+        (
+            0.07,
+            FaultAction::Status {
+                status: 500,
+                error_code: None,
+            },
+        ),
+        (
+            0.08,
+            FaultAction::Status {
+                status: 503,
+                error_code: None,
+            },
+        ),
+        (
+            0.07,
+            FaultAction::RateLimit {
+                retry_after_secs: 0,
+            },
+        ),
+    ] {
+        c.add_fault(FaultRule {
+            method: None,
+            path: "/api/**".into(),
+            probability,
+            times: None,
+            action,
+        })
+        .expect("fault");
+    }
     let (outcome, _) = h.run(400).await;
     assert!(outcome.is_ready(), "{:?}", outcome.steps);
     assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    let alias_moves = c
+        .calls()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.route.ends_with("/aliases/{alias}") && r.status == 200)
+        .count();
+    assert_eq!(alias_moves, 1, "the alias moved exactly once");
     assert_eq!(plans(&c).len(), 3, "exactly one new plan: {:?}", plans(&c));
     assert_eq!(
         c.runs_of("/Shared/skyloyalty/deploy").len(),
@@ -405,4 +432,183 @@ async fn a_smoke_reply_without_the_expected_substring_fails_verification() {
         Some(12),
         "no rollback when the policy says so"
     );
+}
+
+/// One way a gate can block (or pass with a warning), set up on the simulator or in the spec.
+struct GateCase {
+    name: &'static str,
+    files: &'static [(&'static str, &'static str)],
+    delete: &'static [&'static str],
+    spec: fn(&mut AgentRelease),
+    condition: &'static str,
+    reason: &'static str,
+    blocks: bool,
+}
+
+fn unchanged(_: &mut AgentRelease) {}
+
+fn other_prompt(r: &mut AgentRelease) {
+    r.spec.artifacts = Some(
+        serde_json::from_value(serde_json::json!({"promptName": "main.agents.other_prompt"}))
+            .expect("artifacts"),
+    );
+}
+
+const V7_APPROVED: &str = "---\nversion: 7\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n";
+
+const GATE_CASES: [GateCase; 9] = [
+    GateCase {
+        name: "summary missing",
+        files: &[],
+        delete: &[SUMMARY],
+        spec: unchanged,
+        condition: types::EVALUATION_PASSED,
+        reason: reasons::EVALUATION_MISSING,
+        blocks: true,
+    },
+    GateCase {
+        name: "summary not JSON",
+        files: &[(SUMMARY, "{not json")],
+        delete: &[],
+        spec: unchanged,
+        condition: types::EVALUATION_PASSED,
+        reason: reasons::EVALUATION_UNPARSEABLE,
+        blocks: true,
+    },
+    GateCase {
+        name: "metric as a string",
+        files: &[(
+            SUMMARY,
+            r#"{"version": 7, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": "0.91", "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+        )],
+        delete: &[],
+        spec: unchanged,
+        condition: types::EVALUATION_PASSED,
+        reason: reasons::EVALUATION_FAILED,
+        blocks: true,
+    },
+    GateCase {
+        name: "evaluation run without lineage",
+        files: &[(
+            SUMMARY,
+            r#"{"version": 7, "run_id": "0000000000000000000000000000dead", "metrics": {"answer_correctness": 0.91, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+        )],
+        delete: &[],
+        spec: unchanged,
+        condition: types::EVALUATION_PASSED,
+        reason: reasons::LINEAGE_MISSING,
+        blocks: true,
+    },
+    GateCase {
+        name: "signoff without front matter",
+        files: &[(SIGNOFF, "# Approved\nAPPROVED\n")],
+        delete: &[],
+        spec: unchanged,
+        condition: types::SIGNOFF_APPROVED,
+        reason: reasons::SIGNOFF_UNPARSEABLE,
+        blocks: true,
+    },
+    GateCase {
+        name: "stakeholder decision missing",
+        files: &[(
+            SIGNOFF,
+            "---\nversion: 7\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  approver: someone\n---\n",
+        )],
+        delete: &[],
+        spec: unchanged,
+        condition: types::SIGNOFF_APPROVED,
+        reason: reasons::SIGNOFF_INCOMPLETE,
+        blocks: true,
+    },
+    GateCase {
+        name: "override captured verbatim",
+        files: &[(
+            SIGNOFF,
+            "---\nversion: 7\nengineering_signoff:\n  decision: REJECTED\nstakeholder_signoff:\n  decision: APPROVED\nstate_override:\n  engineering_signoff:\n    decision: REJECTED\n  approved_by: cto@example.com\n  reason: hotfix\n---\n",
+        )],
+        delete: &[],
+        spec: unchanged,
+        condition: types::SIGNOFF_APPROVED,
+        reason: reasons::SIGNOFF_OVERRIDDEN,
+        blocks: false,
+    },
+    GateCase {
+        name: "signoff of another version",
+        files: &[(
+            SIGNOFF,
+            "---\nversion: 6\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n",
+        )],
+        delete: &[],
+        spec: unchanged,
+        condition: types::VERSIONS_CONSISTENT,
+        reason: reasons::VERSION_MISMATCH,
+        blocks: true,
+    },
+    GateCase {
+        name: "prompt without the candidate alias",
+        files: &[(SIGNOFF, V7_APPROVED)],
+        delete: &[],
+        spec: other_prompt,
+        condition: types::VERSIONS_CONSISTENT,
+        reason: reasons::VERSION_MISMATCH,
+        blocks: true,
+    },
+];
+
+#[tokio::test]
+async fn every_gate_blocks_with_its_own_reason_and_writes_nothing() {
+    for case in GATE_CASES {
+        let mut h = harness().await;
+        let c = h.control();
+        for (path, text) in case.files {
+            c.put_file(path, *text).expect("put");
+        }
+        for path in case.delete {
+            assert!(c.delete_file(path), "{}: {path} existed", case.name);
+        }
+        (case.spec)(&mut h.release);
+        c.clear_calls();
+        let outcome = h.pass(Mode::Apply).await;
+        let cond =
+            agentrelease_api::condition::find(&outcome.status.conditions, case.condition).cloned();
+        assert_eq!(
+            cond.as_ref().map(|c| c.reason.as_str()),
+            Some(case.reason),
+            "{}: {:?}",
+            case.name,
+            outcome.steps
+        );
+        if case.blocks {
+            assert!(outcome.is_stalled(), "{}: blocked means Stalled", case.name);
+            assert!(
+                c.writes().is_empty(),
+                "{}: a blocked gate writes nothing: {:?}",
+                case.name,
+                c.writes()
+            );
+            assert_eq!(c.model_alias(MODEL, "champion"), Some(11), "{}", case.name);
+        } else {
+            assert_eq!(
+                cond.map(|c| c.status),
+                Some(agentrelease_api::ConditionStatus::True),
+                "{}",
+                case.name
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_model_version_that_does_not_exist_is_never_promoted() {
+    let mut h = harness().await;
+    h.release.spec.model.version = 13;
+    let (outcome, _) = h.run(20).await;
+    assert!(!outcome.is_ready());
+    assert_eq!(
+        reason(&outcome, types::ALIAS_PROMOTED),
+        reasons::MODEL_VERSION_MISSING,
+        "{:?}",
+        outcome.steps
+    );
+    assert_eq!(h.control().model_alias(MODEL, "champion"), Some(11));
 }
