@@ -612,3 +612,159 @@ async fn a_model_version_that_does_not_exist_is_never_promoted() {
     );
     assert_eq!(h.control().model_alias(MODEL, "champion"), Some(11));
 }
+
+fn deployments_created(c: &SimControl) -> usize {
+    c.calls()
+        .iter()
+        .filter(|r| {
+            r.method == "POST" && r.route == "/api/2.0/apps/{name}/deployments" && r.status == 200
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_release_from_scratch_makes_one_of_everything_and_n_plus_1_moves_the_alias_again() {
+    let mut h = harness().await;
+    let c = h.control();
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_ready());
+    assert_eq!(deployments_created(&c), 1, "one deployment");
+    assert_eq!(plans(&c).len(), 3, "one plan");
+    assert_eq!(
+        c.runs_of("/Shared/skyloyalty/deploy").len(),
+        1,
+        "one audit run"
+    );
+
+    // Release N=8 of model version 10 (an existing version) with its own artifacts.
+    c.put_file(
+        "/Volumes/main/agents/signoffs/v8/decision.md",
+        "---\nversion: 8\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n",
+    )
+    .expect("signoff v8");
+    c.put_file(
+        "/Volumes/main/agents/eval_runs/v8/summary.json",
+        r#"{"version": 8, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.93, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}"#,
+    )
+    .expect("summary v8");
+    c.apply_seed(
+        &Seed::from_yaml_str(
+            "catalogs:\n  - name: main\n    schemas:\n      - name: agents\n        prompts:\n          - name: system_instructions\n            versions: [{version: 8, template: v8}]\n            aliases: {candidate_v8: 8}\n",
+            None,
+        )
+        .expect("seed"),
+    )
+    .expect("prompt v8");
+    h.release.spec.version = 8;
+    h.release.spec.model.version = 10;
+    h.release.spec.model.logged_model_id = Some("m-1d2e3f4a5b6c4d7e8f9a0b1c2d3e4f5a".into());
+    if let Some(v) = h.release.spec.verification.as_mut() {
+        v.expect_substring = Some("m-1d2e3f4a5b6c4d7e8f9a0b1c2d3e4f5a".into());
+    }
+    if let Some(e) = h.release.spec.serving_endpoint.as_mut()
+        && let Some(first) = e.served_entities.first_mut()
+    {
+        first.name = "skyloyalty-10".into();
+    }
+    h.identity.generation = 2;
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(10));
+    assert_eq!(
+        outcome.status.previous_version,
+        Some(12),
+        "the previous champion is recorded"
+    );
+    assert_eq!(outcome.status.plan.as_ref().map(|p| p.version), Some(4));
+    assert_eq!(deployments_created(&c), 2);
+    assert_eq!(c.runs_of("/Shared/skyloyalty/deploy").len(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_deployment_rolls_back_and_holds() {
+    let mut h = harness().await;
+    if let Some(app) = h.release.spec.app.as_mut() {
+        app.source_code_path = "/Workspace/Shared/skyloyalty/missing".into();
+    }
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert_eq!(
+        reason(&outcome, types::APP_DEPLOYED),
+        reasons::ROLLED_BACK,
+        "{:?}",
+        outcome.steps
+    );
+    let c = h.control();
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(11));
+    // Held: more passes neither redeploy nor move the alias again.
+    c.clear_calls();
+    for _ in 0..3 {
+        let again = h.pass(Mode::Apply).await;
+        assert!(again.is_stalled());
+    }
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+}
+
+#[tokio::test]
+async fn env_and_grant_drift_are_corrected() {
+    let mut h = harness().await;
+    assert!(h.run(200).await.0.is_ready());
+    let c = h.control();
+    let sp = c
+        .app("skyloyalty-agent")
+        .and_then(|a| {
+            a["service_principal_client_id"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .expect("sp");
+    c.set_app_deployment_env(
+        "skyloyalty-agent",
+        vec![("LOG_LEVEL".into(), "DEBUG".into())],
+    )
+    .expect("env drift");
+    assert!(c.revoke_grant("FUNCTION", MODEL, &sp, "EXECUTE"));
+    let (outcome, events) = h.run(50).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(
+        c.grants_of("FUNCTION", MODEL, &sp),
+        vec!["EXECUTE".to_string()],
+        "grant restored"
+    );
+    let env = c
+        .app("skyloyalty-agent")
+        .map(|a| a["active_deployment"]["env_vars"].clone())
+        .unwrap_or_default();
+    assert!(
+        env.to_string().contains("MLFLOW_ACTIVE_MODEL_ID"),
+        "redeployed with the release env: {env}"
+    );
+    assert!(
+        events.iter().any(|e| e.reason.starts_with("Drift")),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_steady_state_read_budget() {
+    let mut h = harness().await;
+    assert!(h.run(200).await.0.is_ready());
+    let c = h.control();
+    c.clear_calls();
+    assert!(h.pass(Mode::Apply).await.is_ready());
+    let calls = c.calls();
+    assert!(calls.iter().all(|r| !r.is_write()));
+    // The budget of a converged release's pass (measured: 15 GETs — alias, app, deployment,
+    // endpoint, ACLs, grants, audit lookup); a change that adds reads must raise it knowingly.
+    const STEADY_STATE_READS: usize = 15;
+    assert_eq!(
+        calls.len(),
+        STEADY_STATE_READS,
+        "{} reads (budget {STEADY_STATE_READS}): {:?}",
+        calls.len(),
+        calls
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.route))
+            .collect::<Vec<_>>()
+    );
+}
