@@ -194,7 +194,24 @@ fn router(shared: SharedState) -> Router {
     let uc = "/api/2.1/unity-catalog";
     let prompts_base = "/api/2.0/mlflow/unity-catalog/prompts";
     Router::new()
+        // Unity Catalog catalogs, schemas, volumes
+        .route(&format!("{uc}/catalogs"), get(catalog::list_catalogs))
+        .route(
+            &format!("{uc}/catalogs/{{name}}"),
+            get(catalog::get_catalog),
+        )
+        .route(&format!("{uc}/schemas"), get(catalog::list_schemas))
+        .route(
+            &format!("{uc}/schemas/{{full_name}}"),
+            get(catalog::get_schema),
+        )
+        .route(&format!("{uc}/volumes"), get(catalog::list_volumes))
+        .route(
+            &format!("{uc}/volumes/{{full_name}}"),
+            get(catalog::get_volume),
+        )
         // Unity Catalog models
+        .route(&format!("{uc}/models"), get(catalog::list_models))
         .route(
             &format!("{uc}/models/{{full_name}}"),
             get(uc_models::get_model),
@@ -274,6 +291,15 @@ fn router(shared: SharedState) -> Router {
         .route("/api/2.0/mlflow/runs/set-tag", post(mlflow::set_tag))
         .route("/api/2.0/mlflow/runs/log-batch", post(mlflow::log_batch))
         .route("/api/2.0/mlflow/runs/log-inputs", post(mlflow::log_inputs))
+        .route("/api/2.0/mlflow/runs/log-metric", post(mlflow::log_metric))
+        .route(
+            "/api/2.0/mlflow/runs/log-parameter",
+            post(mlflow::log_param),
+        )
+        .route(
+            "/api/2.0/mlflow/experiments/search",
+            post(mlflow::search_experiments),
+        )
         .route(
             "/api/2.0/mlflow/logged-models",
             post(mlflow::create_logged_model),

@@ -117,3 +117,25 @@ def test_error_classes(w, sim):
 def test_a_429_with_retry_after_is_retried_transparently(w, sim):
     sim.fault('{"path": "/api/2.0/apps", "method": "GET", "times": 1, "action": {"kind": "rate_limit", "retry_after_secs": 1}}')
     assert list(w.apps.list()) == []
+
+
+def test_catalogs_schemas_volumes_and_model_listing(w):
+    assert w.catalogs.get("main").name == "main"
+    assert [s.full_name for s in w.schemas.list(catalog_name="main")] == ["main.agents"]
+    assert w.volumes.read("main.agents.docs").volume_type.value == "MANAGED"
+    assert [v.name for v in w.volumes.list(catalog_name="main", schema_name="agents")] == ["docs"]
+    assert [m.full_name for m in w.registered_models.list(catalog_name="main", schema_name="agents")] == ["main.agents.bot"]
+    with pytest.raises(NotFound):
+        w.catalogs.get("nope")
+
+
+def test_single_metric_param_and_experiment_search(w):
+    exp_id = w.experiments.create_experiment("/Shared/search-me").experiment_id
+    run = w.experiments.create_run(experiment_id=exp_id).run
+    w.experiments.log_metric("loss", 0.25, timestamp=1, run_id=run.info.run_id)
+    w.experiments.log_param("lr", "0.1", run_id=run.info.run_id)
+    got = w.experiments.get_run(run.info.run_id).run
+    assert [(m.key, m.value) for m in got.data.metrics] == [("loss", 0.25)]
+    assert [(p.key, p.value) for p in got.data.params] == [("lr", "0.1")]
+    found = [e.name for e in w.experiments.search_experiments(filter="name LIKE '/Shared/search%'")]
+    assert found == ["/Shared/search-me"]

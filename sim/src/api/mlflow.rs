@@ -727,3 +727,64 @@ mod tests {
         assert!(like("eval_7", "EVAL-7", true));
     }
 }
+
+/// `POST /api/2.0/mlflow/runs/log-metric`.
+pub async fn log_metric(state: State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let v: Value = parse_body(&body)?;
+    let run_id = run_id_of(&v)?;
+    let batch = json!({"run_id": run_id, "metrics": [{
+        "key": field(&v, "key")?, "value": v.get("value").cloned().unwrap_or(Value::Null),
+        "timestamp": v.get("timestamp").cloned().unwrap_or(Value::Null), "step": v.get("step").cloned().unwrap_or(json!(0)),
+    }]});
+    log_batch(state, Bytes::from(batch.to_string())).await
+}
+
+/// `POST /api/2.0/mlflow/runs/log-parameter`.
+pub async fn log_param(state: State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let v: Value = parse_body(&body)?;
+    let run_id = run_id_of(&v)?;
+    let batch = json!({"run_id": run_id, "params": [{"key": field(&v, "key")?, "value": v.get("value").and_then(Value::as_str).unwrap_or("")}]});
+    log_batch(state, Bytes::from(batch.to_string())).await
+}
+
+/// `POST /api/2.0/mlflow/experiments/search` (filter `name = '...'` or `name LIKE '...'`).
+pub async fn search_experiments(State(s): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let body: Value = parse_body(&body)?;
+    let clauses = match opt_field(&body, "filter")? {
+        Some(f) if !f.trim().is_empty() => parse_filter(f)?,
+        _ => Vec::new(),
+    };
+    let max_results = body
+        .get("max_results")
+        .and_then(Value::as_u64)
+        .unwrap_or(1000)
+        .clamp(1, 50_000) as usize;
+    let world = s.world();
+    let all: Vec<Value> = world
+        .experiments
+        .values()
+        .filter(|e| e.lifecycle_stage == "active")
+        .filter(|e| {
+            clauses.iter().all(|c| {
+                let actual = match c.key.as_str() {
+                    "name" => e.name.clone(),
+                    _ => return false,
+                };
+                match c.op.as_str() {
+                    "=" => actual == c.value,
+                    "!=" => actual != c.value,
+                    "LIKE" => like(&c.value, &actual, false),
+                    "ILIKE" => like(&c.value, &actual, true),
+                    _ => false,
+                }
+            })
+        })
+        .map(experiment_json)
+        .collect();
+    let (items, next) = super::page(&all, opt_field(&body, "page_token")?, max_results)?;
+    let mut v = json!({"experiments": items});
+    if let Some(next) = next {
+        v["next_page_token"] = json!(next);
+    }
+    Ok(ok(v))
+}

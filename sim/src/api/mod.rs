@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::error::{ApiError, ApiResult};
 
 pub mod apps;
+pub mod catalog;
 pub mod files;
 pub mod grants;
 pub mod mlflow;
