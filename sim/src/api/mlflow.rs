@@ -694,40 +694,6 @@ pub async fn create_logged_model(State(s): State<SharedState>, body: Bytes) -> A
     Ok(ok(json!({"model": v})))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filters_parse_tags_attributes_and_backquoted_keys() {
-        let c = parse_filter(
-            "tags.`agentops.dev/promotion` = 'ns/ar/7' and attributes.status = \"FINISHED\"",
-        )
-        .unwrap();
-        assert_eq!(c.len(), 2);
-        assert_eq!(
-            (c[0].kind.as_str(), c[0].key.as_str(), c[0].value.as_str()),
-            ("tags", "agentops.dev/promotion", "ns/ar/7")
-        );
-        assert_eq!(
-            (c[1].kind.as_str(), c[1].key.as_str()),
-            ("attributes", "status")
-        );
-        assert!(parse_filter("metrics.acc >= 0.9").is_ok());
-        assert!(parse_filter("tags.x = unquoted").is_err());
-        assert!(parse_filter("tags.x = 'a' or tags.y = 'b'").is_err());
-        assert!(parse_filter("tags.x = 'open").is_err());
-        assert!(parse_filter("nonsense.x = 'a'").is_err());
-    }
-
-    #[test]
-    fn like_follows_sql_wildcards() {
-        assert!(like("eval%", "eval-7", false));
-        assert!(!like("eval%", "EVAL-7", false));
-        assert!(like("eval_7", "EVAL-7", true));
-    }
-}
-
 /// `POST /api/2.0/mlflow/runs/log-metric`.
 pub async fn log_metric(state: State<SharedState>, body: Bytes) -> ApiResult<Response> {
     let v: Value = parse_body(&body)?;
@@ -787,4 +753,38 @@ pub async fn search_experiments(State(s): State<SharedState>, body: Bytes) -> Ap
         v["next_page_token"] = json!(next);
     }
     Ok(ok(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_tags_attributes_and_backquoted_keys() {
+        let c = parse_filter(
+            "tags.`agentops.dev/promotion` = 'ns/ar/7' and attributes.status = \"FINISHED\"",
+        )
+        .unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            (c[0].kind.as_str(), c[0].key.as_str(), c[0].value.as_str()),
+            ("tags", "agentops.dev/promotion", "ns/ar/7")
+        );
+        assert_eq!(
+            (c[1].kind.as_str(), c[1].key.as_str()),
+            ("attributes", "status")
+        );
+        assert!(parse_filter("metrics.acc >= 0.9").is_ok());
+        assert!(parse_filter("tags.x = unquoted").is_err());
+        assert!(parse_filter("tags.x = 'a' or tags.y = 'b'").is_err());
+        assert!(parse_filter("tags.x = 'open").is_err());
+        assert!(parse_filter("nonsense.x = 'a'").is_err());
+    }
+
+    #[test]
+    fn like_follows_sql_wildcards() {
+        assert!(like("eval%", "eval-7", false));
+        assert!(!like("eval%", "EVAL-7", false));
+        assert!(like("eval_7", "EVAL-7", true));
+    }
 }
