@@ -1,6 +1,7 @@
 """Grants, SCIM, workspace objects, MLflow, OAuth M2M and error mapping through the SDK."""
 
 import base64
+import io
 import json
 import pytest
 from databricks.sdk.errors import (
@@ -54,6 +55,13 @@ def test_workspace_objects(w):
         )
     with pytest.raises(NotFound):
         w.workspace.get_status("/Workspace/Shared/none")
+    # The multipart form of the SDK's upload helper, and download back.
+    w.workspace.upload("/Workspace/Shared/new/app/app.py", io.BytesIO(b"print('hi')"), format=ImportFormat.AUTO)
+    assert w.workspace.download("/Workspace/Shared/new/app/app.py").read() == b"print('hi')"
+    with pytest.raises(ResourceAlreadyExists):
+        w.workspace.upload("/Workspace/Shared/new/app/app.py", io.BytesIO(b"x"), format=ImportFormat.AUTO)
+    w.workspace.upload("/Workspace/Shared/new/app/app.py", io.BytesIO(b"v2"), format=ImportFormat.AUTO, overwrite=True)
+    assert w.workspace.download("/Workspace/Shared/new/app/app.py").read() == b"v2"
 
 
 def test_experiments_and_runs_with_inputs(w):

@@ -2,7 +2,7 @@
 //! delete. `/Workspace/x` and `/x` name the same object.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -151,12 +151,65 @@ pub async fn mkdirs(State(s): State<SharedState>, body: Bytes) -> ApiResult<Resp
     Ok(empty())
 }
 
-/// `POST /api/2.0/workspace/import` (JSON form: base64 `content`).
-pub async fn import(State(s): State<SharedState>, body: Bytes) -> ApiResult<Response> {
-    let body: Value = parse_body(&body)?;
-    let path = field(&body, "path")?;
-    let k = key(path)?;
-    let format = opt_field(&body, "format")?.unwrap_or("SOURCE");
+/// `POST /api/2.0/workspace/import`: the JSON form (base64 `content`) or the multipart form the
+/// SDK's `workspace.upload` sends (fields `path`, `format`, `language`, `overwrite`, file `content`).
+pub async fn import(State(s): State<SharedState>, req: Request) -> ApiResult<Response> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let form = if multipart {
+        let mut parts = Multipart::from_request(req, &())
+            .await
+            .map_err(|e| ApiError::invalid(format!("Malformed multipart request: {e}")))?;
+        let mut form = ImportForm::default();
+        while let Some(field) = parts
+            .next_field()
+            .await
+            .map_err(|e| ApiError::invalid(format!("Malformed multipart request: {e}")))?
+        {
+            let name = field.name().unwrap_or_default().to_string();
+            let data = field
+                .bytes()
+                .await
+                .map_err(|e| ApiError::invalid(format!("Malformed multipart field {name}: {e}")))?;
+            let text = || String::from_utf8_lossy(&data).into_owned();
+            match name.as_str() {
+                "path" => form.path = Some(text()),
+                "format" => form.format = Some(text()),
+                "language" => form.language = Some(text()),
+                "overwrite" => form.overwrite = text().eq_ignore_ascii_case("true"),
+                "content" => form.content = data.to_vec(),
+                _ => {}
+            }
+        }
+        form
+    } else {
+        let bytes = Bytes::from_request(req, &())
+            .await
+            .map_err(|e| ApiError::invalid(format!("Unreadable request body: {e}")))?;
+        let body: Value = parse_body(&bytes)?;
+        let content = opt_field(&body, "content")?.unwrap_or("");
+        ImportForm {
+            path: opt_field(&body, "path")?.map(str::to_string),
+            format: opt_field(&body, "format")?.map(str::to_string),
+            language: opt_field(&body, "language")?.map(str::to_string),
+            overwrite: body
+                .get("overwrite")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            content: base64::engine::general_purpose::STANDARD
+                .decode(content)
+                .map_err(|e| ApiError::invalid(format!("content is not valid base64: {e}")))?,
+        }
+    };
+    let path = form
+        .path
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ApiError::invalid("Missing required field: path"))?;
+    let k = key(&path)?;
+    let format = form.format.unwrap_or_else(|| "SOURCE".to_string());
     if ![
         "AUTO",
         "SOURCE",
@@ -166,30 +219,22 @@ pub async fn import(State(s): State<SharedState>, body: Bytes) -> ApiResult<Resp
         "R_MARKDOWN",
         "RAW",
     ]
-    .contains(&format)
+    .contains(&format.as_str())
     {
         return Err(ApiError::invalid(format!("Invalid format '{format}'")));
     }
-    if format == "SOURCE" && opt_field(&body, "language")?.is_none() {
+    if format == "SOURCE" && form.language.is_none() {
         return Err(ApiError::invalid(
             "The language is required when importing with format SOURCE; use AUTO for files",
         ));
     }
-    let content = opt_field(&body, "content")?.unwrap_or("");
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(content)
-        .map_err(|e| ApiError::invalid(format!("content is not valid base64: {e}")))?;
-    if bytes.len() > 10 * 1024 * 1024 {
+    if form.content.len() > 10 * 1024 * 1024 {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "MAX_NOTEBOOK_SIZE_EXCEEDED",
             "File size imported exceeds the maximum of 10 MB",
         ));
     }
-    let overwrite = body
-        .get("overwrite")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
     let mut world = s.world();
     let parent = k.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
     if !parent.is_empty()
@@ -202,8 +247,18 @@ pub async fn import(State(s): State<SharedState>, body: Bytes) -> ApiResult<Resp
             "The parent folder ({parent}) does not exist."
         )));
     }
-    write_file_in(&mut world, &k, Bytes::from(bytes), overwrite)?;
+    write_file_in(&mut world, &k, Bytes::from(form.content), form.overwrite)?;
     Ok(empty())
+}
+
+/// The fields of an import, from either form.
+#[derive(Debug, Default)]
+struct ImportForm {
+    path: Option<String>,
+    format: Option<String>,
+    language: Option<String>,
+    overwrite: bool,
+    content: Vec<u8>,
 }
 
 /// `GET /api/2.0/workspace/export?path=&direct_download=`.
