@@ -32,6 +32,9 @@ pub use world::{SmokeReply, Timings};
 
 use crate::shared::{Shared, SharedState};
 
+/// The largest request body the simulator reads (uploads, imports).
+pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
 /// The admin token every simulator accepts unless configured otherwise.
 pub const DEFAULT_ADMIN_TOKEN: &str = "dapi-sim-admin";
 
@@ -389,6 +392,8 @@ fn router(shared: SharedState) -> Router {
         .route("/_apps/{name}", any(smoke::answer))
         .route("/_apps/{name}/{*rest}", any(smoke::answer))
         .merge(control::routes())
+        // Volume files may be large; the real single-shot limit is far higher than axum's default.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),
             server::api_middleware,

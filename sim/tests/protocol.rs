@@ -156,3 +156,36 @@ fn seed_errors_name_the_file_and_the_field() {
     );
     assert!(text.contains("version 3 is not seeded"), "{text}");
 }
+
+#[tokio::test]
+async fn volume_uploads_larger_than_a_few_megabytes_are_accepted() {
+    let seed = Seed::from_yaml_str(
+        "catalogs:\n  - name: main\n    schemas:\n      - name: s\n        volumes:\n          - name: v\n",
+        None,
+    )
+    .expect("seed");
+    let sim = Simulator::start(SimConfig {
+        seed: Some(seed),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("start");
+    let big = vec![b'x'; 8 * 1024 * 1024];
+    let r = http()
+        .put(format!(
+            "{}/api/2.0/fs/files/Volumes/main/s/v/big.bin?overwrite=false",
+            sim.url()
+        ))
+        .bearer_auth(sim.token())
+        .body(big)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        sim.control()
+            .read_file("/Volumes/main/s/v/big.bin")
+            .map(|b| b.len()),
+        Some(8 * 1024 * 1024)
+    );
+}
