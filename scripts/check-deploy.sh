@@ -12,7 +12,7 @@ WORK="target/deploy-check"
 K8S_VERSION="1.33.0"
 mkdir -p "$TOOLS" "$WORK"
 
-if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+scripts/venv.sh "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
   kubernetes-validate==1.33.1 check-jsonschema==0.33.0 pyyaml==6.0.2
 

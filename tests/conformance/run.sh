@@ -7,9 +7,7 @@ cd "$(dirname "$0")/../.."
 VENV="${CONFORMANCE_VENV:-target/conformance-venv}"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-fi
+scripts/venv.sh "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt
 
 cargo build --quiet -p agentrelease

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 VENV="${MLFLOW_VENV:-target/mlflow-venv}"
 DATA="$(mktemp -d)"
 if [ ! -x "$VENV/bin/mlflow" ]; then
-  python3 -m venv "$VENV"
+  scripts/venv.sh "$VENV"
   if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/mlflow/requirements.txt; then
     echo "mlflow could not be installed; skipping the open-source MLflow check"
     exit 0
