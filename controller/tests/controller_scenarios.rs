@@ -406,3 +406,68 @@ async fn an_object_that_does_not_decode_is_reported_and_does_not_fail_the_contro
     );
     assert!(h.sim.control().calls().is_empty());
 }
+
+async fn ready_then_deleted(policy: &str) -> Harness {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    release["spec"]["policy"]["deletion"] = json!(policy);
+    let h = harness(release, true, settings()).await;
+    for _ in 0..200 {
+        h.reconcile().await.expect("reconcile");
+        if h.condition("Ready").is_some_and(|c| c["status"] == "True") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        h.condition("Ready").map(|c| c["status"].clone()),
+        Some(json!("True"))
+    );
+    h.fake.lock().expect("lock").release["metadata"]["deletionTimestamp"] =
+        json!("2026-11-24T00:00:00Z");
+    h.reconcile().await.expect("cleanup");
+    h
+}
+
+fn finalizer_removed(h: &Harness) -> bool {
+    h.fake.lock().expect("lock").release["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(Vec::is_empty)
+}
+
+#[tokio::test]
+async fn deletion_with_policy_delete_removes_what_the_release_created_then_the_finalizer() {
+    let h = ready_then_deleted("Delete").await;
+    let c = h.sim.control();
+    assert_eq!(
+        c.model_alias("main.agents.skyloyalty", "champion"),
+        None,
+        "the alias this release set is removed"
+    );
+    assert!(
+        c.app("skyloyalty-agent")
+            .is_none_or(|a| a["compute_status"]["state"] == "DELETING"),
+        "the app this release created is deleted"
+    );
+    assert!(
+        c.endpoint("skyloyalty-endpoint").is_none(),
+        "the endpoint this release created is deleted"
+    );
+    assert!(finalizer_removed(&h), "the finalizer goes last");
+}
+
+#[tokio::test]
+async fn deletion_with_policy_retain_leaves_the_workspace_and_removes_the_finalizer() {
+    let h = ready_then_deleted("Retain").await;
+    let c = h.sim.control();
+    assert_eq!(
+        c.model_alias("main.agents.skyloyalty", "champion"),
+        Some(12)
+    );
+    assert!(
+        c.app("skyloyalty-agent")
+            .is_some_and(|a| a["compute_status"]["state"] == "ACTIVE")
+    );
+    assert!(c.endpoint("skyloyalty-endpoint").is_some());
+    assert!(finalizer_removed(&h));
+}
