@@ -313,6 +313,13 @@ async fn the_sample_release_reaches_ready_through_the_controller() {
             .model_alias("main.agents.skyloyalty", "champion"),
         Some(12)
     );
+    let metrics = h.ctx.metrics.encode();
+    assert!(
+        metrics.lines().any(|l| l.contains("databricks_requests")
+            && l.contains("/api/2.1/unity-catalog/models/{full_name}/aliases/{alias}")
+            && l.contains("success")),
+        "Databricks calls are counted by route template and outcome:\n{metrics}"
+    );
 
     // Steady state: another reconcile writes neither status nor the workspace.
     let before = h.seen().len();
