@@ -320,6 +320,10 @@ fn router(shared: SharedState) -> Router {
         .route("/api/2.0/apps/{name}/start", post(apps::start))
         .route("/api/2.0/apps/{name}/stop", post(apps::stop))
         .route(
+            "/api/2.0/apps/{name}/update",
+            get(apps::get_update).post(apps::create_update),
+        )
+        .route(
             "/api/2.0/apps/{name}/deployments",
             get(apps::list_deployments).post(apps::create_deployment),
         )

@@ -323,6 +323,8 @@ pub struct App {
     pub pending_deployment: Option<String>,
     /// The answer of the app's URL.
     pub reply: SmokeReply,
+    /// The last asynchronous update (`AppUpdate` as the API renders it).
+    pub last_update: Option<Value>,
 }
 
 impl App {

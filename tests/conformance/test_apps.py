@@ -92,3 +92,13 @@ def test_app_permissions(w):
     assert AppPermissionLevel.CAN_MANAGE in groups["admins"]
     got = w.apps.get_permissions("bot-app")
     assert any(a.group_name == "agent-ops" for a in got.access_control_list)
+
+
+def test_asynchronous_update(w):
+    w.apps.create(_app())
+    update = w.apps.create_update_and_wait(
+        "bot-app", "description", app=App(name="bot-app", description="updated"), timeout=TIMEOUT
+    )
+    assert update.status.state.value == "SUCCEEDED"
+    assert w.apps.get("bot-app").description == "updated"
+    assert w.apps.get_update("bot-app").description == "updated"

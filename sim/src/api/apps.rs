@@ -352,6 +352,7 @@ pub fn create_app_in(
             active_deployment: None,
             pending_deployment: None,
             reply,
+            last_update: None,
         },
     );
     Ok(())
@@ -677,4 +678,107 @@ pub async fn list_deployments(
         v["next_page_token"] = json!(next);
     }
     Ok(ok(v))
+}
+
+/// The fields an asynchronous update may name in its `update_mask`.
+const UPDATABLE: [&str; 11] = [
+    "description",
+    "resources",
+    "compute_size",
+    "budget_policy_id",
+    "usage_policy_id",
+    "user_api_scopes",
+    "compute_min_instances",
+    "compute_max_instances",
+    "forward_user_access_token",
+    "telemetry_export_destinations",
+    "git_repository",
+];
+
+/// `POST /api/2.0/apps/{name}/update` with `{update_mask, app}`: applies the masked fields
+/// (description, resources, compute size take effect; the others are recorded) and reports the
+/// update SUCCEEDED.
+pub async fn create_update(
+    State(s): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let body: Value = parse_body(&body)?;
+    let mask = super::field(&body, "update_mask")?;
+    let fields: Vec<&str> = mask
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
+    if let Some(bad) = fields.iter().find(|f| !UPDATABLE.contains(f)) {
+        return Err(ApiError::invalid(format!(
+            "update_mask names '{bad}', which cannot be updated (allowed: {})",
+            UPDATABLE.join(", ")
+        )));
+    }
+    let input = body
+        .get("app")
+        .cloned()
+        .unwrap_or(Value::Object(Default::default()));
+    let resources = if fields.contains(&"resources") {
+        Some(validate_resources(
+            input.get("resources").unwrap_or(&Value::Null),
+        )?)
+    } else {
+        None
+    };
+    let description = if fields.contains(&"description") {
+        Some(opt_field(&input, "description")?.map(str::to_string))
+    } else {
+        None
+    };
+    let compute_size = if fields.contains(&"compute_size") {
+        Some(opt_field(&input, "compute_size")?.map(str::to_string))
+    } else {
+        None
+    };
+    let mut world = s.world();
+    let now = world.now();
+    let app = live_app(&mut world, &name)?;
+    if let Some(d) = description {
+        app.description = d;
+    }
+    if let Some(size) = compute_size {
+        app.compute_size = size;
+    }
+    if let Some(r) = resources.clone() {
+        app.resources = r;
+    }
+    app.updater = caller.0.clone();
+    app.updated_ms = now;
+    let mut update = serde_json::Map::new();
+    for f in &fields {
+        if let Some(v) = input.get(*f) {
+            update.insert((*f).to_string(), v.clone());
+        }
+    }
+    update.insert(
+        "status".into(),
+        json!({"state": "SUCCEEDED", "message": "App update succeeded"}),
+    );
+    let update = Value::Object(update);
+    app.last_update = Some(update.clone());
+    let sp = app.sp_client_id.clone();
+    if let Some(r) = resources {
+        grant_resources(&mut world, &sp, &r);
+    }
+    Ok(ok(update))
+}
+
+/// `GET /api/2.0/apps/{name}/update`: the last asynchronous update.
+pub async fn get_update(
+    State(s): State<SharedState>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    let world = s.world();
+    let app = world.apps.get(&name).ok_or_else(|| not_found(&name))?;
+    Ok(ok(app.last_update.clone().unwrap_or_else(
+        || json!({"status": {"state": "NOT_UPDATED", "message": "The app has not been updated"}}),
+    )))
 }
