@@ -372,6 +372,14 @@ fn router(shared: SharedState) -> Router {
             "/api/2.0/serving-endpoints/{name}/config",
             put(serving::update_config),
         )
+        .route(
+            "/api/2.0/serving-endpoints/{name}/invocations",
+            post(serving::invocations),
+        )
+        .route(
+            "/serving-endpoints/{name}/invocations",
+            post(serving::invocations),
+        )
         // warehouses
         .route("/api/2.0/sql/warehouses", get(warehouses::list))
         .route("/api/2.0/sql/warehouses/{id}", get(warehouses::get))

@@ -51,6 +51,8 @@ def test_create_and_update_config(w):
     )
     assert updated.config.served_entities[0].entity_version == "2"
     assert updated.config.config_version == 2
+    answer = w.serving_endpoints.query("bot-endpoint", inputs={"question": "tier?"})
+    assert answer.predictions == ["simulated answer from main.agents.bot/2"]
 
 
 def test_an_update_while_one_is_in_progress_is_refused(w):

@@ -415,3 +415,42 @@ pub async fn delete(State(s): State<SharedState>, Path(name): Path<String>) -> A
     world.acls.remove(&format!("serving-endpoints/{}", e.id));
     Ok(empty())
 }
+
+/// `POST /api/2.0/serving-endpoints/{name}/invocations` (also `/serving-endpoints/{name}/invocations`):
+/// a canned answer naming the served entity that took the request; 503 until the endpoint is READY.
+pub async fn invocations(
+    State(s): State<SharedState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let _: Value = parse_body(&body)?;
+    let world = s.world();
+    let e = world.endpoints.get(&name).ok_or_else(|| not_found(&name))?;
+    let Some(config) = &e.config else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "TEMPORARILY_UNAVAILABLE",
+            format!("Endpoint {name} is not ready yet"),
+        ));
+    };
+    let entity = config
+        .served_entities
+        .first()
+        .cloned()
+        .unwrap_or(Value::Null);
+    let served = entity["name"].as_str().unwrap_or_default().to_string();
+    let model = format!(
+        "{}/{}",
+        entity["entity_name"].as_str().unwrap_or_default(),
+        entity["entity_version"].as_str().unwrap_or_default()
+    );
+    let mut resp = ok(json!({
+        "predictions": [format!("simulated answer from {model}")],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": format!("simulated answer from {model}")}, "finish_reason": "stop"}],
+        "object": "chat.completion",
+    }));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&served) {
+        resp.headers_mut().insert("served-model-name", v);
+    }
+    Ok(resp)
+}
