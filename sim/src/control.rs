@@ -479,13 +479,13 @@ async fn change_clock(State(s): State<SharedState>, body: Bytes) -> Response {
     };
     let mut world = s.world();
     if let Some(secs) = change.advance_seconds {
-        if !(secs.is_finite() && secs >= 0.0) {
+        let Ok(by) = Duration::try_from_secs_f64(secs) else {
             return control_error(
                 StatusCode::BAD_REQUEST,
-                "advance_seconds must be a non-negative number",
+                "advance_seconds must be a non-negative number of seconds",
             );
-        }
-        world.clock.advance(Duration::from_secs_f64(secs));
+        };
+        world.clock.advance(by);
     }
     if let Some(scale) = change.scale {
         world.clock.set_scale(scale);

@@ -64,6 +64,9 @@ fn always() -> f64 {
     1.0
 }
 
+/// The longest injectable latency (ten minutes).
+pub const MAX_LATENCY_MS: u64 = 600_000;
+
 /// A rule that is not usable.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid fault rule for path `{path}`: {reason}")]
@@ -123,6 +126,14 @@ impl FaultSet {
             path: rule.path.clone(),
             reason,
         })?;
+        if let FaultAction::Latency { min_ms, max_ms } = &rule.action
+            && max_ms.unwrap_or(*min_ms).max(*min_ms) > MAX_LATENCY_MS
+        {
+            return Err(FaultRuleError {
+                path: rule.path.clone(),
+                reason: format!("latency above {MAX_LATENCY_MS} ms is not supported"),
+            });
+        }
         if !(0.0..=1.0).contains(&rule.probability) {
             return Err(FaultRuleError {
                 path: rule.path.clone(),

@@ -189,3 +189,38 @@ async fn volume_uploads_larger_than_a_few_megabytes_are_accepted() {
         Some(8 * 1024 * 1024)
     );
 }
+
+#[tokio::test]
+async fn absurd_control_values_are_refused_not_fatal() {
+    let sim = start().await;
+    let c = http();
+    for body in [
+        r#"{"advance_seconds": 1e300}"#,
+        r#"{"advance_seconds": -1}"#,
+    ] {
+        let r = c
+            .post(format!("{}/_sim/clock", sim.url()))
+            .body(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 400, "{body}");
+    }
+    let r = c
+        .post(format!("{}/_sim/faults", sim.url()))
+        .body(r#"{"path": "/**", "action": {"kind": "latency", "min_ms": 99999999999}}"#)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    let r = c
+        .get(format!(
+            "{}/api/2.1/unity-catalog/models/main.s.m",
+            sim.url()
+        ))
+        .bearer_auth(sim.token())
+        .send()
+        .await
+        .expect("alive");
+    assert_eq!(r.status(), 200, "the simulator still answers");
+}
