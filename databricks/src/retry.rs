@@ -59,7 +59,7 @@ impl RetryPolicy {
                     .saturating_mul(1u32 << (next.saturating_sub(2)).min(16));
                 let capped = exp.min(self.max_delay);
                 let jitter = rand::rng().random_range(0.5..=1.0);
-                capped.mul_f64(jitter)
+                Duration::try_from_secs_f64(capped.as_secs_f64() * jitter).unwrap_or(capped)
             }
         };
         (wait <= remaining).then_some(wait)
