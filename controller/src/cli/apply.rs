@@ -15,7 +15,6 @@ use serde::Serialize;
 
 use crate::connection::{Connection, Credentials, SecretString, WorkspaceFactory};
 use crate::engine::{self, Identity, Mode, Outcome, Requeue, StepReport, SystemClock};
-use crate::manifest::Document;
 
 use super::validate::{self, OutputFormat};
 
@@ -228,7 +227,7 @@ async fn prepare<E: Environment>(
             return Ok(Err(1));
         };
         jobs.push(Job {
-            identity: cli_identity(release, doc),
+            identity: cli_identity(release),
             release: release.clone(),
             target: target.clone(),
         });
@@ -257,7 +256,7 @@ fn credentials_from_env(args: &WorkspaceArgs) -> anyhow::Result<Credentials> {
 
 /// A stable identity for a manifest outside a cluster: repeated runs of the same spec recognise
 /// their own plan and audit run; a changed spec is a new generation.
-fn cli_identity(release: &AgentRelease, doc: &Document) -> Identity {
+fn cli_identity(release: &AgentRelease) -> Identity {
     let namespace = release
         .metadata
         .namespace
@@ -266,8 +265,11 @@ fn cli_identity(release: &AgentRelease, doc: &Document) -> Identity {
     let name = release.metadata.name.clone().unwrap_or_default();
     let spec = serde_json::to_string(&release.spec).unwrap_or_default();
     let digest = crate::engine::fingerprint::digest(&[&spec]);
-    let generation = i64::from_str_radix(&digest[..12], 16).unwrap_or(1).max(1);
-    let _ = doc;
+    let generation = digest
+        .get(..12)
+        .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+        .unwrap_or(1)
+        .max(1);
     Identity {
         uid: format!("manifest:{namespace}/{name}"),
         generation,
