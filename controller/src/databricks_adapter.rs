@@ -605,6 +605,14 @@ impl Workspace for ClientWorkspace {
             .map_err(err("update grants"))
     }
 
+    async fn current_principal(&self) -> WsResult<String> {
+        self.client
+            .current_user()
+            .await
+            .map(|me| me.user_name)
+            .map_err(err("check credentials"))
+    }
+
     async fn smoke_request(
         &self,
         url: &str,

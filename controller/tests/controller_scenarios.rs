@@ -140,6 +140,13 @@ fn serve(
                     }
                 }
                 ok(&f.release, 200)
+            } else if path
+                == format!("/apis/agentops.dev/v1alpha1/namespaces/{NS}/releasetargets/prod/status")
+                && method == "PATCH"
+            {
+                let mut t = serde_json::to_value(target("http://sim")).unwrap_or_default();
+                t["status"] = body["status"].clone();
+                ok(&t, 200)
             } else if path.contains("/events") {
                 ok(&body, if method == "POST" { 201 } else { 200 })
             } else {
@@ -477,4 +484,60 @@ async fn deletion_with_policy_retain_leaves_the_workspace_and_removes_the_finali
     );
     assert!(c.endpoint("skyloyalty-endpoint").is_some());
     assert!(finalizer_removed(&h));
+}
+
+async fn check_target(secret_token: Option<&str>) -> (Harness, Value) {
+    let h = harness(sample_release(), secret_token.is_some(), settings()).await;
+    if let Some(token) = secret_token {
+        h.fake.lock().expect("lock").secret = Some(secret(token));
+    }
+    let ctx = Arc::new(agentrelease::kube::target_status::TargetContext {
+        client: h.ctx.client.clone(),
+        factory: h.ctx.factory.clone(),
+    });
+    let target = Arc::new(DeserializeGuard(Ok(target(&h.sim.url()))));
+    agentrelease::kube::target_status::reconcile(target, ctx)
+        .await
+        .expect("check");
+    let patch = h
+        .seen()
+        .into_iter()
+        .find(|s| s.path.ends_with("/releasetargets/prod/status"))
+        .map(|s| s.body["status"].clone())
+        .expect("a status patch");
+    (h, patch)
+}
+
+fn target_condition(status: &Value, type_: &str) -> (String, String) {
+    let c = status["conditions"]
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["type"] == type_))
+        .cloned()
+        .unwrap_or_default();
+    (
+        c["status"].as_str().unwrap_or_default().to_string(),
+        c["reason"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn a_target_with_good_credentials_is_ready_and_names_its_principal() {
+    let (_h, status) = check_target(Some("dapi-sample-token")).await;
+    assert_eq!(target_condition(&status, "CredentialsValid").0, "True");
+    assert_eq!(target_condition(&status, "Ready").0, "True");
+    assert_eq!(status["principal"], "ml-lead@skyloyalty.example");
+}
+
+#[tokio::test]
+async fn a_target_with_a_refused_token_or_no_secret_is_not_ready_with_the_reason() {
+    let (_h, status) = check_target(Some("dapi-revoked")).await;
+    assert_eq!(
+        target_condition(&status, "Ready"),
+        ("False".to_string(), "Unauthenticated".to_string())
+    );
+    let (_h, status) = check_target(None).await;
+    assert_eq!(
+        target_condition(&status, "CredentialsValid"),
+        ("False".to_string(), "CredentialsMissing".to_string())
+    );
 }

@@ -523,6 +523,9 @@ pub trait Workspace: Send + Sync {
         changes: &[PrivilegeAssignment],
     ) -> impl Future<Output = WsResult<()>> + Send;
 
+    /// The principal the credentials authenticate as (a cheap credentials check).
+    fn current_principal(&self) -> impl Future<Output = WsResult<String>> + Send;
+
     /// Sends the smoke request to an app URL with the workspace's credentials.
     fn smoke_request(
         &self,

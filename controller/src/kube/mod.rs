@@ -9,3 +9,4 @@ pub mod index;
 pub mod reconciler;
 pub mod run;
 pub mod status;
+pub mod target_status;

@@ -27,6 +27,7 @@ use super::backoff::Backoff;
 use super::http::{self, HttpState};
 use super::index;
 use super::reconciler::{self, Context, Settings};
+use super::target_status::{self, TargetContext};
 
 /// Arguments of `agentrelease controller`.
 #[derive(Debug, Clone, clap::Args)]
@@ -225,6 +226,58 @@ where
 }
 
 async fn run_controller<F: WorkspaceFactory>(
+    parts: &Parts<F>,
+    scope: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
+) {
+    futures::future::join(
+        run_release_controller(parts, scope.clone(), shutdown.clone()),
+        run_target_controller(parts, scope, shutdown),
+    )
+    .await;
+}
+
+/// Checks the credentials of every ReleaseTarget and writes its status; a changed Secret is
+/// checked again at once.
+async fn run_target_controller<F: WorkspaceFactory>(
+    parts: &Parts<F>,
+    scope: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = &parts.client;
+    let targets: Api<DeserializeGuard<ReleaseTarget>> = api_for(client, &scope);
+    let secrets: Api<PartialObjectMeta<Secret>> = api_for(client, &scope);
+    let config = watcher::Config::default();
+    let secret_stream = watcher::watcher(secrets, config.clone())
+        .default_backoff()
+        .touched_objects();
+    let controller = Controller::new(targets, config)
+        .with_config(ControllerConfig::default().concurrency(parts.args.concurrency));
+    let store = controller.store();
+    let ctx = Arc::new(TargetContext {
+        client: client.clone(),
+        factory: parts.factory.clone(),
+    });
+    controller
+        .watches_stream(secret_stream, move |secret| {
+            let ns = secret.namespace().unwrap_or_default();
+            index::targets_of_secret(&store.state(), &ns, &secret.name_any())
+                .into_iter()
+                .map(|(tns, tname)| ObjectRef::new(&tname).within(&tns))
+                .collect::<Vec<ObjectRef<DeserializeGuard<ReleaseTarget>>>>()
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(target_status::reconcile, target_status::error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((object, _)) => tracing::debug!(target = %object, "target checked"),
+                Err(e) => tracing::debug!(error = %e, "target check ended with an error"),
+            }
+        })
+        .await;
+}
+
+async fn run_release_controller<F: WorkspaceFactory>(
     parts: &Parts<F>,
     scope: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
