@@ -286,6 +286,29 @@ async fn the_samples_reach_ready_with_columns_and_events() {
         "{cells}"
     );
 
+    // The target's own status: the credentials were checked.
+    let targets: Api<agentrelease_api::ReleaseTarget> = Api::namespaced(w.client.clone(), &w.ns);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let t = targets.get("prod").await.expect("target");
+        let ready = t
+            .status
+            .as_ref()
+            .and_then(|s| agentrelease_api::condition::find(&s.conditions, "Ready").cloned());
+        if ready.is_some_and(|c| c.is_true()) {
+            assert_eq!(
+                t.status.and_then(|s| s.principal).as_deref(),
+                Some("ml-lead@skyloyalty.example")
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ReleaseTarget prod never became Ready"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
     let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(w.client.clone(), &w.ns);
     let reasons: Vec<String> = events
         .list(&Default::default())
