@@ -768,3 +768,24 @@ async fn the_steady_state_read_budget() {
             .collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn plan_on_a_converged_release_finds_nothing_to_change() {
+    let mut h = harness().await;
+    assert!(h.run(200).await.0.is_ready());
+    let c = h.control();
+    c.clear_calls();
+    let outcome = h.pass(Mode::Plan).await;
+    assert!(outcome.changes.is_empty(), "{:?}", outcome.changes);
+    assert!(c.writes().is_empty());
+    // A hand-made change shows up in the plan, and still nothing is written.
+    c.set_model_alias(MODEL, "champion", 11).expect("drift");
+    let outcome = h.pass(Mode::Plan).await;
+    assert!(
+        outcome.changes.iter().any(|ch| ch.step == "promote"),
+        "{:?}",
+        outcome.changes
+    );
+    assert!(c.writes().is_empty());
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(11));
+}
