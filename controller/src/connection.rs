@@ -2,38 +2,12 @@
 //! turns them into a [`Workspace`]. The controller builds connections from ReleaseTargets and
 //! their Secrets; `apply` from flags or the embedded simulator.
 
-use std::fmt;
 use std::sync::Arc;
 
 use crate::engine::Workspace;
 
-/// A secret string: never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        SecretString(value.into())
-    }
-
-    /// The secret itself, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl fmt::Display for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+/// A secret string: never printed (shared with the Databricks client).
+pub use agentrelease_databricks::SecretString;
 
 /// Workspace credentials.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -670,13 +670,13 @@ impl WorkspaceFactory for ClientFactory {
             return Ok(Arc::clone(ws));
         }
         let credentials = match &connection.credentials {
-            Credentials::Token(t) => dbx::Credentials::Pat(dbx::SecretString::new(t.expose())),
+            Credentials::Token(t) => dbx::Credentials::Pat(t.clone()),
             Credentials::OAuthM2M {
                 client_id,
                 client_secret,
             } => dbx::Credentials::OAuthM2M {
                 client_id: client_id.clone(),
-                client_secret: dbx::SecretString::new(client_secret.expose()),
+                client_secret: client_secret.clone(),
             },
         };
         let mut builder = dbx::Client::builder(&connection.host)

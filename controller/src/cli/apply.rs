@@ -101,7 +101,7 @@ pub struct Workspace<F: WorkspaceFactory> {
     /// Builds clients.
     pub factory: Arc<F>,
     /// The connection (for the simulator, its URL and admin token).
-    pub connection: Option<Connection>,
+    pub connection: Connection,
     /// A line describing it.
     pub description: String,
     /// Whether it is the embedded simulator (polls faster).
@@ -151,12 +151,12 @@ async fn prepare<E: Environment>(
             let credentials = credentials_from_env(args)?;
             Workspace {
                 factory: env.factory(),
-                connection: Some(Connection {
+                connection: Connection {
                     host: host.trim_end_matches('/').to_string(),
                     credentials,
                     requests_per_second: 15,
                     allow_insecure_http: args.allow_insecure_http,
-                }),
+                },
                 description: format!("workspace {host}"),
                 simulated: false,
             }
@@ -199,12 +199,12 @@ async fn prepare<E: Environment>(
             };
             Workspace {
                 factory: env.factory(),
-                connection: Some(Connection {
+                connection: Connection {
                     host: url,
                     credentials: Credentials::Token(SecretString::new(token)),
                     requests_per_second: 1000,
                     allow_insecure_http: true,
-                }),
+                },
                 description,
                 simulated: true,
             }
@@ -283,10 +283,8 @@ fn target_for(
     workspace: &Workspace<impl WorkspaceFactory>,
 ) -> agentrelease_api::ReleaseTargetSpec {
     let mut spec = job.target.spec.clone();
-    if let Some(c) = &workspace.connection {
-        spec.host = c.host.clone();
-        spec.allow_insecure_http = c.allow_insecure_http;
-    }
+    spec.host = workspace.connection.host.clone();
+    spec.allow_insecure_http = workspace.connection.allow_insecure_http;
     spec
 }
 
@@ -317,13 +315,9 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let connection = workspace
-        .connection
-        .clone()
-        .context("no workspace connection")?;
     let ws = workspace
         .factory
-        .connect(&connection)
+        .connect(&workspace.connection)
         .map_err(|e| anyhow::anyhow!(e))?;
     let text = args.output == OutputFormat::Text;
     let deadline = Instant::now() + args.timeout;
@@ -508,13 +502,9 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let connection = workspace
-        .connection
-        .clone()
-        .context("no workspace connection")?;
     let ws = workspace
         .factory
-        .connect(&connection)
+        .connect(&workspace.connection)
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut exit = 0;
     let mut outputs = Vec::new();
