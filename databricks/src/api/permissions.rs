@@ -120,14 +120,7 @@ impl Client {
         id: &str,
         entries: &[AccessControlRequest],
     ) -> Result<ObjectPermissions> {
-        self.json(
-            Method::PATCH,
-            Self::acl_route(object),
-            &Self::acl_path(object, id),
-            &[],
-            Some(json!({"access_control_list": entries})),
-        )
-        .await
+        self.write_acl(Method::PATCH, object, id, entries).await
     }
 
     /// Replaces the direct entries (PUT).
@@ -137,8 +130,18 @@ impl Client {
         id: &str,
         entries: &[AccessControlRequest],
     ) -> Result<ObjectPermissions> {
+        self.write_acl(Method::PUT, object, id, entries).await
+    }
+
+    async fn write_acl(
+        &self,
+        method: Method,
+        object: AclObjectType,
+        id: &str,
+        entries: &[AccessControlRequest],
+    ) -> Result<ObjectPermissions> {
         self.json(
-            Method::PUT,
+            method,
             Self::acl_route(object),
             &Self::acl_path(object, id),
             &[],

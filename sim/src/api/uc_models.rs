@@ -164,19 +164,7 @@ pub async fn get_version(
     let include_aliases = q.flag("include_aliases")?.unwrap_or(false);
     let version = version_number(&version)?;
     let world = s.world();
-    let model = model(&world, &full_name)?;
-    let mv = model.versions.get(&version).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "Model version {full_name}/{version} does not exist."
-        ))
-    })?;
-    Ok(ok(version_json(
-        &full_name,
-        model,
-        version,
-        mv,
-        include_aliases,
-    )))
+    version_answer(&world, &full_name, version, include_aliases)
 }
 
 /// `GET /api/2.1/unity-catalog/models/{full_name}/aliases/{alias}`: the version the alias names.
@@ -188,19 +176,33 @@ pub async fn get_by_alias(
     let q = Query::parse(q.as_deref());
     let include_aliases = q.flag("include_aliases")?.unwrap_or(false);
     let world = s.world();
-    let model = model(&world, &full_name)?;
-    let version = model.aliases.get(&alias).copied().ok_or_else(|| {
-        ApiError::not_found(format!(
-            "Alias '{alias}' does not exist on registered model '{full_name}'."
-        ))
-    })?;
+    let version = model(&world, &full_name)?
+        .aliases
+        .get(&alias)
+        .copied()
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Alias '{alias}' does not exist on registered model '{full_name}'."
+            ))
+        })?;
+    version_answer(&world, &full_name, version, include_aliases)
+}
+
+/// A model version as the answer of a GET.
+fn version_answer(
+    world: &World,
+    full_name: &str,
+    version: i64,
+    include_aliases: bool,
+) -> ApiResult<Response> {
+    let model = model(world, full_name)?;
     let mv = model.versions.get(&version).ok_or_else(|| {
         ApiError::not_found(format!(
             "Model version {full_name}/{version} does not exist."
         ))
     })?;
     Ok(ok(version_json(
-        &full_name,
+        full_name,
         model,
         version,
         mv,
