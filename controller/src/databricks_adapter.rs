@@ -10,6 +10,9 @@ use agentrelease_databricks as dbx;
 use bytes::Bytes;
 
 use crate::connection::{ConnectError, Connection, Credentials, WorkspaceFactory};
+use crate::engine::states::{
+    ComputeState, ConfigUpdate, DeploymentState, EndpointReadiness, ModelVersionStatus, RunStatus,
+};
 use crate::engine::workspace::*;
 use crate::telemetry::metrics::Metrics;
 
@@ -74,7 +77,7 @@ impl ClientWorkspace {
 fn deployment(d: dbx::AppDeployment) -> DeploymentInfo {
     DeploymentInfo {
         id: d.deployment_id,
-        state: d.status.state.unwrap_or_default(),
+        state: DeploymentState::parse(d.status.state.as_deref().unwrap_or_default()),
         message: d.status.message,
         source_code_path: d.source_code_path,
         command: d.command,
@@ -94,7 +97,7 @@ fn app(a: dbx::App) -> AppInfo {
     AppInfo {
         name: a.name,
         url: a.url,
-        compute_state: a.compute_status.state,
+        compute_state: a.compute_status.state.as_deref().map(ComputeState::parse),
         app_state: a.app_status.state,
         service_principal_client_id: a.service_principal_client_id,
         service_principal_id: a.service_principal_id,
@@ -166,8 +169,8 @@ fn endpoint(e: dbx::ServingEndpoint) -> EndpointInfo {
     EndpointInfo {
         id: e.id,
         name: e.name,
-        ready: e.state.ready,
-        config_update: e.state.config_update,
+        ready: e.state.ready.as_deref().map(EndpointReadiness::parse),
+        config_update: e.state.config_update.as_deref().map(ConfigUpdate::parse),
         config_version: e.config.as_ref().and_then(|c| c.config_version),
         config: e.config.map(|c| EndpointConfig {
             served_entities: c
@@ -272,8 +275,9 @@ impl Workspace for ClientWorkspace {
         };
         Ok(found(r, "get model version")?.map(|v| ModelVersionInfo {
             version: v.version,
-            status: v.status,
+            status: ModelVersionStatus::parse(&v.status),
             run_id: v.run_id,
+            model_id: v.model_id,
         }))
     }
 
@@ -376,7 +380,7 @@ impl Workspace for ClientWorkspace {
             .map(|r| RunInfo {
                 run_id: r.info.run_id,
                 name: r.info.run_name,
-                status: r.info.status,
+                status: RunStatus::parse(&r.info.status),
             })
             .collect())
     }
@@ -603,6 +607,36 @@ impl Workspace for ClientWorkspace {
             .update_grants(securable_type, full_name, &changes)
             .await
             .map_err(err("update grants"))
+    }
+
+    async fn read_workspace_file(&self, path: &str, max_bytes: u64) -> WsResult<Option<Bytes>> {
+        found(
+            self.client.export_file(path, max_bytes).await,
+            "read workspace file",
+        )
+    }
+
+    async fn write_workspace_file(
+        &self,
+        path: &str,
+        content: Bytes,
+        overwrite: bool,
+    ) -> WsResult<CreateOutcome> {
+        if let Some((folder, _)) = path.rsplit_once('/')
+            && !folder.is_empty()
+        {
+            self.client
+                .mkdirs(folder)
+                .await
+                .map_err(err("create workspace folder"))?;
+        }
+        match self.client.import_file(path, &content, overwrite).await {
+            Ok(()) => Ok(CreateOutcome::Created),
+            Err(e) if !overwrite && e.kind == dbx::ErrorKind::AlreadyExists => {
+                Ok(CreateOutcome::AlreadyExists)
+            }
+            Err(e) => Err(err("write workspace file")(e)),
+        }
     }
 
     async fn current_principal(&self) -> WsResult<String> {

@@ -22,6 +22,11 @@ pub mod types {
     pub const SIGNOFF_APPROVED: &str = "SignoffApproved";
     /// The eval summary, the signoff and the prompt candidate reference the release's N.
     pub const VERSIONS_CONSISTENT: &str = "VersionsConsistent";
+    /// Every check that can fail without writing passed: the model version and its logged model
+    /// id, the securables, app resources and ACL objects named, the endpoint config, ownership.
+    pub const PREFLIGHT_PASSED: &str = "PreflightPassed";
+    /// The release owns its alias, app and endpoint in the workspace's release ledger.
+    pub const OWNERSHIP_CLAIMED: &str = "OwnershipClaimed";
     /// The deployment plan for this generation is written and recorded.
     pub const PLAN_RECORDED: &str = "PlanRecorded";
     /// The alias points at the release's model version.
@@ -104,6 +109,24 @@ pub mod reasons {
     pub const PROMPT_MISSING: &str = "PromptMissing";
     /// All artifacts reference the release's N.
     pub const VERSIONS_CONSISTENT: &str = "VersionsConsistent";
+    /// Every preflight check passed.
+    pub const PREFLIGHT_PASSED: &str = "PreflightPassed";
+    /// An object the release names does not exist (a grant's securable, an app resource, an
+    /// ACL object, a served entity's model version).
+    pub const OBJECT_MISSING: &str = "ObjectMissing";
+    /// The serving endpoint config is not acceptable (routes, served entity names).
+    pub const ENDPOINT_CONFIG_INVALID: &str = "EndpointConfigInvalid";
+    /// The declared logged model id is not the model version's own.
+    pub const MODEL_ID_MISMATCH: &str = "ModelIdMismatch";
+    /// Neither the model version nor the release names the logged model id the app needs.
+    pub const MODEL_ID_UNKNOWN: &str = "ModelIdUnknown";
+    /// The release owns (or has claimed) its alias, app and endpoint.
+    pub const OWNED: &str = "Owned";
+    /// The alias, app or endpoint is owned by another release with the same N, or by a release
+    /// of another agent.
+    pub const OWNERSHIP_CONFLICT: &str = "OwnershipConflict";
+    /// A newer release of the same agent owns the release's objects.
+    pub const SUPERSEDED: &str = "Superseded";
     /// The deployment plan was written.
     pub const PLAN_RECORDED: &str = "PlanRecorded";
     /// The registered model or its version does not exist, or the version is not READY.
@@ -166,6 +189,9 @@ pub enum Phase {
     Failed,
     /// Suspended by policy; nothing is written to the workspace.
     Suspended,
+    /// A newer release of the same agent owns the alias, app and endpoint; this one makes no
+    /// further writes.
+    Superseded,
 }
 
 impl Phase {
@@ -182,6 +208,7 @@ impl Phase {
             Phase::RolledBack => "RolledBack",
             Phase::Failed => "Failed",
             Phase::Suspended => "Suspended",
+            Phase::Superseded => "Superseded",
         }
     }
 }

@@ -141,8 +141,8 @@ pub struct DeploymentRecord {
     pub generation: i64,
     /// A digest of the source, command and environment it was made with.
     pub config: String,
-    /// `IN_PROGRESS`, `SUCCEEDED`, `FAILED` or `CANCELLED`, as last seen.
-    pub state: String,
+    /// Where it stood when last seen.
+    pub state: DeploymentPhase,
     /// The platform's message, when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -150,6 +150,35 @@ pub struct DeploymentRecord {
     #[serde(with = "crate::condition::rfc3339_seconds")]
     #[schemars(with = "String", extend("format" = "date-time"))]
     pub started_at: Timestamp,
+}
+
+/// Where an app deployment stands, as the Apps API spells it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeploymentPhase {
+    /// Running the deployment.
+    InProgress,
+    /// The app runs it.
+    Succeeded,
+    /// It failed.
+    Failed,
+    /// It was cancelled.
+    Cancelled,
+    /// A state this operator version does not know.
+    Unknown,
+}
+
+/// How a promotion ended (`status.history[].outcome`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum HistoryOutcome {
+    /// The alias moved; the release is not Ready yet.
+    Promoted,
+    /// The release became Ready.
+    Released,
+    /// A failed deployment or verification restored the last good release.
+    RolledBack,
+    /// A newer release of the agent took over.
+    Superseded,
 }
 
 /// Workspace objects created by the release (not adopted).
@@ -308,6 +337,17 @@ pub struct RollbackRecord {
     pub generation: i64,
     /// The artifacts fingerprint that failed; a new one lifts the hold.
     pub fingerprint: String,
+    /// The last good release restored (`namespace/name N=.. model version ..`); absent when
+    /// none was recorded, and then only the alias was moved back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_release: Option<String>,
+    /// What was restored, one line per object, in the order it was done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    pub restored: Vec<String>,
+    /// True while the restore is not finished (a write failed and is retried).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_progress: bool,
 }
 
 /// Drift found in the workspace.
@@ -344,8 +384,8 @@ pub struct HistoryEntry {
     /// The app deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,
-    /// How it ended: Released, RolledBack, Failed.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: HistoryOutcome,
     /// When the promotion happened.
     #[serde(with = "crate::condition::rfc3339_seconds")]
     #[schemars(with = "String", extend("format" = "date-time"))]

@@ -41,8 +41,15 @@ impl CallRecord {
     /// Whether the call could change state (anything but GET and HEAD).
     pub fn is_write(&self) -> bool {
         !matches!(self.method.as_str(), "GET" | "HEAD")
+            && !READ_ONLY_POSTS.contains(&self.route.as_str())
     }
 }
+
+/// Routes that take POST but only read (MLflow's searches carry their filter in the body).
+pub const READ_ONLY_POSTS: [&str; 2] = [
+    "/api/2.0/mlflow/runs/search",
+    "/api/2.0/mlflow/experiments/search",
+];
 
 /// Counters of one route.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

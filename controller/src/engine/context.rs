@@ -24,9 +24,12 @@ impl Identity {
         format!("{}/{}", self.namespace, self.name)
     }
 
-    /// The marker written into a deployment plan so a restarted pass finds its own plan.
-    pub fn plan_marker(&self) -> String {
-        format!("{}/{}", self.uid, self.generation)
+    /// The marker written into a deployment plan so a restarted pass finds its own plan: the
+    /// release, its generation and the gate inputs (new signoff or summary content within a
+    /// generation is a new plan).
+    pub fn plan_marker(&self, fingerprint: &str) -> String {
+        let short = fingerprint.get(..16).unwrap_or(fingerprint);
+        format!("{}/{}/{short}", self.uid, self.generation)
     }
 }
 
@@ -183,6 +186,50 @@ impl ReleaseContext {
     /// The model's name.
     pub fn model(&self) -> &str {
         &self.spec.model.name
+    }
+
+    /// The folder of the release ledger in the target's workspace.
+    pub fn ledger_root(&self) -> &str {
+        super::ledger::DEFAULT_ROOT
+    }
+
+    /// The objects the release owns while it is the current release of its agent: the alias
+    /// always, the app and the serving endpoint when declared.
+    pub fn owned_objects(&self) -> Vec<super::ledger::Owned> {
+        use super::ledger::Owned;
+        let mut owned = vec![Owned::Alias {
+            model: self.spec.model.name.clone(),
+            alias: self.spec.model.alias.clone(),
+        }];
+        if let Some(app) = &self.spec.app {
+            owned.push(Owned::App(app.name.clone()));
+        }
+        if let Some(e) = &self.spec.serving_endpoint {
+            owned.push(Owned::Endpoint(e.name.clone()));
+        }
+        owned
+    }
+
+    /// The release as an owner of workspace objects, claiming at `at`.
+    pub fn claim(&self, at: jiff::Timestamp) -> super::ledger::Claim {
+        super::ledger::Claim {
+            agent: self.spec.model.name.clone(),
+            n: self.spec.version,
+            release: self.identity.key(),
+            model_version: self.spec.model.version,
+            at: agentrelease_api::condition::truncate_to_seconds(at).to_string(),
+        }
+    }
+
+    /// A digest of what the release asks for (the suspend switch aside), the same in the
+    /// controller and in `apply`: a rollback hold recorded in the workspace lasts while it is
+    /// unchanged.
+    pub fn spec_digest(&self) -> String {
+        let mut spec = self.spec.clone();
+        spec.policy.suspend = false;
+        spec.policy.suspend_reason = None;
+        let text = serde_json::to_string(&spec).unwrap_or_default();
+        super::fingerprint::digest(&[&text])
     }
 }
 

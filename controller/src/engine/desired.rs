@@ -95,15 +95,20 @@ pub struct DeclaredGrant {
 }
 
 /// The environment of the app deployment, sorted by name: the operator's variables and the
-/// release's own. `experiment_id` is the deployment experiment's id, when known.
-pub fn app_env(ctx: &ReleaseContext, experiment_id: Option<&str>) -> Vec<EnvEntry> {
+/// release's own. `model_id` is the promoted version's logged model (checked by the preflight);
+/// `experiment_id` is the deployment experiment's id, when known.
+pub fn app_env(
+    ctx: &ReleaseContext,
+    model_id: Option<&str>,
+    experiment_id: Option<&str>,
+) -> Vec<EnvEntry> {
     let literal = |name: &str, value: &str| EnvEntry {
         name: name.to_string(),
         value: Some(value.to_string()),
         value_from: None,
     };
     let mut env = Vec::new();
-    if let Some(id) = &ctx.spec.model.logged_model_id {
+    if let Some(id) = model_id {
         env.push(literal("MLFLOW_ACTIVE_MODEL_ID", id));
     }
     env.push(literal("ENABLE_MLFLOW_TRACING", "true"));

@@ -4,13 +4,17 @@
 //! the Events to record and when to look again.
 
 pub mod artifacts;
+pub mod change;
 pub mod cleanup;
 pub mod context;
 pub mod desired;
+pub mod effects;
 pub mod fingerprint;
+pub mod ledger;
 pub mod pass;
 pub mod plan_doc;
 pub mod rollback;
+pub mod states;
 pub mod status;
 pub mod steps;
 pub mod workspace;
@@ -46,7 +50,7 @@ pub struct Outcome {
     pub requeue: Requeue,
     /// Events to record (condition transitions and actions).
     pub events: Vec<Event>,
-    /// Plan mode: what apply would change.
+    /// The changes the pass made (apply) or would make (plan), once each, in order.
     pub changes: Vec<PlannedChange>,
     /// How each step that ran ended (for metrics and progress output).
     pub steps: Vec<StepReport>,
@@ -59,7 +63,7 @@ pub struct StepReport {
     pub step: &'static str,
     /// The condition it owns.
     pub condition: &'static str,
-    /// `done`, `waiting`, `blocked`, `failed`.
+    /// `done`, `waiting`, `blocked`, `failed`, `superseded`.
     pub outcome: &'static str,
     /// The condition reason.
     pub reason: String,
@@ -76,6 +80,7 @@ impl StepReport {
             } => ("waiting", *reason, message),
             StepResult::Blocked { reason, message } => ("blocked", *reason, message),
             StepResult::Failed { reason, message } => ("failed", *reason, message),
+            StepResult::Superseded { message } => ("superseded", reasons::SUPERSEDED, message),
             StepResult::NotApplicable => return None,
         };
         Some(StepReport {
@@ -179,15 +184,12 @@ pub async fn reconcile<W: Workspace, C: Clock>(
     let mut pass = Pass {
         ws,
         clock,
-        mode,
+        effects: effects::Effects::new(mode, release.spec.policy.drift),
         ctx: &ctx,
         old: &old,
         status: builder.status.clone(),
         artifacts: Artifacts::default(),
         events: Vec::new(),
-        changes: Vec::new(),
-        drift: Vec::new(),
-        drift_corrected: false,
     };
     let mut stopped = None;
     let mut reports = Vec::new();
@@ -199,6 +201,7 @@ pub async fn reconcile<W: Workspace, C: Clock>(
             continue;
         }
         let result = step.run(&mut pass).await;
+        let result = pass.effects.settle(result);
         reports.extend(StepReport::new(step, &result));
         match result {
             StepResult::Done { .. } => builder.record(&mut pass.status, step, &result),

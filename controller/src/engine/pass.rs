@@ -1,6 +1,7 @@
 //! One reconcile pass: what every step reads and writes besides the workspace — the context, the
 //! status being built, the artifacts read earlier in the pass, Events, planned changes, drift.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use agentrelease_api::AgentReleaseStatus;
@@ -9,8 +10,14 @@ use jiff::Timestamp;
 
 use super::artifacts::eval_summary::Summary;
 use super::artifacts::signoff::Signoff;
+use super::change::Change;
 use super::context::ReleaseContext;
-use super::workspace::{AppInfo, EndpointInfo, WorkspaceError, WorkspaceErrorKind};
+use super::effects::{Cause, Effect, Effects};
+use super::ledger::{Owned, Record};
+use super::workspace::{
+    AclEntry, AclObject, AppInfo, EndpointInfo, PrivilegeAssignment, Workspace, WorkspaceError,
+    WorkspaceErrorKind, WsResult,
+};
 
 /// Where time comes from (tests and the simulator move it on their own terms).
 pub trait Clock: Send + Sync {
@@ -58,7 +65,7 @@ pub struct Event {
     pub message: String,
 }
 
-/// A change `plan` found that `apply` would make.
+/// A change, as `plan` lists what `apply` would make and `apply` lists what it made.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PlannedChange {
     /// The step that would make it.
@@ -101,6 +108,12 @@ pub enum StepResult {
         /// Condition reason.
         reason: &'static str,
         /// Condition message.
+        message: String,
+    },
+    /// A newer release of the same agent owns the release's objects: no further writes, no
+    /// drift fights (phase `Superseded`; neither Ready nor Stalled).
+    Superseded {
+        /// Condition message (names the owner).
         message: String,
     },
     /// The step does not apply to this release (its condition is removed).
@@ -186,6 +199,27 @@ pub struct Artifacts {
     pub app: Option<AppInfo>,
     /// The serving endpoint as seen by the endpoint step.
     pub endpoint: Option<EndpointInfo>,
+    /// The logged model id the app's `MLFLOW_ACTIVE_MODEL_ID` carries (the model version's own,
+    /// checked against the declared one by the preflight).
+    pub model_id: Option<String>,
+    /// The ledger records of the objects the release owns, as read by the preflight (`None`:
+    /// no record).
+    pub ledger: Vec<(Owned, Option<Record>)>,
+    /// Unity Catalog privileges read by the preflight, by securable type and name (the
+    /// permissions step reuses them instead of reading again).
+    pub grants: BTreeMap<(String, String), Vec<PrivilegeAssignment>>,
+    /// Direct ACL entries read by the preflight, by object.
+    pub acls: BTreeMap<AclObject, Vec<AclEntry>>,
+}
+
+impl Artifacts {
+    /// The ledger record of the release's alias, when there is one.
+    pub fn alias_record(&self) -> Option<&Record> {
+        self.ledger
+            .iter()
+            .find(|(o, _)| matches!(o, Owned::Alias { .. }))
+            .and_then(|(_, r)| r.as_ref())
+    }
 }
 
 impl Artifacts {
@@ -206,8 +240,8 @@ pub struct Pass<'a, W, C> {
     pub ws: &'a W,
     /// The clock.
     pub clock: &'a C,
-    /// Apply or plan.
-    pub mode: Mode,
+    /// What the pass changes (the only holder of the mode and the drift policy).
+    pub effects: Effects,
     /// The release and target.
     pub ctx: &'a ReleaseContext,
     /// The status as it was before this pass.
@@ -218,32 +252,12 @@ pub struct Pass<'a, W, C> {
     pub artifacts: Artifacts,
     /// Events raised by steps (beyond condition transitions).
     pub events: Vec<Event>,
-    /// Changes found in plan mode.
-    pub changes: Vec<PlannedChange>,
-    /// Drift found in this pass.
-    pub drift: Vec<String>,
-    /// Whether drift was corrected (policy Correct) in this pass.
-    pub drift_corrected: bool,
 }
 
 impl<W, C: Clock> Pass<'_, W, C> {
     /// Now, by the pass's clock.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
-    }
-
-    /// Whether the pass writes.
-    pub fn applying(&self) -> bool {
-        self.mode == Mode::Apply
-    }
-
-    /// Records a change `apply` would make (plan mode).
-    pub fn plan(&mut self, step: &'static str, summary: impl Into<String>, details: Vec<String>) {
-        self.changes.push(PlannedChange {
-            step,
-            summary: summary.into(),
-            details,
-        });
     }
 
     /// Raises an Event.
@@ -265,5 +279,23 @@ impl<W, C: Clock> Pass<'_, W, C> {
     /// must make now is then drift, not progress.
     pub fn was_done(&self, type_: &str) -> bool {
         self.previous(type_).is_some_and(Condition::is_true)
+    }
+}
+
+impl<W: Workspace, C: Clock> Pass<'_, W, C> {
+    /// Hands a change to the effect module: applied, listed (`plan`) or reported (drift under
+    /// policy `Report`).
+    pub async fn effect(&mut self, change: Change, cause: Cause) -> WsResult<Effect> {
+        self.effects.make(self.ws, change, cause).await
+    }
+
+    /// The cause of a change the step owning `type_` must make: drift when the step was already
+    /// done for this generation, progress otherwise.
+    pub fn cause(&self, type_: &str, what: impl FnOnce() -> String) -> Cause {
+        if self.was_done(type_) {
+            Cause::Drift(what())
+        } else {
+            Cause::Progress
+        }
     }
 }

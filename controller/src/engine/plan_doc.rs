@@ -1,6 +1,7 @@
 //! The deployment plan document written to `deployment_plans/v<M>/plan.md` (pure rendering).
 //!
-//! The front matter carries the marker `agentrelease_marker: <release uid>/<generation>`; a pass
+//! The front matter carries the marker `agentrelease_marker: <release uid>/<generation>/<gate
+//! inputs>`; a pass
 //! that finds it in an existing plan records that plan instead of writing a second one.
 
 use std::fmt::Write as _;
@@ -52,6 +53,8 @@ pub struct PlanInput<'a> {
     pub evaluation: &'a [MetricResult],
     /// The gate fingerprint.
     pub fingerprint: &'a str,
+    /// The logged model id the app is deployed with.
+    pub model_id: Option<&'a str>,
     /// When.
     pub written_at: Timestamp,
 }
@@ -68,7 +71,7 @@ pub fn render(input: &PlanInput<'_>) -> String {
         .unwrap_or_else(|| "null".into());
     let mut out = String::new();
     let _ = writeln!(out, "---");
-    let _ = writeln!(out, "{}", marker_line(&id.plan_marker()));
+    let _ = writeln!(out, "{}", marker_line(&id.plan_marker(input.fingerprint)));
     let _ = writeln!(out, "release: {}", id.key());
     let _ = writeln!(out, "generation: {}", id.generation);
     let _ = writeln!(out, "version: {}", ctx.n());
@@ -118,7 +121,7 @@ pub fn render(input: &PlanInput<'_>) -> String {
         }
         let experiment = format!("<id of {}>", ctx.target.experiments.deployment);
         let _ = writeln!(out, "- environment:");
-        for line in desired::env_lines(&desired::app_env(ctx, Some(&experiment))) {
+        for line in desired::env_lines(&desired::app_env(ctx, input.model_id, Some(&experiment))) {
             let _ = writeln!(out, "  - `{line}`");
         }
         let _ = writeln!(out);

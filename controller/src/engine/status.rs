@@ -10,11 +10,11 @@ use std::time::Duration;
 use agentrelease_api::AgentReleaseStatus;
 use agentrelease_api::condition::{self, Condition, ConditionStatus};
 use agentrelease_api::conditions::{Phase, reasons, types};
-use agentrelease_api::status::DriftRecord;
+use agentrelease_api::status::{DriftRecord, HistoryOutcome};
 use jiff::Timestamp;
 
 use super::context::ReleaseContext;
-use super::pass::{Clock, Event, EventType, Mode, Pass, StepResult};
+use super::pass::{Clock, Event, EventType, Pass, StepResult};
 use super::steps::{PIPELINE, Step};
 use super::{Outcome, Requeue};
 
@@ -75,6 +75,9 @@ impl<'a> StatusBuilder<'a> {
             }
             StepResult::Failed { reason, message } => {
                 (ConditionStatus::Unknown, *reason, message.clone())
+            }
+            StepResult::Superseded { message } => {
+                (ConditionStatus::False, reasons::SUPERSEDED, message.clone())
             }
             StepResult::NotApplicable => return,
         };
@@ -172,12 +175,15 @@ impl<'a> StatusBuilder<'a> {
         let Pass {
             mut status,
             events: step_events,
+            effects,
+            ..
+        } = pass;
+        let super::effects::Summary {
             changes,
             drift,
             drift_corrected,
-            mode,
-            ..
-        } = pass;
+            records_events,
+        } = effects.finish();
         let generation = self.generation;
         let now = self.now;
 
@@ -290,9 +296,9 @@ impl<'a> StatusBuilder<'a> {
                 status.phase = Some(Phase::Ready);
                 if let Some(last) = status.history.last_mut()
                     && last.generation == generation
-                    && last.outcome == "Promoted"
+                    && last.outcome == HistoryOutcome::Promoted
                 {
-                    last.outcome = "Released".to_string();
+                    last.outcome = HistoryOutcome::Released;
                 }
                 Requeue::After(resync)
             }
@@ -374,12 +380,37 @@ impl<'a> StatusBuilder<'a> {
                 status.phase = Some(Phase::Failed);
                 Requeue::Backoff
             }
+            Some((_, StepResult::Superseded { message })) => {
+                for (type_, reason) in [
+                    (types::READY, reasons::SUPERSEDED),
+                    (types::RECONCILING, reasons::SUPERSEDED),
+                    (types::STALLED, reasons::SUPERSEDED),
+                ] {
+                    set_on(
+                        &mut status,
+                        generation,
+                        now,
+                        type_,
+                        ConditionStatus::False,
+                        reason,
+                        message.clone(),
+                    );
+                }
+                status.phase = Some(Phase::Superseded);
+                if let Some(last) = status.history.last_mut()
+                    && last.generation == generation
+                    && last.outcome != HistoryOutcome::RolledBack
+                {
+                    last.outcome = HistoryOutcome::Superseded;
+                }
+                Requeue::After(resync)
+            }
             Some((_, StepResult::Done { .. } | StepResult::NotApplicable)) => {
                 Requeue::After(resync)
             }
         };
 
-        if mode == Mode::Plan {
+        if !records_events {
             return Outcome {
                 status,
                 requeue,
@@ -631,15 +662,15 @@ mod tests {
                     let mut pass = Pass {
                         ws: &(),
                         clock: &clock,
-                        mode: Mode::Apply,
+                        effects: crate::engine::effects::Effects::new(
+                            Mode::Apply,
+                            agentrelease_api::release::DriftPolicy::Correct,
+                        ),
                         ctx: &ctx,
                         old: &old,
                         status: builder.status.clone(),
                         artifacts: Artifacts::default(),
                         events: Vec::new(),
-                        changes: Vec::new(),
-                        drift: Vec::new(),
-                        drift_corrected: false,
                     };
                     let mut stopped = None;
                     for (i, step) in PIPELINE.into_iter().enumerate() {

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::states::{
+    ComputeState, ConfigUpdate, DeploymentState, EndpointReadiness, ModelVersionStatus, RunStatus,
+};
+
 /// What a workspace call failed with, classified from the API's error code and status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkspaceErrorKind {
@@ -114,10 +118,12 @@ pub enum CreateOutcome {
 pub struct ModelVersionInfo {
     /// The version number.
     pub version: i64,
-    /// The registration status (`READY`, `PENDING_REGISTRATION`, `FAILED_REGISTRATION`, ...).
-    pub status: String,
+    /// The registration status.
+    pub status: ModelVersionStatus,
     /// The run that produced it.
     pub run_id: Option<String>,
+    /// The MLflow 3 logged model it was registered from (what `MLFLOW_ACTIVE_MODEL_ID` names).
+    pub model_id: Option<String>,
 }
 
 /// A dataset input of an MLflow run.
@@ -147,8 +153,8 @@ pub struct RunInfo {
     pub run_id: String,
     /// The run's name.
     pub name: String,
-    /// `RUNNING`, `FINISHED`, `FAILED`, ...
-    pub status: String,
+    /// Where it stands.
+    pub status: RunStatus,
 }
 
 /// An environment variable of an app deployment.
@@ -167,8 +173,8 @@ pub struct EnvEntry {
 pub struct DeploymentInfo {
     /// The deployment id.
     pub id: String,
-    /// `IN_PROGRESS`, `SUCCEEDED`, `FAILED`, `CANCELLED`.
-    pub state: String,
+    /// Where it stands.
+    pub state: DeploymentState,
     /// The platform's message.
     pub message: Option<String>,
     /// The source code path it was made from.
@@ -195,8 +201,8 @@ pub struct AppInfo {
     pub name: String,
     /// The URL, when assigned.
     pub url: Option<String>,
-    /// Compute state (`ACTIVE`, `STARTING`, `STOPPED`, ...).
-    pub compute_state: Option<String>,
+    /// Compute state.
+    pub compute_state: Option<ComputeState>,
     /// Application state (`RUNNING`, `DEPLOYING`, `CRASHED`, `UNAVAILABLE`).
     pub app_state: Option<String>,
     /// The app's service principal application id.
@@ -279,10 +285,10 @@ pub struct EndpointInfo {
     pub id: String,
     /// The name.
     pub name: String,
-    /// `READY` or `NOT_READY`.
-    pub ready: Option<String>,
-    /// `NOT_UPDATING`, `IN_PROGRESS`, `UPDATE_FAILED`, `UPDATE_CANCELED`.
-    pub config_update: Option<String>,
+    /// Whether it serves.
+    pub ready: Option<EndpointReadiness>,
+    /// Its config update state.
+    pub config_update: Option<ConfigUpdate>,
     /// The active config's version.
     pub config_version: Option<i64>,
     /// The active config.
@@ -522,6 +528,22 @@ pub trait Workspace: Send + Sync {
         full_name: &str,
         changes: &[PrivilegeAssignment],
     ) -> impl Future<Output = WsResult<()>> + Send;
+
+    /// Reads a file of the workspace tree; `None` when it does not exist; `TooLarge` when over
+    /// `max_bytes`.
+    fn read_workspace_file(
+        &self,
+        path: &str,
+        max_bytes: u64,
+    ) -> impl Future<Output = WsResult<Option<Bytes>>> + Send;
+    /// Writes a file of the workspace tree (its folder is created first); with `overwrite` false
+    /// an existing file is left alone and `AlreadyExists` returned.
+    fn write_workspace_file(
+        &self,
+        path: &str,
+        content: Bytes,
+        overwrite: bool,
+    ) -> impl Future<Output = WsResult<CreateOutcome>> + Send;
 
     /// The principal the credentials authenticate as (a cheap credentials check).
     fn current_principal(&self) -> impl Future<Output = WsResult<String>> + Send;

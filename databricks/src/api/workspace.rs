@@ -60,4 +60,23 @@ impl Client {
         .await?;
         Ok(())
     }
+
+    /// Exports a workspace file's content (`direct_download`), refusing more than `max_bytes`
+    /// (`TooLarge`).
+    pub async fn export_file(&self, path: &str, max_bytes: u64) -> Result<bytes::Bytes> {
+        let answer = self
+            .send(
+                Method::GET,
+                "/api/2.0/workspace/export",
+                "/api/2.0/workspace/export",
+                &[
+                    ("path", path.to_string()),
+                    ("direct_download", "true".to_string()),
+                ],
+                crate::client::Body::Empty,
+                max_bytes,
+            )
+            .await?;
+        Ok(answer.body)
+    }
 }

@@ -5,11 +5,13 @@
 use std::time::Duration;
 
 use agentrelease_api::conditions::{reasons, types};
-use agentrelease_api::release::DriftPolicy;
 use agentrelease_api::status::CreatedObjects;
 use serde_json::{Value, json};
 
+use crate::engine::change::Change;
+use crate::engine::effects::{Cause, Effect};
 use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::states::ComputeState;
 use crate::engine::workspace::{
     AppDefinition, AppInfo, AppResourceInfo, Workspace, WorkspaceErrorKind,
 };
@@ -30,29 +32,14 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     let app = match app {
         Some(app) => app,
         None => {
-            if pass.was_done(types::APP_PROVISIONED) {
-                pass.drift
-                    .push(format!("app {} was deleted", app_spec.name));
-                if pass.ctx.spec.policy.drift == DriftPolicy::Report {
-                    return StepResult::done(
-                        reasons::APP_PROVISIONED,
-                        format!("app {} is missing (drift reported)", app_spec.name),
-                    );
-                }
-            }
-            if !pass.applying() {
-                pass.plan(
-                    "app",
-                    format!("create app {} (its compute starts)", app_spec.name),
-                    resource_lines(&definition.resources),
-                );
-                return StepResult::done(reasons::APP_PROVISIONED, "would create the app");
-            }
-            match pass.ws.create_app(&definition).await {
-                Ok(_) => {
-                    if pass.drift.iter().any(|d| d.starts_with("app ")) {
-                        pass.drift_corrected = true;
-                    }
+            let cause = pass.cause(types::APP_PROVISIONED, || {
+                format!("app {} was deleted", app_spec.name)
+            });
+            match pass
+                .effect(Change::CreateApp(definition.clone()), cause)
+                .await
+            {
+                Ok(Effect::Applied(_)) => {
                     let created = pass
                         .status
                         .created
@@ -62,6 +49,15 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                         reasons::WAITING,
                         format!("app {} created; waiting for its compute", app_spec.name),
                         COMPUTE_POLL,
+                    );
+                }
+                Ok(Effect::Planned) => {
+                    return StepResult::done(reasons::APP_PROVISIONED, "would create the app");
+                }
+                Ok(Effect::Reported) => {
+                    return StepResult::done(
+                        reasons::APP_PROVISIONED,
+                        format!("app {} is missing (drift reported)", app_spec.name),
                     );
                 }
                 // Created concurrently (or by a retried request): adopt it.
@@ -85,49 +81,34 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     pass.status.app_url = app.url.clone();
 
     if !matches_definition(&app, &definition) {
-        let item = format!(
-            "app {} description or resources differ from the release",
-            app.name
-        );
-        let drift = pass.was_done(types::APP_PROVISIONED);
-        if drift {
-            pass.drift.push(item.clone());
-        }
-        if !(drift && pass.ctx.spec.policy.drift == DriftPolicy::Report) {
-            if !pass.applying() {
-                pass.plan(
-                    "app",
-                    format!("update app {} resources", app.name),
-                    resource_lines(&definition.resources),
-                );
-            } else {
-                if let Err(e) = pass.ws.update_app(&definition).await {
-                    return StepResult::from_workspace(&e);
-                }
-                if drift {
-                    pass.drift_corrected = true;
-                }
-            }
+        let cause = pass.cause(types::APP_PROVISIONED, || {
+            format!(
+                "app {} description or resources differ from the release",
+                app.name
+            )
+        });
+        if let Err(e) = pass.effect(Change::UpdateApp(definition), cause).await {
+            return StepResult::from_workspace(&e);
         }
     }
 
-    match app.compute_state.as_deref() {
-        Some("ACTIVE") => {}
-        Some("STOPPED") | Some("ERROR") => {
-            if !pass.applying() {
-                pass.plan("app", format!("start app {}", app.name), vec![]);
-                return finish(pass, app, "would start the app");
-            }
-            if let Err(e) = pass.ws.start_app(&app.name).await {
-                return StepResult::from_workspace(&e);
-            }
-            return StepResult::waiting(
-                reasons::WAITING,
-                format!("starting the compute of app {}", app.name),
-                COMPUTE_POLL,
-            );
+    match &app.compute_state {
+        Some(ComputeState::Active) => {}
+        Some(ComputeState::Stopped | ComputeState::Error) => {
+            let change = Change::StartApp {
+                name: app.name.clone(),
+            };
+            return match pass.effect(change, Cause::Progress).await {
+                Ok(Effect::Applied(_)) => StepResult::waiting(
+                    reasons::WAITING,
+                    format!("starting the compute of app {}", app.name),
+                    COMPUTE_POLL,
+                ),
+                Ok(_) => finish(pass, app, "would start the app"),
+                Err(e) => StepResult::from_workspace(&e),
+            };
         }
-        Some("DELETING") => {
+        Some(ComputeState::Deleting) => {
             return StepResult::waiting(
                 reasons::WAITING,
                 format!(
@@ -138,18 +119,16 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             );
         }
         other => {
-            if !pass.applying() {
-                return finish(pass, app, "compute starting");
-            }
-            return StepResult::waiting(
-                reasons::WAITING,
-                format!(
-                    "waiting for the compute of app {} ({})",
-                    app.name,
-                    other.unwrap_or("unknown state")
-                ),
-                COMPUTE_POLL,
+            let message = format!(
+                "waiting for the compute of app {} ({})",
+                app.name,
+                other
+                    .as_ref()
+                    .map(|s| s.as_str())
+                    .unwrap_or("unknown state")
             );
+            pass.artifacts.app = Some(app);
+            return StepResult::waiting(reasons::WAITING, message, COMPUTE_POLL);
         }
     }
     if app.service_principal_client_id.is_none() {
@@ -252,13 +231,6 @@ fn contains(have: &Value, want: &Value) -> bool {
             .all(|(k, wv)| h.get(k).is_some_and(|hv| contains(hv, wv))),
         _ => have == want,
     }
-}
-
-fn resource_lines(resources: &[AppResourceInfo]) -> Vec<String> {
-    resources
-        .iter()
-        .map(|r| format!("resource {}: {}", r.name, r.body))
-        .collect()
 }
 
 #[cfg(test)]

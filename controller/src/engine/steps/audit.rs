@@ -2,68 +2,136 @@
 //! named `deploy_YYYYMMDD_HHMMSS` (UTC), tagged with the release, N, the model and version, the
 //! alias and the previous version, the app deployment, the endpoint config version, the plan
 //! path, both signoff decisions and any override; ended FINISHED (or FAILED for a rollback). A
-//! restart finds the run by its promotion tag instead of logging a second one.
+//! restart finds the run by its promotion tag instead of logging a second one. Once audited, the
+//! release is recorded in the ledger as its alias's last good release.
 
 use agentrelease_api::conditions::reasons;
 use agentrelease_api::status::{AuditRecord, CreatedObjects};
 
+use crate::engine::change::{Change, RunOutcome};
+use crate::engine::desired;
+use crate::engine::effects::{Applied, Cause, Effect};
+use crate::engine::ledger::{self, AppSnapshot, Claim, LastGood, Owned, Record};
 use crate::engine::pass::{Clock, Pass, StepResult};
-use crate::engine::workspace::{Workspace, WorkspaceErrorKind};
+use crate::engine::workspace::{Workspace, WorkspaceErrorKind, WsResult};
 
 /// The tag that identifies the promotion a run records.
 pub const PROMOTION_TAG: &str = "agentrelease.promotion";
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
-    let key = promotion_key(pass, "FINISHED");
-    if let Some(audit) = pass.old.audit.clone().filter(|a| a.promotion == key) {
-        let message = format!(
-            "run {} ({}) in experiment {}",
-            audit.run_name, audit.run_id, audit.experiment_id
-        );
-        pass.status.audit = Some(audit);
-        return StepResult::done(reasons::AUDITED, message);
-    }
-    if !pass.applying() {
-        pass.plan(
-            "audit",
-            format!(
-                "log run deploy_<time> in experiment {}",
-                pass.ctx.target.experiments.deployment
-            ),
-            vec![],
-        );
-        return StepResult::done(reasons::AUDITED, "would log the audit run");
-    }
-    match log(pass, "FINISHED").await {
-        Ok(record) => {
-            let message = format!(
-                "run {} ({}) in experiment {}",
-                record.run_name, record.run_id, record.experiment_id
-            );
-            StepResult::done(reasons::AUDITED, message)
+    let key = promotion_key(pass, RunOutcome::Finished);
+    let record = match pass.old.audit.clone().filter(|a| a.promotion == key) {
+        Some(audit) => {
+            pass.status.audit = Some(audit.clone());
+            audit
         }
-        Err(result) => result,
+        None => match log(pass, RunOutcome::Finished).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return StepResult::done(reasons::AUDITED, "would log the audit run"),
+            Err(result) => return result,
+        },
+    };
+    if let Err(e) = record_last_good(pass).await {
+        return StepResult::from_workspace(&e);
     }
+    StepResult::done(
+        reasons::AUDITED,
+        format!(
+            "run {} ({}) in experiment {}",
+            record.run_name, record.run_id, record.experiment_id
+        ),
+    )
+}
+
+/// The release, now Ready, becomes the last good release of its alias in the ledger (what a
+/// later rollback restores) — written only when the record names another release.
+async fn record_last_good<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> WsResult<()> {
+    let object = Owned::Alias {
+        model: pass.ctx.model().to_string(),
+        alias: pass.ctx.spec.model.alias.clone(),
+    };
+    let current = pass.artifacts.alias_record().cloned();
+    let me = pass.ctx.claim(pass.now());
+    let last_good = last_good(pass, me.clone());
+    if current
+        .as_ref()
+        .and_then(|r| r.last_good.as_ref())
+        .is_some_and(|l| same_release(l, &last_good))
+    {
+        return Ok(());
+    }
+    let record = Record {
+        owner: current.map(|r| r.owner).unwrap_or(me),
+        last_good: Some(last_good),
+        hold: None,
+    };
+    let change = Change::WriteLedger {
+        path: object.path(pass.ctx.ledger_root()),
+        content: record.render(),
+        replace: true,
+        summary: format!(
+            "record N={} (model version {}) as the last good release of {}",
+            pass.ctx.n(),
+            pass.ctx.spec.model.version,
+            object.describe()
+        ),
+    };
+    pass.effect(change, Cause::Progress).await.map(|_| ())
+}
+
+/// The release as it now runs: the alias, the app deployment, the endpoint config.
+fn last_good<W, C: Clock>(pass: &Pass<'_, W, C>, claim: Claim) -> LastGood {
+    let ctx = pass.ctx;
+    let app = ctx.spec.app.as_ref().map(|a| AppSnapshot {
+        name: a.name.clone(),
+        deployment_id: pass.status.deployment_id.clone().unwrap_or_default(),
+        source_code_path: a.source_code_path.clone(),
+        command: a.command.clone(),
+        env: ledger::env_snapshot(&desired::app_env(
+            ctx,
+            pass.artifacts.model_id.as_deref(),
+            pass.status.experiment_id.as_deref(),
+        )),
+    });
+    let endpoint = ctx
+        .spec
+        .serving_endpoint
+        .as_ref()
+        .zip(desired::endpoint_config(ctx))
+        .map(|(e, config)| ledger::endpoint_snapshot(&e.name, &config));
+    LastGood {
+        claim,
+        app,
+        endpoint,
+    }
+}
+
+/// Whether two records name the same release in the same shape (claim times aside).
+fn same_release(a: &LastGood, b: &LastGood) -> bool {
+    a.claim.release == b.claim.release
+        && a.claim.n == b.claim.n
+        && a.claim.model_version == b.claim.model_version
+        && a.app == b.app
+        && a.endpoint == b.endpoint
 }
 
 /// The promotion a run records: release uid, generation, model version, and the outcome for
 /// failed promotions.
-fn promotion_key<W, C>(pass: &Pass<'_, W, C>, outcome: &str) -> String {
+fn promotion_key<W, C>(pass: &Pass<'_, W, C>, outcome: RunOutcome) -> String {
     let id = &pass.ctx.identity;
     let base = format!(
         "{}/{}/{}",
         id.uid, id.generation, pass.ctx.spec.model.version
     );
-    if outcome == "FINISHED" {
-        base
-    } else {
-        format!("{base}/{}", outcome.to_lowercase())
+    match outcome {
+        RunOutcome::Finished => base,
+        RunOutcome::Failed => format!("{base}/failed"),
     }
 }
 
-/// The deployment experiment's id, created when missing (apply) — `None` in plan mode when it
-/// does not exist yet.
+/// The deployment experiment's id, created when missing — `None` when it does not exist and
+/// the pass does not create it (`plan`).
 pub async fn experiment_id<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
 ) -> Result<Option<String>, StepResult> {
@@ -84,12 +152,10 @@ pub async fn experiment_id<W: Workspace, C: Clock>(
         Ok(None) => {}
         Err(e) => return Err(StepResult::from_workspace(&e)),
     }
-    if !pass.applying() {
-        pass.plan("audit", format!("create experiment {path}"), vec![]);
-        return Ok(None);
-    }
-    let id = match pass.ws.create_experiment(&path).await {
-        Ok(id) => id,
+    let change = Change::CreateExperiment { path: path.clone() };
+    let id = match pass.effect(change, Cause::Progress).await {
+        Ok(Effect::Applied(Applied::Experiment(id))) => id,
+        Ok(_) => return Ok(None),
         Err(e) if e.kind == WorkspaceErrorKind::AlreadyExists => {
             match pass.ws.get_experiment(&path).await {
                 Ok(Some(e)) => e.id,
@@ -113,67 +179,55 @@ pub async fn experiment_id<W: Workspace, C: Clock>(
     Ok(Some(id))
 }
 
-/// Logs (or finds) the audit run of the current promotion with `outcome` (`FINISHED`, `FAILED`).
+/// Logs (or finds) the audit run of the current promotion with `outcome`; `Ok(None)` when the
+/// pass only lists it (`plan`).
 pub async fn log<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
-    outcome: &str,
-) -> Result<AuditRecord, StepResult> {
+    outcome: RunOutcome,
+) -> Result<Option<AuditRecord>, StepResult> {
     let key = promotion_key(pass, outcome);
-    let experiment_id = match experiment_id(pass).await? {
-        Some(id) => id,
-        None => {
-            return Err(StepResult::done(
-                reasons::AUDITED,
-                "would log the audit run",
-            ));
-        }
-    };
-    let existing = match pass
-        .ws
-        .find_runs_by_tag(&experiment_id, PROMOTION_TAG, &key)
-        .await
-    {
-        Ok(runs) => runs,
-        Err(e) => return Err(StepResult::from_workspace(&e)),
+    let experiment_id = experiment_id(pass).await?;
+    let existing = match &experiment_id {
+        Some(id) => match pass.ws.find_runs_by_tag(id, PROMOTION_TAG, &key).await {
+            Ok(runs) => runs,
+            Err(e) => return Err(StepResult::from_workspace(&e)),
+        },
+        None => Vec::new(),
     };
     let record = if let Some(run) = existing.into_iter().next() {
         AuditRecord {
             run_id: run.run_id,
             run_name: run.name,
-            experiment_id,
+            experiment_id: experiment_id.unwrap_or_default(),
             promotion: key,
         }
     } else {
         let now = pass.now();
         let name = format!("deploy_{}", now.strftime("%Y%m%d_%H%M%S"));
-        let start_ms = now.as_millisecond();
-        let tags = tags(pass, &key, outcome);
-        let run_id = match pass
-            .ws
-            .create_run(&experiment_id, &name, start_ms, &tags)
-            .await
-        {
-            Ok(id) => id,
+        let change = Change::LogAuditRun {
+            experiment_id: experiment_id.clone(),
+            experiment_path: pass.ctx.target.experiments.deployment.clone(),
+            name: name.clone(),
+            start_ms: now.as_millisecond(),
+            tags: tags(pass, &key, outcome.as_str()),
+            outcome,
+        };
+        let run_id = match pass.effect(change, Cause::Progress).await {
+            Ok(Effect::Applied(Applied::Run(id))) => id,
+            Ok(_) => return Ok(None),
             Err(e) => return Err(StepResult::from_workspace(&e)),
         };
-        if let Err(e) = pass
-            .ws
-            .end_run(&run_id, outcome, pass.now().as_millisecond())
-            .await
-        {
-            return Err(StepResult::from_workspace(&e));
-        }
         AuditRecord {
             run_id,
             run_name: name,
-            experiment_id,
+            experiment_id: experiment_id.unwrap_or_default(),
             promotion: key,
         }
     };
-    if outcome == "FINISHED" {
+    if outcome == RunOutcome::Finished {
         pass.status.audit = Some(record.clone());
     }
-    Ok(record)
+    Ok(Some(record))
 }
 
 fn tags<W, C>(pass: &Pass<'_, W, C>, key: &str, outcome: &str) -> Vec<(String, String)> {

@@ -8,13 +8,15 @@
 use std::time::Duration;
 
 use agentrelease_api::conditions::{reasons, types};
-use agentrelease_api::release::DriftPolicy;
-use agentrelease_api::status::DeploymentRecord;
+use agentrelease_api::status::{DeploymentPhase, DeploymentRecord};
 
+use crate::engine::change::Change;
 use crate::engine::desired;
+use crate::engine::effects::{Applied, Cause, Effect};
 use crate::engine::fingerprint;
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::rollback;
+use crate::engine::states::DeploymentState;
 use crate::engine::steps::audit;
 use crate::engine::workspace::{DeploymentInfo, DeploymentRequest, EnvEntry, Workspace};
 
@@ -32,7 +34,11 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(id) => id,
         Err(result) => return result,
     };
-    let env = desired::app_env(pass.ctx, experiment_id.as_deref());
+    let env = desired::app_env(
+        pass.ctx,
+        pass.artifacts.model_id.as_deref(),
+        experiment_id.as_deref(),
+    );
     let request = DeploymentRequest {
         source_code_path: app_spec.source_code_path.clone(),
         command: app_spec.command.clone(),
@@ -43,19 +49,20 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     let config = request_digest(&request, &pass.artifacts.fingerprint());
     let generation = pass.ctx.identity.generation;
     let Some(app) = pass.artifacts.app.clone() else {
-        // Plan mode for an app that does not exist yet.
-        pass.plan(
-            "deploy",
-            format!(
-                "deploy app {} from {}",
-                app_spec.name, request.source_code_path
-            ),
-            desired::env_lines(&request.env)
-                .into_iter()
-                .map(|l| format!("+ {l}"))
-                .collect(),
-        );
-        return StepResult::done(reasons::DEPLOYED, "would deploy the app");
+        // The app does not exist yet (plan).
+        let diff = desired::env_lines(&request.env)
+            .into_iter()
+            .map(|l| format!("+ {l}"))
+            .collect();
+        let change = Change::Deploy {
+            app: app_spec.name.clone(),
+            request,
+            diff,
+        };
+        return match pass.effect(change, Cause::Progress).await {
+            Ok(_) => StepResult::done(reasons::DEPLOYED, "would deploy the app"),
+            Err(e) => StepResult::from_workspace(&e),
+        };
     };
 
     // Our deployment in flight (or just finished) for this config.
@@ -65,25 +72,25 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         .clone()
         .filter(|d| d.config == config)
     {
-        if record.state == "IN_PROGRESS" {
+        if record.state == DeploymentPhase::InProgress {
             let seen = match pass.ws.get_deployment(&app.name, &record.id).await {
                 Ok(d) => d,
                 Err(e) => return StepResult::from_workspace(&e),
             };
             match seen {
                 Some(d) => {
-                    record.state = d.state.clone();
+                    record.state = phase(&d.state);
                     record.message = d.message.clone();
                 }
                 None => {
-                    record.state = "FAILED".to_string();
+                    record.state = DeploymentPhase::Failed;
                     record.message = Some("the deployment disappeared".into());
                 }
             }
             pass.status.deployment = Some(record.clone());
         }
-        match record.state.as_str() {
-            "IN_PROGRESS" => {
+        match record.state {
+            DeploymentPhase::InProgress => {
                 let elapsed = pass.now().duration_since(record.started_at);
                 let elapsed = Duration::try_from(elapsed).unwrap_or_default();
                 return StepResult::waiting(
@@ -92,12 +99,14 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                     poll_interval(elapsed),
                 );
             }
-            "FAILED" | "CANCELLED" if record.generation == generation => {
+            DeploymentPhase::Failed | DeploymentPhase::Cancelled
+                if record.generation == generation =>
+            {
                 let what = format!(
                     "deployment {} of app {} {}: {}",
                     record.id,
                     app.name,
-                    record.state,
+                    phase_str(record.state),
                     record.message.as_deref().unwrap_or("no message")
                 );
                 return rollback::on_failure(pass, reasons::DEPLOYMENT_FAILED, what).await;
@@ -110,11 +119,8 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     if let Some(pending) = app
         .pending_deployment
         .as_ref()
-        .filter(|d| d.state == "IN_PROGRESS")
+        .filter(|d| d.state == DeploymentState::InProgress)
     {
-        if !pass.applying() {
-            return StepResult::done(reasons::DEPLOYED, "a deployment is in progress");
-        }
         return StepResult::waiting(
             reasons::WAITING,
             format!(
@@ -138,7 +144,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                 id: active.id.clone(),
                 generation,
                 config: config.clone(),
-                state: active.state.clone(),
+                state: phase(&active.state),
                 message: active.message.clone(),
                 started_at: agentrelease_api::condition::truncate_to_seconds(pass.now()),
             });
@@ -158,9 +164,51 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         );
     }
 
-    let current_env: Vec<EnvEntry> = active.as_ref().map(|a| a.env.clone()).unwrap_or_default();
+    let diff = deployment_diff(active.as_ref(), &request);
+    let cause = pass.cause(types::APP_DEPLOYED, || {
+        format!("app {} deployment differs: {}", app.name, diff.join(", "))
+    });
+    let change = Change::Deploy {
+        app: app.name.clone(),
+        request,
+        diff,
+    };
+    let created = match pass.effect(change, cause).await {
+        Ok(Effect::Applied(Applied::Deployment(d))) => d,
+        Ok(Effect::Reported) => {
+            return StepResult::done(
+                reasons::DEPLOYED,
+                format!("app {} differs (drift reported)", app.name),
+            );
+        }
+        Ok(_) => return StepResult::done(reasons::DEPLOYED, "would deploy the app"),
+        Err(e) => return StepResult::from_workspace(&e),
+    };
+    pass.status.deployment_id = Some(created.id.clone());
+    pass.status.verification = None;
+    pass.status.deployment = Some(DeploymentRecord {
+        id: created.id.clone(),
+        generation,
+        config,
+        state: phase(&created.state),
+        message: created.message.clone(),
+        started_at: agentrelease_api::condition::truncate_to_seconds(pass.now()),
+    });
+    StepResult::waiting(
+        reasons::WAITING,
+        format!("deployment {} of app {} started", created.id, app.name),
+        FIRST_POLL,
+    )
+}
+
+/// What a new deployment changes against the active one, one line each (pure).
+pub fn deployment_diff(
+    active: Option<&DeploymentInfo>,
+    request: &DeploymentRequest,
+) -> Vec<String> {
+    let current_env: Vec<EnvEntry> = active.map(|a| a.env.clone()).unwrap_or_default();
     let mut diff = desired::env_diff(&current_env, &request.env);
-    if let Some(a) = &active {
+    if let Some(a) = active {
         if a.source_code_path.as_deref() != Some(request.source_code_path.as_str()) {
             diff.push(format!(
                 "~ source: {} -> {}",
@@ -175,50 +223,28 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             ));
         }
     }
-    let drift = pass.was_done(types::APP_DEPLOYED);
-    if drift {
-        pass.drift.push(format!(
-            "app {} deployment differs: {}",
-            app.name,
-            diff.join(", ")
-        ));
-        if pass.ctx.spec.policy.drift == DriftPolicy::Report {
-            return StepResult::done(
-                reasons::DEPLOYED,
-                format!("app {} differs (drift reported)", app.name),
-            );
-        }
+    diff
+}
+
+/// The status form of a deployment state.
+pub fn phase(state: &DeploymentState) -> DeploymentPhase {
+    match state {
+        DeploymentState::InProgress => DeploymentPhase::InProgress,
+        DeploymentState::Succeeded => DeploymentPhase::Succeeded,
+        DeploymentState::Failed => DeploymentPhase::Failed,
+        DeploymentState::Cancelled => DeploymentPhase::Cancelled,
+        DeploymentState::Unknown(_) => DeploymentPhase::Unknown,
     }
-    if !pass.applying() {
-        pass.plan(
-            "deploy",
-            format!("deploy app {} from {}", app.name, request.source_code_path),
-            diff,
-        );
-        return StepResult::done(reasons::DEPLOYED, "would deploy the app");
+}
+
+fn phase_str(p: DeploymentPhase) -> &'static str {
+    match p {
+        DeploymentPhase::InProgress => "IN_PROGRESS",
+        DeploymentPhase::Succeeded => "SUCCEEDED",
+        DeploymentPhase::Failed => "FAILED",
+        DeploymentPhase::Cancelled => "CANCELLED",
+        DeploymentPhase::Unknown => "in an unknown state",
     }
-    let created = match pass.ws.create_deployment(&app.name, &request).await {
-        Ok(d) => d,
-        Err(e) => return StepResult::from_workspace(&e),
-    };
-    if drift {
-        pass.drift_corrected = true;
-    }
-    pass.status.deployment_id = Some(created.id.clone());
-    pass.status.verification = None;
-    pass.status.deployment = Some(DeploymentRecord {
-        id: created.id.clone(),
-        generation,
-        config,
-        state: created.state.clone(),
-        message: created.message.clone(),
-        started_at: agentrelease_api::condition::truncate_to_seconds(pass.now()),
-    });
-    StepResult::waiting(
-        reasons::WAITING,
-        format!("deployment {} of app {} started", created.id, app.name),
-        FIRST_POLL,
-    )
 }
 
 /// Short at first, growing with the time the deployment has taken.
@@ -232,7 +258,7 @@ pub fn carries(deployment: &DeploymentInfo, want: &DeploymentRequest) -> bool {
     have.sort();
     let mut want_env = want.env.clone();
     want_env.sort();
-    deployment.state == "SUCCEEDED"
+    deployment.state == DeploymentState::Succeeded
         && deployment.source_code_path.as_deref() == Some(want.source_code_path.as_str())
         && deployment.command == want.command
         && have == want_env

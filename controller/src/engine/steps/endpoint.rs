@@ -6,12 +6,14 @@
 use std::time::Duration;
 
 use agentrelease_api::conditions::{reasons, types};
-use agentrelease_api::release::DriftPolicy;
 use agentrelease_api::status::CreatedObjects;
 
+use crate::engine::change::{Change, config_lines};
 use crate::engine::desired;
+use crate::engine::effects::{Applied, Effect};
 use crate::engine::fingerprint;
 use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::states::{ConfigUpdate, EndpointReadiness};
 use crate::engine::workspace::{EndpointConfig, Workspace, WorkspaceErrorKind};
 
 /// How soon to look again while the endpoint updates.
@@ -32,33 +34,15 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Err(e) => return StepResult::from_workspace(&e),
     };
     let Some(endpoint) = endpoint else {
-        if pass.was_done(types::ENDPOINT_READY) {
-            pass.drift
-                .push(format!("serving endpoint {name} was deleted"));
-            if pass.ctx.spec.policy.drift == DriftPolicy::Report {
-                return StepResult::done(
-                    reasons::ENDPOINT_READY,
-                    format!("serving endpoint {name} is missing (drift reported)"),
-                );
-            }
-        }
-        if !pass.applying() {
-            pass.plan(
-                "endpoint",
-                format!("create serving endpoint {name}"),
-                config_lines(&want),
-            );
-            return StepResult::done(reasons::ENDPOINT_READY, "would create the endpoint");
-        }
-        return match pass.ws.create_endpoint(&name, &want).await {
-            Ok(created) => {
-                if pass
-                    .drift
-                    .iter()
-                    .any(|d| d.starts_with("serving endpoint "))
-                {
-                    pass.drift_corrected = true;
-                }
+        let cause = pass.cause(types::ENDPOINT_READY, || {
+            format!("serving endpoint {name} was deleted")
+        });
+        let change = Change::CreateEndpoint {
+            name: name.clone(),
+            config: want,
+        };
+        return match pass.effect(change, cause).await {
+            Ok(Effect::Applied(Applied::Endpoint(created))) => {
                 pass.status.endpoint_id = Some(created.id.clone());
                 pass.status.endpoint_config_sent = Some(digest);
                 let objects = pass
@@ -72,6 +56,13 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                     UPDATE_POLL,
                 )
             }
+            Ok(Effect::Applied(_) | Effect::Planned) => {
+                StepResult::done(reasons::ENDPOINT_READY, "would create the endpoint")
+            }
+            Ok(Effect::Reported) => StepResult::done(
+                reasons::ENDPOINT_READY,
+                format!("serving endpoint {name} is missing (drift reported)"),
+            ),
             Err(e) if e.kind == WorkspaceErrorKind::AlreadyExists => StepResult::waiting(
                 reasons::WAITING,
                 format!("serving endpoint {name} is being created"),
@@ -82,11 +73,8 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     };
     pass.status.endpoint_id = Some(endpoint.id.clone());
 
-    if endpoint.config_update.as_deref() == Some("IN_PROGRESS") {
+    if endpoint.config_update == Some(ConfigUpdate::InProgress) {
         pass.artifacts.endpoint = Some(endpoint);
-        if !pass.applying() {
-            return StepResult::done(reasons::ENDPOINT_READY, "a config update is in progress");
-        }
         return StepResult::waiting(
             reasons::WAITING,
             format!("serving endpoint {name} is applying a config update"),
@@ -97,47 +85,38 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     let current = endpoint.config.clone();
     if current.as_ref().is_none_or(|c| !same_config(c, &want)) {
         let failed = matches!(
-            endpoint.config_update.as_deref(),
-            Some("UPDATE_FAILED" | "UPDATE_CANCELED")
+            endpoint.config_update,
+            Some(ConfigUpdate::UpdateFailed | ConfigUpdate::UpdateCanceled)
         );
         if failed && pass.status.endpoint_config_sent.as_deref() == Some(digest.as_str()) {
             return StepResult::blocked(
                 reasons::ENDPOINT_UPDATE_FAILED,
                 format!(
                     "the config update of serving endpoint {name} ended {}; change the release to try again",
-                    endpoint.config_update.as_deref().unwrap_or_default()
+                    endpoint
+                        .config_update
+                        .as_ref()
+                        .map(|c| c.as_str())
+                        .unwrap_or_default()
                 ),
             );
         }
-        let drift = pass.was_done(types::ENDPOINT_READY);
         let diff = config_diff(current.as_ref(), &want);
-        if drift {
-            pass.drift.push(format!(
+        let cause = pass.cause(types::ENDPOINT_READY, || {
+            format!(
                 "serving endpoint {name} config differs: {}",
                 diff.join(", ")
-            ));
-            if pass.ctx.spec.policy.drift == DriftPolicy::Report {
-                pass.artifacts.endpoint = Some(endpoint);
-                return StepResult::done(
-                    reasons::ENDPOINT_READY,
-                    format!("serving endpoint {name} differs (drift reported)"),
-                );
-            }
-        }
-        if !pass.applying() {
-            pass.plan(
-                "endpoint",
-                format!("update serving endpoint {name} config"),
-                diff,
-            );
-            pass.artifacts.endpoint = Some(endpoint);
-            return StepResult::done(reasons::ENDPOINT_READY, "would update the endpoint");
-        }
-        return match pass.ws.update_endpoint_config(&name, &want).await {
-            Ok(_) => {
-                if drift {
-                    pass.drift_corrected = true;
-                }
+            )
+        });
+        let change = Change::UpdateEndpoint {
+            name: name.clone(),
+            config: want,
+            diff: diff.clone(),
+        };
+        let effect = pass.effect(change, cause).await;
+        pass.artifacts.endpoint = Some(endpoint);
+        return match effect {
+            Ok(Effect::Applied(_)) => {
                 pass.status.endpoint_config_sent = Some(digest);
                 StepResult::waiting(
                     reasons::WAITING,
@@ -145,6 +124,13 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                     UPDATE_POLL,
                 )
             }
+            Ok(Effect::Planned) => {
+                StepResult::done(reasons::ENDPOINT_READY, "would update the endpoint")
+            }
+            Ok(Effect::Reported) => StepResult::done(
+                reasons::ENDPOINT_READY,
+                format!("serving endpoint {name} differs (drift reported)"),
+            ),
             Err(e) if e.kind == WorkspaceErrorKind::Conflict => StepResult::waiting(
                 reasons::WAITING,
                 format!("serving endpoint {name} is busy: {e}"),
@@ -154,11 +140,8 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         };
     }
 
-    if endpoint.ready.as_deref() != Some("READY") {
+    if endpoint.ready != Some(EndpointReadiness::Ready) {
         pass.artifacts.endpoint = Some(endpoint);
-        if !pass.applying() {
-            return StepResult::done(reasons::ENDPOINT_READY, "not ready yet");
-        }
         return StepResult::waiting(
             reasons::WAITING,
             format!("waiting for serving endpoint {name} to be ready"),
@@ -213,27 +196,8 @@ pub fn same_config(current: &EndpointConfig, want: &EndpointConfig) -> bool {
     entities_match && ra == rb
 }
 
-fn config_lines(config: &EndpointConfig) -> Vec<String> {
-    let mut lines: Vec<String> = config
-        .served_entities
-        .iter()
-        .map(|e| {
-            format!(
-                "served entity {}: {} version {} ({}, scale to zero {})",
-                e.name, e.entity_name, e.entity_version, e.workload_size, e.scale_to_zero_enabled
-            )
-        })
-        .collect();
-    lines.extend(config.routes.iter().map(|r| {
-        format!(
-            "route {}% -> {}",
-            r.traffic_percentage, r.served_entity_name
-        )
-    }));
-    lines
-}
-
-fn config_diff(current: Option<&EndpointConfig>, want: &EndpointConfig) -> Vec<String> {
+/// What changes between two configs, one line each.
+pub fn config_diff(current: Option<&EndpointConfig>, want: &EndpointConfig) -> Vec<String> {
     let Some(current) = current else {
         return config_lines(want);
     };

@@ -1,21 +1,26 @@
 //! The pipeline, in order. Each step owns one condition; the engine runs them until one is not
 //! done:
 //!
-//! evaluation gate -> signoff gate -> version consistency -> deployment plan -> alias promotion
-//!   -> app provisioning (its service principal) -> serving endpoint -> permissions and grants
-//!   -> app deployment -> verification -> audit
+//! evaluation gate -> signoff gate -> version consistency -> preflight -> ownership claim
+//!   -> deployment plan -> alias promotion -> app provisioning (its service principal)
+//!   -> serving endpoint -> permissions and grants -> app deployment -> verification -> audit
+//!
+//! Everything that can fail without writing (the gates and the preflight) runs before the first
+//! write (the ownership claim).
 //!
 //! Permissions come before the new deployment so the new version never starts without its
 //! access; the endpoint comes before them because its ACL is keyed by the id it gets on creation.
 
 pub mod app;
 pub mod audit;
+pub mod claim;
 pub mod consistency;
 pub mod deploy;
 pub mod endpoint;
 pub mod evaluation;
 pub mod permissions;
 pub mod plan;
+pub mod preflight;
 pub mod promote;
 pub mod signoff;
 pub mod verify;
@@ -35,6 +40,10 @@ pub enum Step {
     Signoff,
     /// `VersionsConsistent`.
     Consistency,
+    /// `PreflightPassed`.
+    Preflight,
+    /// `OwnershipClaimed`.
+    Claim,
     /// `PlanRecorded`.
     Plan,
     /// `AliasPromoted`.
@@ -54,10 +63,12 @@ pub enum Step {
 }
 
 /// The steps in the order they run.
-pub const PIPELINE: [Step; 11] = [
+pub const PIPELINE: [Step; 13] = [
     Step::Evaluation,
     Step::Signoff,
     Step::Consistency,
+    Step::Preflight,
+    Step::Claim,
     Step::Plan,
     Step::Promote,
     Step::App,
@@ -75,6 +86,8 @@ impl Step {
             Step::Evaluation => types::EVALUATION_PASSED,
             Step::Signoff => types::SIGNOFF_APPROVED,
             Step::Consistency => types::VERSIONS_CONSISTENT,
+            Step::Preflight => types::PREFLIGHT_PASSED,
+            Step::Claim => types::OWNERSHIP_CLAIMED,
             Step::Plan => types::PLAN_RECORDED,
             Step::Promote => types::ALIAS_PROMOTED,
             Step::App => types::APP_PROVISIONED,
@@ -92,6 +105,8 @@ impl Step {
             Step::Evaluation => "evaluation",
             Step::Signoff => "signoff",
             Step::Consistency => "consistency",
+            Step::Preflight => "preflight",
+            Step::Claim => "ownership",
             Step::Plan => "plan",
             Step::Promote => "promote",
             Step::App => "app",
@@ -106,8 +121,8 @@ impl Step {
     /// The phase a release is in while this step is the one not done.
     pub fn phase(self) -> Phase {
         match self {
-            Step::Evaluation | Step::Signoff | Step::Consistency => Phase::Gating,
-            Step::Plan | Step::Promote => Phase::Promoting,
+            Step::Evaluation | Step::Signoff | Step::Consistency | Step::Preflight => Phase::Gating,
+            Step::Claim | Step::Plan | Step::Promote => Phase::Promoting,
             Step::App | Step::Endpoint | Step::Permissions | Step::Deploy => Phase::Deploying,
             Step::Verify | Step::Audit => Phase::Verifying,
         }
@@ -131,6 +146,8 @@ impl Step {
             Step::Evaluation => evaluation::run(pass).await,
             Step::Signoff => signoff::run(pass).await,
             Step::Consistency => consistency::run(pass).await,
+            Step::Preflight => preflight::run(pass).await,
+            Step::Claim => claim::run(pass).await,
             Step::Plan => plan::run(pass).await,
             Step::Promote => promote::run(pass).await,
             Step::App => app::run(pass).await,

@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 
 use agentrelease_api::conditions::{reasons, types};
-use agentrelease_api::release::{DriftPolicy, PermissionObjectType};
+use agentrelease_api::release::PermissionObjectType;
 
+use crate::engine::change::{AclGrant, Change};
 use crate::engine::desired::{self, DeclaredAcl, DeclaredGrant};
 use crate::engine::pass::{Clock, Pass, StepResult};
-use crate::engine::workspace::{AclObject, Principal, PrivilegeAssignment, Workspace};
+use crate::engine::workspace::{AclEntry, AclObject, Principal, PrivilegeAssignment, Workspace};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
@@ -25,112 +26,49 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         .app
         .as_ref()
         .and_then(|a| a.service_principal_client_id.clone());
-    let drift = pass.was_done(types::PERMISSIONS_APPLIED);
-    let report_only = drift && pass.ctx.spec.policy.drift == DriftPolicy::Report;
 
     // ACLs, one read (and at most one PATCH) per object.
     let mut by_object: BTreeMap<(u8, String), Vec<&DeclaredAcl>> = BTreeMap::new();
     for acl in &acls {
-        let kind = match acl.object.kind {
-            PermissionObjectType::ServingEndpoint => 0,
-            PermissionObjectType::App => 1,
-            PermissionObjectType::SqlWarehouse => 2,
-        };
         by_object
-            .entry((kind, acl.object.name.clone()))
+            .entry((kind_of(acl.object.kind), acl.object.name.clone()))
             .or_default()
             .push(acl);
     }
     let mut ensured = 0usize;
     for ((kind, name), entries) in by_object {
+        let label = entries[0].object.describe();
         let object = match resolve_object(pass, kind, &name).await {
-            Ok(Some(object)) => object,
-            Ok(None) => {
-                if !pass.applying() {
-                    for e in &entries {
-                        pass.plan(
-                            "permissions",
-                            format!(
-                                "grant {} on {} to {}",
-                                e.level,
-                                e.object.describe(),
-                                e.principal.describe()
-                            ),
-                            vec![],
-                        );
-                    }
-                    continue;
-                }
-                return StepResult::blocked(
-                    crate::engine::pass::WORKSPACE_REJECTED,
-                    format!("{} does not exist", entries[0].object.describe()),
-                );
-            }
+            Ok(object) => object,
             Err(result) => return result,
         };
-        let current = match pass.ws.get_permissions(&object).await {
-            Ok(c) => c,
-            Err(e) => return StepResult::from_workspace(&e),
+        let current = match &object {
+            Some(object) => match pass.artifacts.acls.remove(object) {
+                Some(read) => read,
+                None => match pass.ws.get_permissions(object).await {
+                    Ok(c) => c,
+                    Err(e) => return StepResult::from_workspace(&e),
+                },
+            },
+            None => Vec::new(),
         };
-        let mut missing: Vec<(Principal, String)> = Vec::new();
-        for e in &entries {
-            let Some(principal) = e.principal.resolve(app_sp.as_deref()) else {
-                if pass.applying() {
-                    return StepResult::waiting(
-                        reasons::WAITING,
-                        "the app's service principal is not known yet",
-                        std::time::Duration::from_secs(5),
-                    );
-                }
-                pass.plan(
-                    "permissions",
-                    format!(
-                        "grant {} on {} to {}",
-                        e.level,
-                        object.describe(),
-                        e.principal.describe()
-                    ),
-                    vec![],
-                );
-                continue;
-            };
-            ensured += 1;
-            let held = current
-                .iter()
-                .filter(|c| same_principal(&c.principal, &principal))
-                .flat_map(|c| c.levels.iter())
-                .map(|l| rank(kind, l))
-                .max()
-                .unwrap_or(0);
-            if held < rank(kind, &e.level) {
-                missing.push((principal, e.level.clone()));
-            }
-        }
+        let missing = missing_acl(kind, &entries, &current, app_sp.as_deref());
+        ensured += entries.len() - missing.len();
         if missing.is_empty() {
             continue;
         }
         let lines: Vec<String> = missing
             .iter()
-            .map(|(p, l)| format!("{l} on {} to {p}", object.describe()))
+            .map(|g| format!("missing permission {} on {label} to {}", g.level, g.label))
             .collect();
-        if drift {
-            pass.drift
-                .extend(lines.iter().map(|l| format!("missing permission {l}")));
-        }
-        if report_only {
-            continue;
-        }
-        if !pass.applying() {
-            for l in lines {
-                pass.plan("permissions", format!("grant {l}"), vec![]);
-            }
-            continue;
-        }
-        if let Err(e) = pass.ws.update_permissions(&object, &missing).await {
+        let cause = pass.cause(types::PERMISSIONS_APPLIED, || lines.join("; "));
+        let change = Change::GrantAcl {
+            label,
+            object,
+            entries: missing,
+        };
+        if let Err(e) = pass.effect(change, cause).await {
             return StepResult::from_workspace(&e);
-        }
-        if drift {
-            pass.drift_corrected = true;
         }
     }
 
@@ -144,86 +82,42 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     }
     let mut privileges = 0usize;
     for ((securable_type, full_name), entries) in by_securable {
-        let current = match pass.ws.get_grants(&securable_type, &full_name).await {
-            Ok(c) => c,
-            Err(e) => return StepResult::from_workspace(&e),
+        let cached = pass
+            .artifacts
+            .grants
+            .remove(&(securable_type.clone(), full_name.clone()));
+        let current = match cached {
+            Some(read) => read,
+            None => match pass.ws.get_grants(&securable_type, &full_name).await {
+                Ok(c) => c,
+                Err(e) => return StepResult::from_workspace(&e),
+            },
         };
-        let mut changes: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for g in &entries {
-            let Some(principal) = g.principal.resolve(app_sp.as_deref()) else {
-                if pass.applying() {
-                    return StepResult::waiting(
-                        reasons::WAITING,
-                        "the app's service principal is not known yet",
-                        std::time::Duration::from_secs(5),
-                    );
-                }
-                pass.plan(
-                    "permissions",
-                    format!(
-                        "grant {} on {securable_type} {full_name} to {}",
-                        g.privileges.join(", "),
-                        g.principal.describe()
-                    ),
-                    vec![],
-                );
-                continue;
-            };
-            let name = principal.name().to_string();
-            let held: Vec<&String> = current
+        let (labels, assignments, held) = missing_grants(&entries, &current, app_sp.as_deref());
+        privileges += held;
+        if labels.is_empty() {
+            continue;
+        }
+        let cause = pass.cause(types::PERMISSIONS_APPLIED, || {
+            labels
                 .iter()
-                .filter(|a| a.principal.eq_ignore_ascii_case(&name))
-                .flat_map(|a| a.privileges.iter())
-                .collect();
-            let all = held.iter().any(|p| p.as_str() == "ALL_PRIVILEGES");
-            for p in &g.privileges {
-                privileges += 1;
-                if !all && !held.iter().any(|h| h.eq_ignore_ascii_case(p)) {
-                    changes.entry(name.clone()).or_default().push(p.clone());
-                }
-            }
-        }
-        if changes.is_empty() {
-            continue;
-        }
-        let lines: Vec<String> = changes
-            .iter()
-            .map(|(p, privs)| {
-                format!(
-                    "{} on {securable_type} {full_name} to {p}",
-                    privs.join(", ")
-                )
-            })
-            .collect();
-        if drift {
-            pass.drift
-                .extend(lines.iter().map(|l| format!("missing grant {l}")));
-        }
-        if report_only {
-            continue;
-        }
-        if !pass.applying() {
-            for l in lines {
-                pass.plan("permissions", format!("grant {l}"), vec![]);
-            }
-            continue;
-        }
-        let assignments: Vec<PrivilegeAssignment> = changes
-            .into_iter()
-            .map(|(principal, privileges)| PrivilegeAssignment {
-                principal,
-                privileges,
-            })
-            .collect();
-        if let Err(e) = pass
-            .ws
-            .add_grants(&securable_type, &full_name, &assignments)
-            .await
-        {
+                .map(|(p, privs)| {
+                    format!(
+                        "missing grant {} on {securable_type} {full_name} to {p}",
+                        privs.join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        let change = Change::AddGrants {
+            securable_type,
+            full_name,
+            labels,
+            assignments,
+        };
+        if let Err(e) = pass.effect(change, cause).await {
             return StepResult::from_workspace(&e);
-        }
-        if drift {
-            pass.drift_corrected = true;
         }
     }
 
@@ -233,7 +127,96 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     )
 }
 
-/// The object an ACL applies to; serving endpoints are addressed by id.
+fn kind_of(kind: PermissionObjectType) -> u8 {
+    match kind {
+        PermissionObjectType::ServingEndpoint => 0,
+        PermissionObjectType::App => 1,
+        PermissionObjectType::SqlWarehouse => 2,
+    }
+}
+
+/// The declared entries an object lacks (pure): a principal holding the level or a higher one
+/// has it; an unresolved principal (the app's, before the app exists) lacks everything.
+pub fn missing_acl(
+    kind: u8,
+    entries: &[&DeclaredAcl],
+    current: &[AclEntry],
+    app_sp: Option<&str>,
+) -> Vec<AclGrant> {
+    let mut missing = Vec::new();
+    for e in entries {
+        let principal = e.principal.resolve(app_sp);
+        let held = principal
+            .as_ref()
+            .map(|p| {
+                current
+                    .iter()
+                    .filter(|c| same_principal(&c.principal, p))
+                    .flat_map(|c| c.levels.iter())
+                    .map(|l| rank(kind, l))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        if held < rank(kind, &e.level) {
+            missing.push(AclGrant {
+                label: e.principal.describe(),
+                principal,
+                level: e.level.clone(),
+            });
+        }
+    }
+    missing
+}
+
+/// The privileges a securable lacks (pure): labels for the description, the request, and how
+/// many declared privileges are already held.
+#[allow(clippy::type_complexity)]
+pub fn missing_grants(
+    entries: &[&DeclaredGrant],
+    current: &[PrivilegeAssignment],
+    app_sp: Option<&str>,
+) -> (Vec<(String, Vec<String>)>, Vec<PrivilegeAssignment>, usize) {
+    let mut labels: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut changes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut held_count = 0usize;
+    for g in entries {
+        let label = g.principal.describe();
+        let Some(principal) = g.principal.resolve(app_sp) else {
+            labels
+                .entry(label)
+                .or_default()
+                .extend(g.privileges.clone());
+            continue;
+        };
+        let name = principal.name().to_string();
+        let held: Vec<&String> = current
+            .iter()
+            .filter(|a| a.principal.eq_ignore_ascii_case(&name))
+            .flat_map(|a| a.privileges.iter())
+            .collect();
+        let all = held.iter().any(|p| p.as_str() == "ALL_PRIVILEGES");
+        for p in &g.privileges {
+            if all || held.iter().any(|h| h.eq_ignore_ascii_case(p)) {
+                held_count += 1;
+            } else {
+                labels.entry(label.clone()).or_default().push(p.clone());
+                changes.entry(name.clone()).or_default().push(p.clone());
+            }
+        }
+    }
+    let assignments = changes
+        .into_iter()
+        .map(|(principal, privileges)| PrivilegeAssignment {
+            principal,
+            privileges,
+        })
+        .collect();
+    (labels.into_iter().collect(), assignments, held_count)
+}
+
+/// The object an ACL applies to; serving endpoints are addressed by id. `None` when it does not
+/// exist yet (the release's own app or endpoint, in `plan`); the preflight checked the others.
 async fn resolve_object<W: Workspace, C: Clock>(
     pass: &Pass<'_, W, C>,
     kind: u8,
@@ -257,16 +240,9 @@ async fn resolve_object<W: Workspace, C: Clock>(
             }
         }
         1 => {
+            let own = pass.ctx.spec.app.as_ref().is_some_and(|a| a.name == name);
             let exists = pass.artifacts.app.as_ref().is_some_and(|a| a.name == name);
-            if exists || pass.applying() {
-                Ok(Some(AclObject::App(name.to_string())))
-            } else {
-                match pass.ws.get_app(name).await {
-                    Ok(Some(_)) => Ok(Some(AclObject::App(name.to_string()))),
-                    Ok(None) => Ok(None),
-                    Err(e) => Err(StepResult::from_workspace(&e)),
-                }
-            }
+            Ok((exists || !own).then(|| AclObject::App(name.to_string())))
         }
         _ => Ok(Some(AclObject::SqlWarehouse(name.to_string()))),
     }

@@ -1,14 +1,15 @@
 //! Deployment plan (`PlanRecorded`): once the gates pass for this generation, write
 //! `deployment_plans/v<M>/plan.md` with M one more than the highest existing version, never
 //! overwriting; a plan carrying this generation's marker is recorded instead of writing another.
+//! New gate inputs within a generation (a new signoff or summary) are a new plan version.
 
-use agentrelease_api::conditions::reasons;
-use agentrelease_api::status::PlanRecord;
-use bytes::Bytes;
-
+use crate::engine::change::Change;
+use crate::engine::effects::{Applied, Cause, Effect};
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::plan_doc::{self, PlanInput};
 use crate::engine::workspace::{CreateOutcome, Workspace, WorkspaceErrorKind};
+use agentrelease_api::conditions::reasons;
+use agentrelease_api::status::PlanRecord;
 
 /// How many existing plans, newest first, are searched for this generation's marker.
 pub const MARKER_SCAN_LIMIT: usize = 50;
@@ -20,13 +21,19 @@ pub const WRITE_ATTEMPTS: usize = 5;
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
     let generation = pass.ctx.identity.generation;
-    if let Some(plan) = pass.old.plan.clone().filter(|p| p.generation == generation) {
+    let fingerprint = pass.artifacts.fingerprint();
+    if let Some(plan) = pass
+        .old
+        .plan
+        .clone()
+        .filter(|p| p.generation == generation && p.fingerprint == fingerprint)
+    {
         let message = format!("plan v{} at {}", plan.version, plan.path);
         pass.status.plan = Some(plan);
         return StepResult::done(reasons::PLAN_RECORDED, message);
     }
 
-    let marker = pass.ctx.identity.plan_marker();
+    let marker = pass.ctx.identity.plan_marker(&fingerprint);
     let versions = match existing_versions(pass).await {
         Ok(v) => v,
         Err(result) => return result,
@@ -55,23 +62,6 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Err(e) => return StepResult::from_workspace(&e),
     };
     let mut next = versions.last().copied().unwrap_or(0) + 1;
-    if !pass.applying() {
-        let path = pass.ctx.plan_path(next);
-        pass.plan(
-            "plan",
-            format!("write deployment plan v{next} at {path}"),
-            vec![format!(
-                "alias @{}: {} -> {}",
-                pass.ctx.spec.model.alias,
-                alias_from
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "(none)".into()),
-                pass.ctx.spec.model.version
-            )],
-        );
-        return StepResult::done(reasons::PLAN_RECORDED, format!("would write plan v{next}"));
-    }
-
     for _ in 0..WRITE_ATTEMPTS {
         let path = pass.ctx.plan_path(next);
         let content = plan_doc::render(&PlanInput {
@@ -80,21 +70,30 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             alias_from,
             signoff: pass.status.signoff.as_ref(),
             evaluation: &pass.status.evaluation,
-            fingerprint: &pass.artifacts.fingerprint(),
+            fingerprint: &fingerprint,
+            model_id: pass.artifacts.model_id.as_deref(),
             written_at: pass.now(),
         });
-        let dir = format!("{}/v{next}", pass.ctx.plans_dir);
-        if let Err(e) = pass.ws.create_directory(&dir).await {
-            return StepResult::from_workspace(&e);
-        }
-        match pass.ws.create_file(&path, Bytes::from(content)).await {
-            Ok(CreateOutcome::Created) => return record(pass, next, path, alias_from, false),
-            Ok(CreateOutcome::AlreadyExists) => {
+        let change = Change::WritePlan {
+            version: next,
+            path: path.clone(),
+            content,
+            detail: Vec::new(),
+        };
+        match pass.effect(change, Cause::Progress).await {
+            Ok(Effect::Applied(Applied::Written(CreateOutcome::AlreadyExists))) => {
                 // Another writer took M: look again and take the next free version.
                 match existing_versions(pass).await {
                     Ok(v) => next = next.max(v.last().copied().unwrap_or(0)) + 1,
                     Err(result) => return result,
                 }
+            }
+            Ok(Effect::Applied(_)) => return record(pass, next, path, alias_from, false),
+            Ok(Effect::Planned | Effect::Reported) => {
+                return StepResult::done(
+                    reasons::PLAN_RECORDED,
+                    format!("would write plan v{next}"),
+                );
             }
             Err(e) => return StepResult::from_workspace(&e),
         }

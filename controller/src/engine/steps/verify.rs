@@ -8,6 +8,8 @@ use std::time::Duration;
 use agentrelease_api::conditions::reasons;
 use agentrelease_api::status::VerificationRecord;
 
+use crate::engine::change::Change;
+use crate::engine::effects::{Applied, Cause, Effect};
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::rollback;
 use crate::engine::workspace::Workspace;
@@ -45,31 +47,23 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     } else {
         "GET"
     };
-    if !pass.applying() {
-        pass.plan(
-            "verify",
-            format!("smoke request {method} {} on the app", verification.path),
-            verification
-                .expect_substring
-                .iter()
-                .map(|s| format!("expect the answer to contain {s:?}"))
-                .collect(),
-        );
-        return StepResult::done(reasons::VERIFIED, "would verify the app");
-    }
-    let Some(url) = pass.status.app_url.clone() else {
-        return StepResult::waiting(reasons::WAITING, "the app has no URL yet", RETRY_AFTER);
-    };
     let timeout = Duration::from_secs(u64::try_from(verification.timeout_seconds).unwrap_or(30));
-    let answer = pass
-        .ws
-        .smoke_request(
-            &url,
-            &verification.path,
-            verification.message.as_deref(),
-            timeout,
-        )
-        .await;
+    let url = pass.status.app_url.clone();
+    let change = Change::Smoke {
+        url: url.clone(),
+        path: verification.path.clone(),
+        body: verification.message.clone(),
+        expect: verification.expect_substring.clone(),
+        timeout,
+    };
+    if url.is_none() && pass.artifacts.app.is_some() {
+        return StepResult::waiting(reasons::WAITING, "the app has no URL yet", RETRY_AFTER);
+    }
+    let answer = match pass.effect(change, Cause::Progress).await {
+        Ok(Effect::Applied(Applied::Smoke(answer))) => *answer,
+        Ok(_) => return StepResult::done(reasons::VERIFIED, "would verify the app"),
+        Err(e) => Err(e),
+    };
     let (passed, result) = match answer {
         Ok(resp) => {
             let shown: String = resp.body.chars().take(SHOWN_BODY).collect();

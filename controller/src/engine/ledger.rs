@@ -1,0 +1,407 @@
+//! The release ledger: records kept in the workspace itself, so the controller, `apply` from CI
+//! and a second cluster all see the same facts. One JSON record per owned object (the alias, the
+//! app, the serving endpoint) under the ledger folder of the target's workspace:
+//!
+//! ```text
+//! <ledger>/alias/<model>@<alias>.json     owner, last good release, rollback hold
+//! <ledger>/app/<name>.json                owner
+//! <ledger>/endpoint/<name>.json           owner
+//! ```
+//!
+//! A workspace file was chosen over tags because the three objects have no common tag API (apps
+//! have none at all), and a file can be created exclusively (`overwrite=false`), which settles a
+//! race between two first claims. Deciding who owns what is a pure function of the records read
+//! ([`judge`]).
+
+use serde::{Deserialize, Serialize};
+
+use super::workspace::{EndpointConfig, EnvEntry, RouteConfig, ServedEntityConfig};
+
+/// The default ledger folder in the workspace tree.
+pub const DEFAULT_ROOT: &str = "/Workspace/Shared/agentrelease/ledger";
+/// The largest ledger record read.
+pub const MAX_RECORD_BYTES: u64 = 64 * 1024;
+
+/// A workspace path of a ledger record.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LedgerPath(pub String);
+
+impl std::fmt::Display for LedgerPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An object a release owns.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Owned {
+    /// An alias of a registered model.
+    Alias {
+        /// The registered model.
+        model: String,
+        /// The alias.
+        alias: String,
+    },
+    /// A Databricks App.
+    App(String),
+    /// A serving endpoint.
+    Endpoint(String),
+}
+
+impl Owned {
+    /// How it reads in messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Owned::Alias { model, alias } => format!("alias {model}@{alias}"),
+            Owned::App(name) => format!("app {name}"),
+            Owned::Endpoint(name) => format!("serving endpoint {name}"),
+        }
+    }
+
+    /// Its record's path under `root`.
+    pub fn path(&self, root: &str) -> LedgerPath {
+        let root = root.trim_end_matches('/');
+        let (kind, key) = match self {
+            Owned::Alias { model, alias } => ("alias", format!("{model}@{alias}")),
+            Owned::App(name) => ("app", name.clone()),
+            Owned::Endpoint(name) => ("endpoint", name.clone()),
+        };
+        LedgerPath(format!("{root}/{kind}/{}.json", escape(&key)))
+    }
+}
+
+/// Keeps `[A-Za-z0-9._@-]`, percent-encodes everything else (names are validated upstream; this
+/// only guarantees one path segment).
+fn escape(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Who owns an object: a release of an agent (the registered model) with its N.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The agent: the registered model's name.
+    pub agent: String,
+    /// The release's N.
+    pub n: i64,
+    /// `namespace/name` of the release.
+    pub release: String,
+    /// The model version it releases.
+    pub model_version: i64,
+    /// When it claimed the object (RFC 3339).
+    pub at: String,
+}
+
+impl Claim {
+    /// How it reads in messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "release {} (N={}, {} version {})",
+            self.release, self.n, self.agent, self.model_version
+        )
+    }
+}
+
+/// The app deployment of a release, as it was when the release was Ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSnapshot {
+    /// The app.
+    pub name: String,
+    /// The deployment id.
+    pub deployment_id: String,
+    /// Its source code path.
+    pub source_code_path: String,
+    /// Its command.
+    pub command: Vec<String>,
+    /// Its environment (`MLFLOW_ACTIVE_MODEL_ID` included).
+    pub env: Vec<EnvSnapshot>,
+}
+
+/// One environment variable of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvSnapshot {
+    /// The name.
+    pub name: String,
+    /// A literal value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The app resource it comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<String>,
+}
+
+/// A serving endpoint's config, as it was when the release was Ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointSnapshot {
+    /// The endpoint.
+    pub name: String,
+    /// Served entities.
+    pub served_entities: Vec<EntitySnapshot>,
+    /// Routes: served entity name and percentage.
+    pub routes: Vec<(String, i64)>,
+}
+
+/// One served entity of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntitySnapshot {
+    /// The served entity's name.
+    pub name: String,
+    /// The model.
+    pub entity_name: String,
+    /// The model version.
+    pub entity_version: String,
+    /// `Small`, `Medium`, `Large`.
+    pub workload_size: String,
+    /// Scale to zero.
+    pub scale_to_zero_enabled: bool,
+    /// The compute type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_type: Option<String>,
+    /// Environment variables.
+    #[serde(default)]
+    pub environment_vars: std::collections::BTreeMap<String, String>,
+}
+
+/// The last release of the alias that became Ready, whole: what a rollback restores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastGood {
+    /// The release.
+    pub claim: Claim,
+    /// The app deployment, when the release has an app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppSnapshot>,
+    /// The endpoint config, when the release has an endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<EndpointSnapshot>,
+}
+
+/// A release held after a rollback: it stays held while its spec and artifacts are unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    /// `namespace/name` of the held release.
+    pub release: String,
+    /// A digest of its spec when it was rolled back.
+    pub spec_digest: String,
+    /// A digest of its gate inputs when it was rolled back.
+    pub fingerprint: String,
+    /// Why.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// The ledger record of one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The owner.
+    pub owner: Claim,
+    /// The last good release (alias records only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_good: Option<LastGood>,
+    /// A rollback hold (alias records only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Hold>,
+}
+
+impl Record {
+    /// Parses a record; `None` when it is not one (a record damaged by hand is treated as
+    /// absent only by the caller's explicit choice).
+    pub fn parse(bytes: &[u8]) -> Option<Record> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    /// The JSON document.
+    pub fn render(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// What a release may do with an object, given its ledger record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nobody owns it: claim it.
+    Unclaimed,
+    /// This release owns it.
+    Ours,
+    /// An older release of the same agent owns it: take it over.
+    Supersedes(Claim),
+    /// A newer release of the same agent owns it: this release stands down.
+    SupersededBy(Claim),
+    /// Another release with the same N, or a release of another agent, owns it.
+    Conflict(Claim),
+}
+
+/// Decides what `me` may do with an object owned by `owner` (pure).
+///
+/// The same release (namespace/name) is always itself, whatever its N; a higher N of the same
+/// agent supersedes a lower one; the same N twice, or another agent, is a conflict.
+pub fn judge(me: &Claim, owner: Option<&Claim>) -> Verdict {
+    let Some(owner) = owner else {
+        return Verdict::Unclaimed;
+    };
+    if owner.release == me.release {
+        return Verdict::Ours;
+    }
+    if owner.agent != me.agent {
+        return Verdict::Conflict(owner.clone());
+    }
+    match owner.n.cmp(&me.n) {
+        std::cmp::Ordering::Less => Verdict::Supersedes(owner.clone()),
+        std::cmp::Ordering::Greater => Verdict::SupersededBy(owner.clone()),
+        std::cmp::Ordering::Equal => Verdict::Conflict(owner.clone()),
+    }
+}
+
+/// An endpoint config as a snapshot.
+pub fn endpoint_snapshot(name: &str, config: &EndpointConfig) -> EndpointSnapshot {
+    EndpointSnapshot {
+        name: name.to_string(),
+        served_entities: config
+            .served_entities
+            .iter()
+            .map(|e| EntitySnapshot {
+                name: e.name.clone(),
+                entity_name: e.entity_name.clone(),
+                entity_version: e.entity_version.clone(),
+                workload_size: e.workload_size.clone(),
+                scale_to_zero_enabled: e.scale_to_zero_enabled,
+                workload_type: e.workload_type.clone(),
+                environment_vars: e.environment_vars.clone(),
+            })
+            .collect(),
+        routes: config
+            .routes
+            .iter()
+            .map(|r| (r.served_entity_name.clone(), r.traffic_percentage))
+            .collect(),
+    }
+}
+
+impl EndpointSnapshot {
+    /// The config to send to restore it.
+    pub fn config(&self) -> EndpointConfig {
+        EndpointConfig {
+            served_entities: self
+                .served_entities
+                .iter()
+                .map(|e| ServedEntityConfig {
+                    name: e.name.clone(),
+                    entity_name: e.entity_name.clone(),
+                    entity_version: e.entity_version.clone(),
+                    workload_size: e.workload_size.clone(),
+                    scale_to_zero_enabled: e.scale_to_zero_enabled,
+                    workload_type: e.workload_type.clone(),
+                    environment_vars: e.environment_vars.clone(),
+                })
+                .collect(),
+            routes: self
+                .routes
+                .iter()
+                .map(|(name, pct)| RouteConfig {
+                    served_entity_name: name.clone(),
+                    traffic_percentage: *pct,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An environment as a snapshot.
+pub fn env_snapshot(env: &[EnvEntry]) -> Vec<EnvSnapshot> {
+    env.iter()
+        .map(|e| EnvSnapshot {
+            name: e.name.clone(),
+            value: e.value.clone(),
+            value_from: e.value_from.clone(),
+        })
+        .collect()
+}
+
+impl AppSnapshot {
+    /// The environment to deploy to restore it.
+    pub fn env_entries(&self) -> Vec<EnvEntry> {
+        let mut env: Vec<EnvEntry> = self
+            .env
+            .iter()
+            .map(|e| EnvEntry {
+                name: e.name.clone(),
+                value: e.value.clone(),
+                value_from: e.value_from.clone(),
+            })
+            .collect();
+        env.sort();
+        env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(agent: &str, n: i64, release: &str) -> Claim {
+        Claim {
+            agent: agent.into(),
+            n,
+            release: release.into(),
+            model_version: 1,
+            at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn higher_n_supersedes_same_n_conflicts_other_agent_conflicts() {
+        let me = claim("m", 7, "ns/v7");
+        assert_eq!(judge(&me, None), Verdict::Unclaimed);
+        assert_eq!(judge(&me, Some(&claim("m", 3, "ns/v7"))), Verdict::Ours);
+        assert!(matches!(
+            judge(&me, Some(&claim("m", 6, "ns/v6"))),
+            Verdict::Supersedes(_)
+        ));
+        assert!(matches!(
+            judge(&me, Some(&claim("m", 8, "ns/v8"))),
+            Verdict::SupersededBy(_)
+        ));
+        assert!(matches!(
+            judge(&me, Some(&claim("m", 7, "ns/other"))),
+            Verdict::Conflict(_)
+        ));
+        assert!(matches!(
+            judge(&me, Some(&claim("other.model", 1, "ns/x"))),
+            Verdict::Conflict(_)
+        ));
+    }
+
+    #[test]
+    fn paths_are_one_segment_per_key() {
+        let alias = Owned::Alias {
+            model: "main.agents.bot".into(),
+            alias: "champion".into(),
+        };
+        assert_eq!(
+            alias.path("/Workspace/Shared/l/").0,
+            "/Workspace/Shared/l/alias/main.agents.bot@champion.json"
+        );
+        assert_eq!(
+            Owned::App("a/../b".into()).path("/r").0,
+            "/r/app/a%2F..%2Fb.json"
+        );
+    }
+
+    #[test]
+    fn records_round_trip_and_garbage_is_not_a_record() {
+        let r = Record {
+            owner: claim("m", 7, "ns/v7"),
+            last_good: None,
+            hold: None,
+        };
+        assert_eq!(Record::parse(r.render().as_bytes()), Some(r));
+        assert_eq!(Record::parse(b"not json"), None);
+    }
+}

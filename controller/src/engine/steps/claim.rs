@@ -1,0 +1,196 @@
+//! Ownership claim (`OwnershipClaimed`): the first write of a release. The release records itself
+//! as the owner of its alias, app and endpoint in the workspace's release ledger — a new record
+//! is created exclusively, an older release's record is taken over (keeping the last good
+//! release it names) — so the controller, `apply` and a second cluster agree on one owner. A
+//! claim that loses a race is settled by reading the ledger again on the next pass.
+
+use agentrelease_api::conditions::reasons;
+
+use crate::engine::change::Change;
+use crate::engine::effects::{Applied, Cause, Effect};
+use crate::engine::ledger::{self, Claim, Owned, Record, Verdict};
+use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::workspace::{CreateOutcome, Workspace};
+
+/// What one object's record needs (pure): `None` when it already names this release and holds
+/// no stale hold of it.
+pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -> Option<Change> {
+    let path = object.path(root);
+    match ledger::judge(me, record.map(|r| &r.owner)) {
+        Verdict::Unclaimed => Some(Change::WriteLedger {
+            path,
+            content: Record {
+                owner: me.clone(),
+                last_good: None,
+                hold: None,
+            }
+            .render(),
+            replace: false,
+            summary: format!("claim {} for {}", object.describe(), me.describe()),
+        }),
+        Verdict::Supersedes(owner) => Some(Change::WriteLedger {
+            path,
+            content: Record {
+                owner: me.clone(),
+                last_good: record.and_then(|r| r.last_good.clone()),
+                hold: None,
+            }
+            .render(),
+            replace: true,
+            summary: format!(
+                "take over {} from {} (superseded by N={})",
+                object.describe(),
+                owner.describe(),
+                me.n
+            ),
+        }),
+        Verdict::Ours => {
+            let record = record?;
+            // A hold of this release that no longer matches was lifted by the preflight.
+            let stale_hold = record
+                .hold
+                .as_ref()
+                .is_some_and(|h| h.release == me.release);
+            stale_hold.then(|| Change::WriteLedger {
+                path,
+                content: Record {
+                    owner: record.owner.clone(),
+                    last_good: record.last_good.clone(),
+                    hold: None,
+                }
+                .render(),
+                replace: true,
+                summary: format!(
+                    "lift the rollback hold of {} on {}",
+                    me.release,
+                    object.describe()
+                ),
+            })
+        }
+        // The preflight stops the pass on these; nothing to write.
+        Verdict::SupersededBy(_) | Verdict::Conflict(_) => None,
+    }
+}
+
+/// Runs the step.
+pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
+    let me = pass.ctx.claim(pass.now());
+    let root = pass.ctx.ledger_root().to_string();
+    let records = pass.artifacts.ledger.clone();
+    let mut claimed = Vec::new();
+    for (object, record) in &records {
+        let Some(change) = decide(&root, object, record.as_ref(), &me) else {
+            claimed.push(object.describe());
+            continue;
+        };
+        match pass.effect(change, Cause::Progress).await {
+            Ok(Effect::Applied(Applied::Written(CreateOutcome::AlreadyExists))) => {
+                return StepResult::Failed {
+                    reason: reasons::TRANSIENT_ERROR,
+                    message: format!(
+                        "{} was claimed by someone else at the same moment; the ledger is read again",
+                        object.describe()
+                    ),
+                };
+            }
+            Ok(_) => claimed.push(object.describe()),
+            Err(e) => return StepResult::from_workspace(&e),
+        }
+    }
+    // The records as they now stand, for the steps after this one (last good, hold).
+    pass.artifacts.ledger = records
+        .into_iter()
+        .map(|(object, record)| {
+            let record = Some(Record {
+                owner: me.clone(),
+                last_good: record.as_ref().and_then(|r| r.last_good.clone()),
+                hold: None,
+            });
+            (object, record)
+        })
+        .collect();
+    StepResult::done(
+        reasons::OWNED,
+        format!("owned by {}: {}", me.release, claimed.join(", ")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ledger::Hold;
+
+    fn claim(n: i64, release: &str) -> Claim {
+        Claim {
+            agent: "m".into(),
+            n,
+            release: release.into(),
+            model_version: 1,
+            at: "t".into(),
+        }
+    }
+
+    fn alias() -> Owned {
+        Owned::Alias {
+            model: "m".into(),
+            alias: "champion".into(),
+        }
+    }
+
+    #[test]
+    fn an_owned_object_needs_no_write() {
+        let me = claim(7, "ns/v7");
+        let record = Record {
+            owner: me.clone(),
+            last_good: None,
+            hold: None,
+        };
+        assert_eq!(decide("/l", &alias(), Some(&record), &me), None);
+    }
+
+    #[test]
+    fn a_new_claim_never_replaces_and_a_takeover_keeps_the_last_good_release() {
+        let me = claim(7, "ns/v7");
+        match decide("/l", &alias(), None, &me) {
+            Some(Change::WriteLedger { replace, .. }) => assert!(!replace),
+            other => panic!("{other:?}"),
+        }
+        let older = Record {
+            owner: claim(6, "ns/v6"),
+            last_good: Some(ledger::LastGood {
+                claim: claim(6, "ns/v6"),
+                app: None,
+                endpoint: None,
+            }),
+            hold: None,
+        };
+        match decide("/l", &alias(), Some(&older), &me) {
+            Some(Change::WriteLedger {
+                replace, content, ..
+            }) => {
+                assert!(replace);
+                let r = Record::parse(content.as_bytes()).expect("record");
+                assert_eq!(r.owner, me);
+                assert_eq!(r.last_good, older.last_good);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stale_hold_of_this_release_is_lifted() {
+        let me = claim(7, "ns/v7");
+        let held = Record {
+            owner: me.clone(),
+            last_good: None,
+            hold: Some(Hold {
+                release: "ns/v7".into(),
+                spec_digest: "old".into(),
+                fingerprint: "old".into(),
+                reason: "failed".into(),
+                at: "t".into(),
+            }),
+        };
+        assert!(decide("/l", &alias(), Some(&held), &me).is_some());
+    }
+}
