@@ -1,8 +1,11 @@
 //! How the operator reaches a workspace: host, credentials, rate limit — and the factory that
 //! turns them into a [`Workspace`]. The controller builds connections from ReleaseTargets and
-//! their Secrets; `apply` from flags or the embedded simulator.
+//! their Secrets; `apply` from flags or the embedded simulator, at the target's rate either way.
 
 use std::sync::Arc;
+
+use agentrelease_api::ReleaseTargetSpec;
+use agentrelease_api::target::DEFAULT_REQUESTS_PER_SECOND;
 
 use crate::engine::Workspace;
 
@@ -55,6 +58,73 @@ pub struct Connection {
     pub requests_per_second: u32,
     /// Whether an `http://` host is allowed (a local simulator).
     pub allow_insecure_http: bool,
+}
+
+/// The rate a target asks for: its `spec.requestsPerSecond`, or the CRD's default
+/// ([`DEFAULT_REQUESTS_PER_SECOND`]) when the value is not a positive number (the API server and
+/// `agentrelease validate` refuse such a value, so this only guards against a hand-built spec).
+pub fn target_rate(target: &ReleaseTargetSpec) -> u32 {
+    u32::try_from(target.requests_per_second)
+        .ok()
+        .filter(|rate| *rate > 0)
+        .or_else(|| u32::try_from(DEFAULT_REQUESTS_PER_SECOND).ok())
+        .unwrap_or(1)
+}
+
+/// Why a string is not usable as a workspace URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    /// Not a URL at all.
+    #[error("{url} is not a URL: {reason}")]
+    NotAUrl {
+        /// The text as given.
+        url: String,
+        /// What the URL parser said.
+        reason: String,
+    },
+    /// A URL, but not `http` or `https`.
+    #[error("{url} is not an https:// (or http://) URL")]
+    Scheme {
+        /// The text as given.
+        url: String,
+    },
+    /// A URL with more than scheme, host and port.
+    #[error(
+        "{url} is not a bare workspace URL: give scheme and host (and port), no path, query or user"
+    )]
+    NotBare {
+        /// The text as given.
+        url: String,
+    },
+}
+
+/// A workspace URL reduced to what identifies the workspace: scheme, host in lower case and
+/// port (left out when it is the scheme's default), no trailing slash. Two URLs name the same
+/// workspace exactly when their origins are equal: `https://ADB-1.azuredatabricks.net/` and
+/// `https://adb-1.azuredatabricks.net:443` do, `http://` and `https://` of one host do not.
+pub fn workspace_origin(url: &str) -> Result<String, HostError> {
+    let text = url.trim();
+    let parsed = url::Url::parse(text).map_err(|e| HostError::NotAUrl {
+        url: text.to_string(),
+        reason: e.to_string(),
+    })?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(HostError::Scheme {
+            url: text.to_string(),
+        });
+    }
+    let bare = parsed.host_str().is_some_and(|h| !h.is_empty())
+        && parsed.path() == "/"
+        && parsed.query().is_none()
+        && parsed.fragment().is_none()
+        && parsed.username().is_empty()
+        && parsed.password().is_none();
+    if !bare {
+        return Err(HostError::NotBare {
+            url: text.to_string(),
+        });
+    }
+    Ok(parsed.origin().ascii_serialization())
 }
 
 impl Connection {
@@ -111,6 +181,62 @@ mod tests {
         let shown = format!("{c:?} {}", SecretString::new("s3cr3t"));
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(shown.contains("abc"));
+    }
+
+    #[test]
+    fn one_workspace_however_its_url_is_written() {
+        let canonical = "https://adb-1.7.azuredatabricks.net";
+        for same in [
+            "https://adb-1.7.azuredatabricks.net",
+            "https://adb-1.7.azuredatabricks.net/",
+            "https://ADB-1.7.AzureDatabricks.net",
+            "HTTPS://adb-1.7.azuredatabricks.net:443/",
+            " https://adb-1.7.azuredatabricks.net ",
+        ] {
+            assert_eq!(workspace_origin(same).as_deref(), Ok(canonical), "{same}");
+        }
+        for other in [
+            "http://adb-1.7.azuredatabricks.net",
+            "https://adb-1.7.azuredatabricks.net:8443",
+            "https://adb-2.7.azuredatabricks.net",
+        ] {
+            assert_ne!(workspace_origin(other).as_deref(), Ok(canonical), "{other}");
+        }
+        assert_eq!(
+            workspace_origin("http://127.0.0.1:8765/").as_deref(),
+            Ok("http://127.0.0.1:8765")
+        );
+    }
+
+    #[test]
+    fn a_workspace_url_is_bare() {
+        for (url, problem) in [
+            ("adb-1.7.azuredatabricks.net", "is not a URL"),
+            ("ftp://adb-1", "is not an https://"),
+            ("https://adb-1/api/2.0", "is not a bare workspace URL"),
+            ("https://adb-1/?o=1", "is not a bare workspace URL"),
+            ("https://me@adb-1", "is not a bare workspace URL"),
+        ] {
+            let err = workspace_origin(url).expect_err(url).to_string();
+            assert!(err.contains(problem), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_rate_is_the_targets_or_the_crd_default() {
+        let mut spec: ReleaseTargetSpec = serde_json::from_value(serde_json::json!({
+            "host": "https://adb-1",
+            "credentials": {"secretName": "s"},
+            "catalog": "main",
+            "schema": "agents",
+            "experiments": {"development": "/d", "evaluation": "/e", "deployment": "/p"},
+        }))
+        .expect("a minimal target");
+        assert_eq!(target_rate(&spec), 15, "the CRD default when unset");
+        spec.requests_per_second = 3;
+        assert_eq!(target_rate(&spec), 3);
+        spec.requests_per_second = 0;
+        assert_eq!(target_rate(&spec), 15);
     }
 
     #[test]

@@ -118,3 +118,182 @@ fn invalid_manifests_apply_nothing_and_exit_1() {
     assert!(stderr.contains("bad.yaml"), "{stderr}");
     assert!(stderr.contains("nothing was applied"), "{stderr}");
 }
+
+/// The sample target's workspace.
+const SAMPLE_HOST: &str = "https://adb-1234567890123456.7.azuredatabricks.net";
+
+/// A workspace simulator of the test's own, seeded like the samples, standing in for the
+/// workspace `--host` names.
+async fn own_simulator() -> agentrelease_sim::RunningSim {
+    let seed = agentrelease_sim::Seed::from_yaml_file(&samples().join("workspace-seed.yaml"))
+        .expect("the sample seed");
+    agentrelease_sim::Simulator::start(agentrelease_sim::SimConfig {
+        seed: Some(seed),
+        time_scale: 30.0,
+        ..agentrelease_sim::SimConfig::default()
+    })
+    .await
+    .expect("simulator")
+}
+
+/// Runs the binary off the runtime, so that the simulator keeps answering.
+async fn run(mut command: Command) -> std::process::Output {
+    command.env("DATABRICKS_TOKEN", "dapi-sample-token");
+    tokio::task::spawn_blocking(move || command.output().expect("run"))
+        .await
+        .expect("join")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_other_than_the_targets_is_refused_before_anything_is_sent() {
+    let sim = own_simulator().await;
+    let url = sim.url();
+    let host_line = std::fs::read_to_string(samples().join("releasetarget.yaml"))
+        .expect("read")
+        .lines()
+        .position(|l| l.starts_with("  host: "))
+        .expect("spec.host")
+        + 1;
+    for verb in ["apply", "plan"] {
+        let mut command = bin();
+        command
+            .args([verb, "--allow-insecure-http", "--host", &url, "-f"])
+            .arg(samples());
+        let out = run(command).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{verb}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "releasetarget.yaml:{host_line}: ReleaseTarget/prod: spec.host is {SAMPLE_HOST} but --host \
+                 is {url}; refusing to send this target's releases elsewhere (pass \
+                 --override-host to do it anyway)"
+            )),
+            "{verb}: {stderr}"
+        );
+        assert!(
+            sim.control().calls().is_empty(),
+            "{verb} sent {:?}",
+            sim.control().calls()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn override_host_releases_to_host_and_says_so() {
+    let sim = own_simulator().await;
+    let url = sim.url();
+    let mut command = bin();
+    command
+        .args([
+            "apply",
+            "--allow-insecure-http",
+            "--override-host",
+            "--host",
+            &url,
+            "-o",
+            "json",
+            "-f",
+        ])
+        .arg(samples());
+    let out = run(command).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let warning = format!(
+        "WARNING: ReleaseTarget/prod: spec.host {SAMPLE_HOST} is overridden by --host {url}"
+    );
+    assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    assert_eq!(
+        doc["releases"][0]["host_override"],
+        serde_json::json!({"target": "ReleaseTarget/prod", "target_host": SAMPLE_HOST, "host": url})
+    );
+    assert_eq!(doc["releases"][0]["ready"], true);
+    assert_eq!(
+        sim.control()
+            .model_alias("main.agents.skyloyalty", "champion"),
+        Some(12),
+        "the release reached the workspace --host names"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_equal_to_the_targets_needs_no_override() {
+    let sim = own_simulator().await;
+    let url = sim.url();
+    let dir = samples_with_signoff(
+        &std::fs::read_to_string(samples().join("workspace/decision-v7.md")).expect("read"),
+    );
+    let target = dir.path().join("releasetarget.yaml");
+    let text = std::fs::read_to_string(&target).expect("read");
+    // Written with a trailing slash, still the same workspace.
+    let host = format!("{url}/");
+    std::fs::write(
+        &target,
+        text.replace(
+            &format!("host: {SAMPLE_HOST}"),
+            &format!("host: {host}\n  allowInsecureHttp: true"),
+        ),
+    )
+    .expect("write");
+    let mut command = bin();
+    command
+        .args([
+            "plan",
+            "--allow-insecure-http",
+            "--host",
+            &url,
+            "-o",
+            "json",
+            "-f",
+        ])
+        .arg(dir.path());
+    let out = run(command).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("WARNING"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    assert_eq!(doc["releases"][0]["host_override"], serde_json::Value::Null);
+    assert!(!sim.control().calls().is_empty(), "plan read the workspace");
+}
+
+#[test]
+fn without_host_each_target_is_told_the_simulator_stands_in() {
+    let out = bin()
+        .args(["plan", "-f"])
+        .arg(samples())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "ReleaseTarget/prod names {SAMPLE_HOST}; using the embedded workspace simulator (no \
+             --host given). Pass --host {SAMPLE_HOST} with credentials in DATABRICKS_TOKEN to \
+             release to it."
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("is empty"), "{stderr}");
+}
+
+#[test]
+fn without_a_seed_the_empty_simulator_is_explained() {
+    let out = bin()
+        .args(["apply", "-f"])
+        .arg(samples().join("agentrelease.yaml"))
+        .arg("-f")
+        .arg(samples().join("releasetarget.yaml"))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "the simulated workspace is empty (no --seed given and no workspace seed among the \
+             paths), so the gates will report missing artifacts"
+        ),
+        "{stderr}"
+    );
+    assert!(stdout.contains("EvaluationMissing"), "{stdout}");
+}

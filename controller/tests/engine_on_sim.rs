@@ -456,7 +456,7 @@ fn other_prompt(r: &mut AgentRelease) {
 
 const V7_APPROVED: &str = "---\nversion: 7\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n";
 
-const GATE_CASES: [GateCase; 9] = [
+const GATE_CASES: [GateCase; 10] = [
     GateCase {
         name: "summary missing",
         files: &[],
@@ -524,13 +524,25 @@ const GATE_CASES: [GateCase; 9] = [
         name: "override captured verbatim",
         files: &[(
             SIGNOFF,
-            "---\nversion: 7\nengineering_signoff:\n  decision: REJECTED\nstakeholder_signoff:\n  decision: APPROVED\nstate_override:\n  engineering_signoff:\n    decision: REJECTED\n  approved_by: cto@example.com\n  reason: hotfix\n---\n",
+            "---\nversion: 7\nengineering_signoff:\n  decision: REJECTED\nstakeholder_signoff:\n  decision: APPROVED\nstate_override:\n  engineering_signoff:\n    decision: REJECTED\n  stakeholder_signoff:\n    decision: APPROVED\n  approved_by: cto@example.com\n  reason: hotfix\n---\n",
         )],
         delete: &[],
         spec: unchanged,
         condition: types::SIGNOFF_APPROVED,
         reason: reasons::SIGNOFF_OVERRIDDEN,
         blocks: false,
+    },
+    GateCase {
+        name: "override capturing only the rejected decision",
+        files: &[(
+            SIGNOFF,
+            "---\nversion: 7\nengineering_signoff:\n  decision: REJECTED\nstakeholder_signoff:\n  decision: APPROVED\nstate_override:\n  engineering_signoff:\n    decision: REJECTED\n  approved_by: cto@example.com\n  reason: hotfix\n---\n",
+        )],
+        delete: &[],
+        spec: unchanged,
+        condition: types::SIGNOFF_APPROVED,
+        reason: reasons::SIGNOFF_REJECTED,
+        blocks: true,
     },
     GateCase {
         name: "signoff of another version",

@@ -83,13 +83,13 @@ fn records_decisions_conditions_and_override() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/signoff-corpus");
     let got = signoff::parse(
         "p",
-        &std::fs::read(dir.join("override-engineering-verbatim.md")).unwrap(),
+        &std::fs::read(dir.join("override-rejected-and-approved-verbatim.md")).unwrap(),
     );
     assert_eq!(got.record.engineering.decision.as_deref(), Some("REJECTED"));
     assert_eq!(got.record.stakeholder.decision.as_deref(), Some("APPROVED"));
     let o = got.record.override_.expect("override recorded");
     assert_eq!(o.engineering_decision.as_deref(), Some("REJECTED"));
-    assert_eq!(o.stakeholder_decision, None);
+    assert_eq!(o.stakeholder_decision.as_deref(), Some("APPROVED"));
     assert_eq!(o.approved_by.as_deref(), Some("cto@skyloyalty.example"));
 
     let got = signoff::parse(
@@ -100,4 +100,43 @@ fn records_decisions_conditions_and_override() {
         got.record.stakeholder.conditions.as_deref(),
         Some("Monitor latency p95 for a week")
     );
+}
+
+#[test]
+fn an_override_that_misses_a_decision_says_which_capture_is_at_fault() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/signoff-corpus");
+    let cases = [
+        (
+            "override-engineering-verbatim.md",
+            "state_override.stakeholder_signoff.decision is missing",
+        ),
+        (
+            "override-stakeholder-only.md",
+            "state_override.engineering_signoff.decision is missing",
+        ),
+        (
+            "override-approved-case-differs.md",
+            "state_override.stakeholder_signoff.decision is \"Approved\" but stakeholder_signoff.decision is \"APPROVED\"",
+        ),
+        (
+            "override-conditions-shortened.md",
+            "state_override.stakeholder_signoff.decision is \"APPROVED\" but stakeholder_signoff.decision is \"APPROVED_WITH_CONDITIONS\"",
+        ),
+        (
+            "override-approved-flat-string.md",
+            "state_override.stakeholder_signoff is \"APPROVED\", not a mapping with a decision",
+        ),
+    ];
+    for (name, fault) in cases {
+        let got = signoff::parse(name, &std::fs::read(dir.join(name)).unwrap());
+        let Verdict::Rejected(why) = got.verdict else {
+            panic!("{name}: expected Rejected, got {:?}", got.verdict);
+        };
+        assert!(why.contains(fault), "{name}: {why}");
+        assert!(
+            why.ends_with("an override must capture both decisions verbatim"),
+            "{name}: {why}"
+        );
+        assert_eq!(got.record.override_, None, "{name}: nothing is recorded");
+    }
 }

@@ -229,14 +229,14 @@ pub struct DecisionRecord {
     pub conditions: Option<String>,
 }
 
-/// The override that let a non-approved decision through.
+/// The override that let a non-approved decision through: it captured both decisions verbatim.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct OverrideRecord {
-    /// The engineering decision the override captured, when it was not approving.
+    /// The engineering decision the override captured (equal to the original, approving or not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engineering_decision: Option<String>,
-    /// The stakeholder decision the override captured, when it was not approving.
+    /// The stakeholder decision the override captured (equal to the original, approving or not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stakeholder_decision: Option<String>,
     /// Who authorised the override, when the front matter says.

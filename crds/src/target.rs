@@ -111,8 +111,11 @@ fn default_environment() -> String {
     "production".to_string()
 }
 
+/// `spec.requestsPerSecond` when a ReleaseTarget leaves it out.
+pub const DEFAULT_REQUESTS_PER_SECOND: i32 = 15;
+
 fn default_rps() -> i32 {
-    15
+    DEFAULT_REQUESTS_PER_SECOND
 }
 
 /// The Secret holding the workspace credentials.

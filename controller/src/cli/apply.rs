@@ -2,6 +2,12 @@
 //! GitOps repository's CI or a laptop. The workspace is a real one (`--host` with credentials from
 //! the environment) or the embedded simulator (the default), seeded from `--seed` or from a seed
 //! file found among the paths.
+//!
+//! `--host` must name the workspace of every ReleaseTarget it serves (compared by scheme, host and
+//! port); a release whose target names another workspace is refused before anything is sent,
+//! unless `--override-host` is given, which is then announced on stderr and in `-o json`. Without
+//! `--host` each target is told, up front, that its workspace is not the one used. Either way the
+//! client sends at most the target's `spec.requestsPerSecond`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -13,17 +19,25 @@ use agentrelease_api::{AgentRelease, ConditionStatus, ReleaseTarget};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::connection::{Connection, Credentials, SecretString, WorkspaceFactory};
+use crate::connection::{
+    Connection, Credentials, SecretString, WorkspaceFactory, target_rate, workspace_origin,
+};
 use crate::engine::{self, Identity, Mode, Outcome, Requeue, StepReport, SystemClock};
 
 use super::validate::{self, OutputFormat};
+use crate::manifest::Document;
 
 /// Where the workspace comes from (shared by `apply` and `plan`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct WorkspaceArgs {
-    /// A real workspace URL; without it the embedded simulator is used.
+    /// A real workspace URL; without it the embedded simulator is used. It must be the
+    /// `spec.host` of each release's ReleaseTarget (see --override-host).
     #[arg(long, value_name = "URL", conflicts_with_all = ["sim"])]
     pub host: Option<String>,
+    /// Send releases to --host even when their ReleaseTarget's `spec.host` names another
+    /// workspace (announced with a WARNING per target).
+    #[arg(long, requires = "host")]
+    pub override_host: bool,
     /// The environment variable holding a personal access token for --host.
     #[arg(long, value_name = "VAR", default_value = "DATABRICKS_TOKEN")]
     pub token_env: String,
@@ -94,18 +108,47 @@ struct Job {
     release: AgentRelease,
     target: ReleaseTarget,
     identity: Identity,
+    /// Set when `--override-host` sends this release away from its target's `spec.host`.
+    host_override: Option<HostOverride>,
+}
+
+/// A ReleaseTarget whose `spec.host` was replaced by `--override-host` (in `-o json`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+struct HostOverride {
+    /// `ReleaseTarget/<name>`.
+    target: String,
+    /// The workspace the target names.
+    target_host: String,
+    /// The workspace the release was sent to instead.
+    host: String,
 }
 
 /// The workspace the jobs run against.
 pub struct Workspace<F: WorkspaceFactory> {
     /// Builds clients.
     pub factory: Arc<F>,
-    /// The connection (for the simulator, its URL and admin token).
-    pub connection: Connection,
+    /// The URL every release is sent to (for the simulator, its local URL).
+    pub host: String,
+    /// The credentials (for the simulator, its admin token).
+    pub credentials: Credentials,
+    /// Whether `host` may be `http://`.
+    pub allow_insecure_http: bool,
     /// A line describing it.
     pub description: String,
     /// Whether it is the embedded simulator (polls faster).
     pub simulated: bool,
+}
+
+impl<F: WorkspaceFactory> Workspace<F> {
+    /// The connection for releases of `target`: this workspace, at the target's rate.
+    fn connection(&self, target: &agentrelease_api::ReleaseTargetSpec) -> Connection {
+        Connection {
+            host: self.host.clone(),
+            credentials: self.credentials.clone(),
+            requests_per_second: target_rate(target),
+            allow_insecure_http: self.allow_insecure_http,
+        }
+    }
 }
 
 /// Environment hooks the binary provides: the client factory and the embedded simulator.
@@ -145,18 +188,74 @@ async fn prepare<E: Environment>(
         return Ok(Err(1));
     }
 
-    // The workspace.
+    let mut jobs = Vec::new();
+    // Each target once, in the order the releases name them.
+    let mut targets: Vec<(&Document, &ReleaseTarget)> = Vec::new();
+    for (doc, release) in &report.releases {
+        let Some((target_doc, target)) = validate::find_target(release, &report.targets) else {
+            eprintln!(
+                "{}:{}: AgentRelease/{}: spec.targetRef: ReleaseTarget {} is not among the given files",
+                doc.file.display(),
+                doc.line_of("spec.targetRef"),
+                release.metadata.name.as_deref().unwrap_or(""),
+                release.spec.target_ref.name
+            );
+            return Ok(Err(1));
+        };
+        if !targets.iter().any(|(_, t)| same_object(t, target)) {
+            targets.push((target_doc, target));
+        }
+        jobs.push(Job {
+            identity: cli_identity(release),
+            release: release.clone(),
+            target: target.clone(),
+            host_override: None,
+        });
+    }
+
     let workspace = match &args.host {
         Some(host) => {
-            let credentials = credentials_from_env(args)?;
+            let origin = workspace_origin(host).with_context(|| format!("--host {host}"))?;
+            // Every target is checked before anything is sent anywhere.
+            let mut refused = Vec::new();
+            let mut overrides = Vec::new();
+            for (doc, target) in &targets {
+                if let Some(o) = host_override(target, host, &origin) {
+                    if args.override_host {
+                        overrides.push(o);
+                        continue;
+                    }
+                    refused.push(format!(
+                        "{}:{}: {}: spec.host is {} but --host is {host}; refusing to send this \
+                         target's releases elsewhere (pass --override-host to do it anyway)",
+                        doc.file.display(),
+                        doc.line_of("spec.host"),
+                        target_label(target),
+                        target.spec.host
+                    ));
+                }
+            }
+            if !refused.is_empty() {
+                for line in &refused {
+                    eprintln!("{line}");
+                }
+                eprintln!("nothing was sent to {host}");
+                return Ok(Err(1));
+            }
+            for o in &overrides {
+                eprintln!(
+                    "WARNING: {}: spec.host {} is overridden by --host {}",
+                    o.target, o.target_host, o.host
+                );
+            }
+            for job in &mut jobs {
+                job.host_override = host_override(&job.target, host, &origin);
+            }
             Workspace {
                 factory: env.factory(),
-                connection: Connection {
-                    host: host.trim_end_matches('/').to_string(),
-                    credentials,
-                    requests_per_second: 15,
-                    allow_insecure_http: args.allow_insecure_http,
-                },
+                host: origin,
+                credentials: credentials_from_env(args)?,
+                allow_insecure_http: args.allow_insecure_http,
                 description: format!("workspace {host}"),
                 simulated: false,
             }
@@ -195,16 +294,37 @@ async fn prepare<E: Environment>(
                     "embedded workspace simulator at {url}, seeded from {}",
                     s.display()
                 ),
-                None => format!("embedded workspace simulator at {url} (empty: no seed given)"),
+                None => format!("embedded workspace simulator at {url} (empty)"),
             };
+            // The simulator's URL is picked when it starts, so no target names it: say which
+            // workspace each target would have reached, and how to reach it.
+            for (_, target) in &targets {
+                let insecure = if target.spec.host.trim().starts_with("http://") {
+                    " and --allow-insecure-http"
+                } else {
+                    ""
+                };
+                eprintln!(
+                    "{} names {}; using the embedded workspace simulator (no --host given). Pass \
+                     --host {}{insecure} with credentials in {} to release to it.",
+                    target_label(target),
+                    target.spec.host,
+                    target.spec.host,
+                    args.token_env
+                );
+            }
+            if seed.is_none() {
+                eprintln!(
+                    "the simulated workspace is empty (no --seed given and no workspace seed among \
+                     the paths), so the gates will report missing artifacts (evaluation summary, \
+                     signoff, model version)"
+                );
+            }
             Workspace {
                 factory: env.factory(),
-                connection: Connection {
-                    host: url,
-                    credentials: Credentials::Token(SecretString::new(token)),
-                    requests_per_second: 1000,
-                    allow_insecure_http: true,
-                },
+                host: url,
+                credentials: Credentials::Token(SecretString::new(token)),
+                allow_insecure_http: true,
                 description,
                 simulated: true,
             }
@@ -213,26 +333,41 @@ async fn prepare<E: Environment>(
     if output == OutputFormat::Text {
         println!("using the {}", workspace.description);
     }
-
-    let mut jobs = Vec::new();
-    for (doc, release) in &report.releases {
-        let Some((_, target)) = validate::find_target(release, &report.targets) else {
-            eprintln!(
-                "{}:{}: AgentRelease/{}: spec.targetRef: ReleaseTarget {} is not among the given files",
-                doc.file.display(),
-                doc.line_of("spec.targetRef"),
-                release.metadata.name.as_deref().unwrap_or(""),
-                release.spec.target_ref.name
-            );
-            return Ok(Err(1));
-        };
-        jobs.push(Job {
-            identity: cli_identity(release),
-            release: release.clone(),
-            target: target.clone(),
-        });
-    }
     Ok(Ok((jobs, workspace)))
+}
+
+/// `ReleaseTarget/<name>`, as `validate` names objects.
+fn target_label(target: &ReleaseTarget) -> String {
+    format!(
+        "ReleaseTarget/{}",
+        target.metadata.name.as_deref().unwrap_or("(unnamed)")
+    )
+}
+
+fn same_object(a: &ReleaseTarget, b: &ReleaseTarget) -> bool {
+    a.metadata.name == b.metadata.name && a.metadata.namespace == b.metadata.namespace
+}
+
+/// What sending `target`'s releases to `host` (whose [`workspace_origin`] is `origin`) overrides,
+/// when its `spec.host` names another workspace.
+fn host_override(target: &ReleaseTarget, host: &str, origin: &str) -> Option<HostOverride> {
+    (!same_workspace(&target.spec.host, origin)).then(|| HostOverride {
+        target: target_label(target),
+        target_host: target.spec.host.clone(),
+        host: host.to_string(),
+    })
+}
+
+/// Whether a target's `spec.host` names the workspace of `origin` (a [`workspace_origin`]).
+fn same_workspace(target_host: &str, origin: &str) -> bool {
+    match workspace_origin(target_host) {
+        Ok(target_origin) => target_origin == origin,
+        // Validation refuses such a host; compare the text rather than guess.
+        Err(_) => target_host
+            .trim()
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(origin),
+    }
 }
 
 fn credentials_from_env(args: &WorkspaceArgs) -> anyhow::Result<Credentials> {
@@ -278,14 +413,31 @@ fn cli_identity(release: &AgentRelease) -> Identity {
     }
 }
 
+/// The target as the engine sees it: pointed at the workspace actually used.
 fn target_for(
     job: &Job,
     workspace: &Workspace<impl WorkspaceFactory>,
 ) -> agentrelease_api::ReleaseTargetSpec {
     let mut spec = job.target.spec.clone();
-    spec.host = workspace.connection.host.clone();
-    spec.allow_insecure_http = workspace.connection.allow_insecure_http;
+    spec.host = workspace.host.clone();
+    spec.allow_insecure_http = workspace.allow_insecure_http;
     spec
+}
+
+/// A client for each job (one per distinct connection, cached by the factory), made before any
+/// release runs so that a bad connection fails first.
+fn connect_all<F: WorkspaceFactory>(
+    jobs: Vec<Job>,
+    workspace: &Workspace<F>,
+) -> anyhow::Result<Vec<(Job, Arc<F::Ws>)>> {
+    jobs.into_iter()
+        .map(|job| {
+            let ws = workspace
+                .factory
+                .connect(&workspace.connection(&job.target.spec))?;
+            Ok((job, ws))
+        })
+        .collect()
 }
 
 /// Final state of one release, for `-o json`.
@@ -298,6 +450,8 @@ struct Final {
     phase: Option<String>,
     reason: Option<String>,
     message: Option<String>,
+    /// Set when `--override-host` sent the release away from its target's workspace.
+    host_override: Option<HostOverride>,
     status: agentrelease_api::AgentReleaseStatus,
 }
 
@@ -315,15 +469,12 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let ws = workspace
-        .factory
-        .connect(&workspace.connection)
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let jobs = connect_all(jobs, &workspace)?;
     let text = args.output == OutputFormat::Text;
     let deadline = Instant::now() + args.timeout;
     let mut finals = Vec::new();
     let mut exit = 0;
-    for mut job in jobs {
+    for (mut job, ws) in jobs {
         let target = target_for(&job, &workspace);
         if text {
             println!(
@@ -409,6 +560,7 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
             phase: outcome.status.phase.map(|p| p.as_str().to_string()),
             reason: ready_cond.as_ref().map(|c| c.reason.clone()),
             message: ready_cond.as_ref().map(|c| c.message.clone()),
+            host_override: job.host_override.clone(),
             status: outcome.status.clone(),
         });
     }
@@ -485,6 +637,8 @@ struct PlanOutput {
     namespace: String,
     name: String,
     blocked: Option<String>,
+    /// Set when `--override-host` planned against another workspace than the target's.
+    host_override: Option<HostOverride>,
     changes: Vec<engine::PlannedChange>,
 }
 
@@ -502,13 +656,10 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let ws = workspace
-        .factory
-        .connect(&workspace.connection)
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let jobs = connect_all(jobs, &workspace)?;
     let mut exit = 0;
     let mut outputs = Vec::new();
-    for job in jobs {
+    for (job, ws) in jobs {
         let target = target_for(&job, &workspace);
         let outcome = engine::reconcile(
             &job.release,
@@ -556,6 +707,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             namespace: job.identity.namespace.clone(),
             name: job.identity.name.clone(),
             blocked,
+            host_override: job.host_override.clone(),
             changes: outcome.changes,
         });
     }
@@ -568,4 +720,44 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
         );
     }
     Ok(exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::databricks_adapter::ClientFactory;
+
+    fn sample_target() -> ReleaseTarget {
+        let text = include_str!("../../../config/samples/releasetarget.yaml");
+        serde_saphyr::from_str(text).expect("the sample target")
+    }
+
+    #[test]
+    fn each_target_is_reached_at_its_own_rate() {
+        let workspace = Workspace {
+            factory: Arc::new(ClientFactory::default()),
+            host: "https://adb-1.7.azuredatabricks.net".into(),
+            credentials: Credentials::Token(SecretString::new("t")),
+            allow_insecure_http: false,
+            description: String::new(),
+            simulated: false,
+        };
+        let mut target = sample_target();
+        assert_eq!(workspace.connection(&target.spec).requests_per_second, 15);
+        target.spec.requests_per_second = 4;
+        let connection = workspace.connection(&target.spec);
+        assert_eq!(connection.requests_per_second, 4);
+        assert_eq!(connection.host, workspace.host);
+    }
+
+    #[test]
+    fn a_target_matches_host_however_either_is_written() {
+        let origin = workspace_origin("https://ADB-1234567890123456.7.azuredatabricks.net/")
+            .expect("a bare URL");
+        assert!(same_workspace(&sample_target().spec.host, &origin));
+        assert!(!same_workspace(
+            "http://adb-1234567890123456.7.azuredatabricks.net",
+            &origin
+        ));
+    }
 }

@@ -225,7 +225,7 @@ async fn resolve<F: WorkspaceFactory>(
     let connection = Connection {
         host: target.spec.host.clone(),
         credentials,
-        requests_per_second: u32::try_from(target.spec.requests_per_second).unwrap_or(15),
+        requests_per_second: crate::connection::target_rate(&target.spec),
         allow_insecure_http: target.spec.allow_insecure_http,
     };
     Ok(Ok((target, connection)))

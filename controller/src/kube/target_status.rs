@@ -191,7 +191,7 @@ async fn check<F: WorkspaceFactory>(
     let connection = Connection {
         host: target.spec.host.clone(),
         credentials,
-        requests_per_second: u32::try_from(target.spec.requests_per_second).unwrap_or(15),
+        requests_per_second: crate::connection::target_rate(&target.spec),
         allow_insecure_http: target.spec.allow_insecure_http,
     };
     let ws = match ctx.factory.connect(&connection) {

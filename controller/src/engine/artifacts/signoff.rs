@@ -10,9 +10,15 @@
 //!   budgets;
 //! - `engineering_signoff.decision` and `stakeholder_signoff.decision` must each be the exact
 //!   string `APPROVED` or `APPROVED_WITH_CONDITIONS` (upper case, no whitespace);
-//! - a decision that is present but not approving blocks, unless
-//!   `state_override.<block>.decision` equals it verbatim — then the release passes as
-//!   overridden;
+//! - a decision that is present but not approving blocks, unless `state_override` captures
+//!   *both* original decisions verbatim: `state_override.engineering_signoff.decision` equals
+//!   `engineering_signoff.decision` and `state_override.stakeholder_signoff.decision` equals
+//!   `stakeholder_signoff.decision` (same YAML value: `Rejected` is not `REJECTED`, `APPROVED` is
+//!   not `APPROVED_WITH_CONDITIONS`) — then the release passes as overridden and both captured
+//!   decisions are recorded. Capturing only the rejected decision is not enough: the override has
+//!   to show what each signer actually said;
+//! - when both decisions approve, a `state_override` changes nothing: the verdict is approved and
+//!   the override is neither checked nor recorded;
 //! - a missing block or decision blocks, and cannot be overridden (there is nothing to capture).
 
 use agentrelease_api::status::{DecisionRecord, OverrideRecord, SignoffRecord};
@@ -32,10 +38,11 @@ pub const BLOCKS: [&str; 2] = ["engineering_signoff", "stakeholder_signoff"];
 pub enum Verdict {
     /// Both decisions approve.
     Approved,
-    /// At least one decision does not approve, and the override captures each such decision
+    /// At least one decision does not approve, and `state_override` captures both decisions
     /// verbatim.
     Overridden,
-    /// A decision does not approve and no valid override captures it.
+    /// A decision does not approve and no `state_override` captures both decisions verbatim; the
+    /// text names each decision or capture at fault.
     Rejected(String),
     /// A decision block or value is missing.
     Incomplete(String),
@@ -128,7 +135,6 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
     };
 
     let decisions: Vec<Decision> = BLOCKS.iter().map(|b| read_decision(&root, b)).collect();
-    let override_block = root.get("state_override").and_then(Value::as_object);
     record.engineering = decisions[0].record.clone();
     record.stakeholder = decisions[1].record.clone();
 
@@ -146,65 +152,110 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
         };
     }
 
-    let mut uncaptured = Vec::new();
-    let mut overridden = OverrideRecord::default();
-    let mut any_overridden = false;
-    for (decision, block) in decisions.iter().zip(BLOCKS) {
-        let Some(value) = &decision.value else {
-            continue;
+    // Both approve: nothing needs overriding, whatever `state_override` says.
+    if decisions.iter().all(Decision::approves) {
+        return Signoff {
+            verdict: Verdict::Approved,
+            record,
+            version,
         };
-        if decision.approves() {
-            continue;
+    }
+    let rejecting: Vec<String> = decisions
+        .iter()
+        .zip(BLOCKS)
+        .filter(|(d, _)| !d.approves())
+        .map(|(d, block)| format!("{block}.decision is {}", d.verbatim_quoted()))
+        .collect();
+    let override_block = match root.get("state_override") {
+        None => {
+            return rejected(
+                record,
+                version,
+                format!("{} (no state_override captures it)", rejecting.join("; ")),
+            );
         }
-        let captured = override_block
-            .and_then(|o| o.get(block))
-            .and_then(Value::as_object)
-            .and_then(|b| b.get("decision"));
-        if captured == Some(value) {
-            any_overridden = true;
-            let text = decision.verbatim();
-            if block == BLOCKS[0] {
-                overridden.engineering_decision = Some(text);
-            } else {
-                overridden.stakeholder_decision = Some(text);
-            }
-        } else {
-            let why = match captured {
-                None => "no state_override captures it".to_string(),
-                Some(other) => format!(
-                    "state_override.{block}.decision is {} and does not capture it verbatim",
+        Some(Value::Object(o)) => o,
+        Some(other) => {
+            return rejected(
+                record,
+                version,
+                format!(
+                    "{} (state_override is {}, not a mapping, so it captures nothing)",
+                    rejecting.join("; "),
                     short(other)
                 ),
-            };
-            uncaptured.push(format!(
-                "{block}.decision is {} ({why})",
-                decision.verbatim_quoted()
-            ));
+            );
+        }
+    };
+
+    let mut uncaptured = Vec::new();
+    let mut overridden = OverrideRecord::default();
+    for (decision, block) in decisions.iter().zip(BLOCKS) {
+        match capture(override_block, block, decision) {
+            Ok(text) => {
+                if block == BLOCKS[0] {
+                    overridden.engineering_decision = Some(text);
+                } else {
+                    overridden.stakeholder_decision = Some(text);
+                }
+            }
+            Err(why) => uncaptured.push(why),
         }
     }
     if !uncaptured.is_empty() {
-        return Signoff {
-            verdict: Verdict::Rejected(uncaptured.join("; ")),
+        return rejected(
             record,
             version,
-        };
+            format!(
+                "{}; {}; an override must capture both decisions verbatim",
+                rejecting.join("; "),
+                uncaptured.join("; ")
+            ),
+        );
     }
-    if any_overridden {
-        if let Some(o) = override_block {
-            overridden.approved_by = text_field(o, &["approved_by", "approver", "by"]);
-            overridden.reason = text_field(o, &["reason", "justification"]);
-        }
-        record.override_ = Some(overridden);
-        return Signoff {
-            verdict: Verdict::Overridden,
-            record,
-            version,
-        };
-    }
+    overridden.approved_by = text_field(override_block, &["approved_by", "approver", "by"]);
+    overridden.reason = text_field(override_block, &["reason", "justification"]);
+    record.override_ = Some(overridden);
     Signoff {
-        verdict: Verdict::Approved,
+        verdict: Verdict::Overridden,
         record,
         version,
+    }
+}
+
+fn rejected(record: SignoffRecord, version: VersionField, why: String) -> Signoff {
+    Signoff {
+        verdict: Verdict::Rejected(why),
+        record,
+        version,
+    }
+}
+
+/// Checks that `state_override.<block>.decision` equals the decision as read. Returns the
+/// captured text to record, or why it does not capture the decision.
+fn capture(
+    override_block: &Map<String, Value>,
+    block: &str,
+    decision: &Decision,
+) -> Result<String, String> {
+    let captured = match override_block.get(block) {
+        None => None,
+        Some(Value::Object(b)) => b.get("decision"),
+        Some(other) => {
+            return Err(format!(
+                "state_override.{block} is {}, not a mapping with a decision",
+                short(other)
+            ));
+        }
+    };
+    match (captured, &decision.value) {
+        (Some(c), Some(value)) if c == value => Ok(decision.verbatim()),
+        (None, _) => Err(format!("state_override.{block}.decision is missing")),
+        (Some(c), _) => Err(format!(
+            "state_override.{block}.decision is {} but {block}.decision is {}",
+            short(c),
+            decision.verbatim_quoted()
+        )),
     }
 }
 
@@ -389,23 +440,91 @@ mod tests {
         );
     }
 
+    const REJECTED_AND_APPROVED: &str =
+        "engineering_signoff:\n  decision: REJECTED\nstakeholder_signoff:\n  decision: APPROVED\n";
+
+    fn rejected_because(front: &str) -> String {
+        match parse("p", &doc(front)).verdict {
+            Verdict::Rejected(why) => why,
+            other => panic!("expected Rejected, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn override_must_capture_verbatim() {
-        let front = "engineering_signoff:\n  decision: REJECTED\nstakeholder_signoff:\n  decision: APPROVED\nstate_override:\n  engineering_signoff:\n    decision: REJECTED\n  reason: hotfix\n  approved_by: cto@x\n";
-        let s = parse("p", &doc(front));
+    fn override_capturing_both_decisions_passes_and_records_both() {
+        let front = format!(
+            "{REJECTED_AND_APPROVED}state_override:\n  engineering_signoff:\n    decision: REJECTED\n  stakeholder_signoff:\n    decision: APPROVED\n  reason: hotfix\n  approved_by: cto@x\n"
+        );
+        let s = parse("p", &doc(&front));
         assert_eq!(s.verdict, Verdict::Overridden);
         let o = s.record.override_.unwrap();
         assert_eq!(o.engineering_decision.as_deref(), Some("REJECTED"));
+        assert_eq!(o.stakeholder_decision.as_deref(), Some("APPROVED"));
         assert_eq!(o.reason.as_deref(), Some("hotfix"));
+        assert_eq!(o.approved_by.as_deref(), Some("cto@x"));
+    }
 
-        let wrong = front.replace(
-            "    decision: REJECTED\n  reason",
-            "    decision: rejected\n  reason",
-        );
-        assert!(matches!(
-            parse("p", &doc(&wrong)).verdict,
-            Verdict::Rejected(_)
+    #[test]
+    fn override_capturing_only_the_rejected_decision_blocks() {
+        let why = rejected_because(&format!(
+            "{REJECTED_AND_APPROVED}state_override:\n  engineering_signoff:\n    decision: REJECTED\n  reason: hotfix\n"
         ));
+        assert!(
+            why.contains(
+                "state_override.stakeholder_signoff.decision is missing; an override must capture both decisions verbatim"
+            ),
+            "{why}"
+        );
+        assert!(
+            why.contains("engineering_signoff.decision is \"REJECTED\""),
+            "{why}"
+        );
+        assert!(!why.contains("state_override.engineering_signoff"), "{why}");
+    }
+
+    #[test]
+    fn override_capturing_the_approved_decision_in_another_case_blocks() {
+        let why = rejected_because(&format!(
+            "{REJECTED_AND_APPROVED}state_override:\n  engineering_signoff:\n    decision: REJECTED\n  stakeholder_signoff:\n    decision: approved\n"
+        ));
+        assert!(
+            why.contains(
+                "state_override.stakeholder_signoff.decision is \"approved\" but stakeholder_signoff.decision is \"APPROVED\""
+            ),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn override_capturing_the_rejected_decision_in_another_case_blocks() {
+        let why = rejected_because(&format!(
+            "{REJECTED_AND_APPROVED}state_override:\n  engineering_signoff:\n    decision: rejected\n  stakeholder_signoff:\n    decision: APPROVED\n"
+        ));
+        assert!(
+            why.contains("state_override.engineering_signoff.decision is \"rejected\" but engineering_signoff.decision is \"REJECTED\""),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn without_override_the_rejection_is_named() {
+        let why = rejected_because(REJECTED_AND_APPROVED);
+        assert_eq!(
+            why,
+            "engineering_signoff.decision is \"REJECTED\" (no state_override captures it)"
+        );
+    }
+
+    #[test]
+    fn override_of_two_approving_decisions_changes_nothing() {
+        let s = parse(
+            "p",
+            &doc(
+                "engineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\nstate_override:\n  engineering_signoff:\n    decision: REJECTED\n",
+            ),
+        );
+        assert_eq!(s.verdict, Verdict::Approved);
+        assert_eq!(s.record.override_, None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Signoff gate (`SignoffApproved`): the front matter of `decision.md` carries two approving
-//! decisions, or a `state_override` that captures each non-approving one verbatim.
+//! decisions, or a `state_override` that captures both decisions verbatim (see
+//! [`signoff`] for the exact rules).
 
 use agentrelease_api::conditions::reasons;
 
