@@ -2,124 +2,13 @@
 //! pipeline, idempotency, read budgets, plan mode, gates that block, transient faults, a crash
 //! after the plan write, rollback on a failed verification, and drift.
 
-use std::time::Duration;
+mod support;
 
-use agentrelease::databricks_adapter::ClientWorkspace;
-use agentrelease::engine::{self, Identity, Mode, Outcome, SystemClock};
+use agentrelease::engine::Mode;
+use agentrelease_api::AgentRelease;
 use agentrelease_api::conditions::{reasons, types};
-use agentrelease_api::{AgentRelease, ReleaseTarget};
-use agentrelease_sim::{
-    FaultAction, FaultRule, RunningSim, Seed, SimConfig, SimControl, Simulator,
-};
-
-const MODEL: &str = "main.agents.skyloyalty";
-const SIGNOFF: &str = "/Volumes/main/agents/signoffs/v7/decision.md";
-const SUMMARY: &str = "/Volumes/main/agents/eval_runs/v7/summary.json";
-
-struct Harness {
-    sim: RunningSim,
-    ws: ClientWorkspace,
-    release: AgentRelease,
-    target: ReleaseTarget,
-    identity: Identity,
-}
-
-fn samples() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/samples")
-}
-
-async fn harness() -> Harness {
-    let seed = Seed::from_yaml_file(&samples().join("workspace-seed.yaml")).expect("sample seed");
-    let sim = Simulator::start(SimConfig {
-        seed: Some(seed),
-        time_scale: 2000.0,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator");
-    let client = agentrelease_databricks::Client::builder(sim.url())
-        .credentials(agentrelease_databricks::Credentials::Pat(
-            agentrelease_databricks::SecretString::new("dapi-sample-token"),
-        ))
-        .allow_insecure_http(true)
-        .rate_limit(10_000)
-        .retry(agentrelease_databricks::RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-            budget: Duration::from_secs(5),
-        })
-        .build()
-        .expect("client");
-    let release: AgentRelease = serde_saphyr::from_str(
-        &std::fs::read_to_string(samples().join("agentrelease.yaml")).expect("read"),
-    )
-    .expect("release");
-    let target: ReleaseTarget = serde_saphyr::from_str(
-        &std::fs::read_to_string(samples().join("releasetarget.yaml")).expect("read"),
-    )
-    .expect("target");
-    Harness {
-        sim,
-        ws: ClientWorkspace::new(client),
-        release,
-        target,
-        identity: Identity {
-            uid: "uid-skyloyalty-v7".into(),
-            generation: 1,
-            namespace: "agents".into(),
-            name: "skyloyalty-v7".into(),
-        },
-    }
-}
-
-impl Harness {
-    fn control(&self) -> SimControl {
-        self.sim.control()
-    }
-
-    async fn pass(&mut self, mode: Mode) -> Outcome {
-        let outcome = engine::reconcile(
-            &self.release,
-            &self.target.spec,
-            self.identity.clone(),
-            &self.ws,
-            &SystemClock,
-            mode,
-        )
-        .await;
-        if mode == Mode::Apply {
-            self.release.status = Some(outcome.status.clone());
-        }
-        outcome
-    }
-
-    /// Passes until Ready or Stalled (or `max` passes), as the controller would requeue.
-    async fn run(&mut self, max: usize) -> (Outcome, Vec<engine::Event>) {
-        let mut events = Vec::new();
-        for _ in 0..max {
-            let outcome = self.pass(Mode::Apply).await;
-            events.extend(outcome.events.clone());
-            if outcome.is_ready() || outcome.is_stalled() {
-                return (outcome, events);
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let outcome = self.pass(Mode::Apply).await;
-        events.extend(outcome.events.clone());
-        (outcome, events)
-    }
-}
-
-fn reason(outcome: &Outcome, type_: &str) -> String {
-    agentrelease_api::condition::find(&outcome.status.conditions, type_)
-        .map(|c| c.reason.clone())
-        .unwrap_or_default()
-}
-
-fn plans(control: &SimControl) -> Vec<String> {
-    control.list_files("/Volumes/main/agents/deployment_plans")
-}
+use agentrelease_sim::{FaultAction, FaultRule, Seed};
+use support::*;
 
 #[tokio::test]
 async fn the_sample_release_reaches_ready_and_the_workspace_shows_it() {
@@ -623,15 +512,6 @@ async fn a_model_version_that_does_not_exist_is_never_promoted() {
         outcome.steps
     );
     assert_eq!(h.control().model_alias(MODEL, "champion"), Some(11));
-}
-
-fn deployments_created(c: &SimControl) -> usize {
-    c.calls()
-        .iter()
-        .filter(|r| {
-            r.method == "POST" && r.route == "/api/2.0/apps/{name}/deployments" && r.status == 200
-        })
-        .count()
 }
 
 #[tokio::test]

@@ -93,7 +93,7 @@ pub async fn restore<W: Workspace, C: Clock>(
         Ok(to) => to,
         Err(stop) => return unfinished(pass, &what, stop),
     };
-    if let Err(e) = record_hold(pass, &what).await {
+    if let Err(e) = record_hold(pass, &what, last_good.as_ref()).await {
         return unfinished(pass, &what, StepResult::from_workspace(&e));
     }
     if last_good.is_none() {
@@ -351,11 +351,17 @@ async fn restore_alias<W: Workspace, C: Clock>(
     Ok(to)
 }
 
-/// The hold, in the workspace: this release with this spec and these artifacts stays held.
+/// The hold, in the workspace: this release with this spec and these artifacts stays held, and
+/// the restored release owns its objects again (so it keeps them as restored, and this release
+/// takes them back only with a new spec or new artifacts).
 async fn record_hold<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
     what: &str,
+    last_good: Option<&LastGood>,
 ) -> Result<(), WorkspaceError> {
+    if let Some(owner) = last_good.map(|l| l.claim.clone()) {
+        return_ownership(pass, &owner).await?;
+    }
     let object = Owned::Alias {
         model: pass.ctx.model().to_string(),
         alias: pass.ctx.spec.model.alias.clone(),
@@ -380,8 +386,12 @@ async fn record_hold<W: Workspace, C: Clock>(
     {
         return Ok(());
     }
+    let owner = last_good
+        .map(|l| l.claim.clone())
+        .or_else(|| current.as_ref().map(|r| r.owner.clone()))
+        .unwrap_or(me);
     let record = Record {
-        owner: current.as_ref().map(|r| r.owner.clone()).unwrap_or(me),
+        owner,
         last_good: current.and_then(|r| r.last_good),
         hold: Some(hold),
     };
@@ -403,6 +413,44 @@ async fn record_hold<W: Workspace, C: Clock>(
         .find(|(o, _)| matches!(o, Owned::Alias { .. }))
     {
         *slot = Some(record);
+    }
+    Ok(())
+}
+
+/// The app and endpoint records that name this release go back to the restored release.
+async fn return_ownership<W: Workspace, C: Clock>(
+    pass: &mut Pass<'_, W, C>,
+    owner: &super::ledger::Claim,
+) -> Result<(), WorkspaceError> {
+    let me = pass.ctx.identity.key();
+    let records: Vec<(Owned, Record)> = pass
+        .artifacts
+        .ledger
+        .iter()
+        .filter(|(o, _)| !matches!(o, Owned::Alias { .. }))
+        .filter_map(|(o, r)| r.clone().map(|r| (o.clone(), r)))
+        .filter(|(_, r)| r.owner.release == me)
+        .collect();
+    for (object, record) in records {
+        let returned = Record {
+            owner: owner.clone(),
+            last_good: record.last_good,
+            hold: None,
+        };
+        let change = Change::WriteLedger {
+            path: object.path(pass.ctx.ledger_root()),
+            content: returned.render(),
+            replace: true,
+            summary: format!(
+                "return {} to {} after the rollback",
+                object.describe(),
+                owner.describe()
+            ),
+        };
+        pass.effect(change, Cause::Progress).await?;
+        if let Some((_, slot)) = pass.artifacts.ledger.iter_mut().find(|(o, _)| *o == object) {
+            *slot = Some(returned);
+        }
     }
     Ok(())
 }

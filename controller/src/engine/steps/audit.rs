@@ -11,7 +11,7 @@ use agentrelease_api::status::{AuditRecord, CreatedObjects};
 use crate::engine::change::{Change, RunOutcome};
 use crate::engine::desired;
 use crate::engine::effects::{Applied, Cause, Effect};
-use crate::engine::ledger::{self, AppSnapshot, Claim, LastGood, Owned, Record};
+use crate::engine::ledger::{self, AppSnapshot, Claim, EnvSnapshot, LastGood, Owned, Record};
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::workspace::{Workspace, WorkspaceErrorKind, WsResult};
 
@@ -28,7 +28,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         }
         None => match log(pass, RunOutcome::Finished).await {
             Ok(Some(record)) => record,
-            Ok(None) => return StepResult::done(reasons::AUDITED, "would log the audit run"),
+            Ok(None) => {
+                if let Err(e) = record_last_good(pass).await {
+                    return StepResult::from_workspace(&e);
+                }
+                return StepResult::done(reasons::AUDITED, "would log the audit run");
+            }
             Err(result) => return result,
         },
     };
@@ -107,12 +112,18 @@ fn last_good<W, C: Clock>(pass: &Pass<'_, W, C>, claim: Claim) -> LastGood {
     }
 }
 
-/// Whether two records name the same release in the same shape (claim times aside).
+/// Whether two records name the same release in the same shape (claim times and deployment
+/// ids aside: a rollback restores the source, command and environment, not an id).
 fn same_release(a: &LastGood, b: &LastGood) -> bool {
+    fn app(l: &LastGood) -> Option<(&String, &String, &Vec<String>, &Vec<EnvSnapshot>)> {
+        l.app
+            .as_ref()
+            .map(|s| (&s.name, &s.source_code_path, &s.command, &s.env))
+    }
     a.claim.release == b.claim.release
         && a.claim.n == b.claim.n
         && a.claim.model_version == b.claim.model_version
-        && a.app == b.app
+        && app(a) == app(b)
         && a.endpoint == b.endpoint
 }
 

@@ -181,7 +181,11 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                 format!("app {} differs (drift reported)", app.name),
             );
         }
-        Ok(_) => return StepResult::done(reasons::DEPLOYED, "would deploy the app"),
+        Ok(_) => {
+            // The new deployment is verified again.
+            pass.status.verification = None;
+            return StepResult::done(reasons::DEPLOYED, "would deploy the app");
+        }
         Err(e) => return StepResult::from_workspace(&e),
     };
     pass.status.deployment_id = Some(created.id.clone());

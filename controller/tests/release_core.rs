@@ -1,0 +1,296 @@
+//! The engine core on the simulator, through the real client: a rollback restores the last good
+//! release whole and the hold survives a fresh run; one owner per alias, app and endpoint (a
+//! higher N supersedes, the same N is refused before any write, no drift fights); the logged
+//! model id is bound to the promoted version; nothing moves before every check passed; and
+//! `plan` lists exactly the changes `apply` then makes.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use agentrelease::engine::Mode;
+use agentrelease_api::conditions::{Phase, reasons, types};
+use agentrelease_sim::SmokeReply;
+use serde_json::Value;
+use support::*;
+
+fn served(endpoint: &Value) -> Vec<(String, String)> {
+    let config = if endpoint["pending_config"].is_object() {
+        &endpoint["pending_config"]
+    } else {
+        &endpoint["config"]
+    };
+    config["served_entities"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    (
+                        e["name"].as_str().unwrap_or_default().to_string(),
+                        e["entity_version"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn deployed_model_id(app: &Value) -> Option<String> {
+    let deployment = if app["pending_deployment"].is_object() {
+        &app["pending_deployment"]
+    } else {
+        &app["active_deployment"]
+    };
+    deployment["env_vars"].as_array().and_then(|env| {
+        env.iter()
+            .find(|e| e["name"] == "MLFLOW_ACTIVE_MODEL_ID")
+            .and_then(|e| e["value"].as_str().map(str::to_string))
+    })
+}
+
+#[tokio::test]
+async fn a_failed_verification_restores_the_last_good_release_whole_and_a_fresh_run_keeps_holding()
+{
+    let mut h = harness().await;
+    let c = h.control();
+    assert!(h.run(200).await.0.is_ready(), "v7 reaches Ready first");
+    assert_eq!(
+        served(&c.endpoint("skyloyalty-endpoint").expect("endpoint")),
+        vec![("skyloyalty-12".to_string(), "12".to_string())]
+    );
+
+    // N=8 as its own release; its app answers 500, so verification fails.
+    seed_v8_artifacts(&c);
+    let (mut v8, id8) = other_release(&h, "skyloyalty-v8");
+    as_v8(&mut v8);
+    c.set_app_reply(
+        "skyloyalty-agent",
+        SmokeReply {
+            status: 500,
+            body: "internal error".into(),
+        },
+    )
+    .expect("reply");
+    let outcome = h.run_other(&mut v8, &id8, 300).await;
+    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert_eq!(
+        reason(&outcome, types::VERIFIED),
+        reasons::ROLLED_BACK,
+        "{:?}",
+        outcome.steps
+    );
+    assert_eq!(outcome.status.phase, Some(Phase::RolledBack));
+
+    // Alias, endpoint and app deployment are v7's again.
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    assert_eq!(
+        served(&c.endpoint("skyloyalty-endpoint").expect("endpoint")),
+        vec![("skyloyalty-12".to_string(), "12".to_string())],
+        "the endpoint serves the last good entities again"
+    );
+    assert_eq!(
+        deployed_model_id(&c.app("skyloyalty-agent").expect("app")).as_deref(),
+        Some(V12_MODEL_ID),
+        "the app runs the last good deployment's MLFLOW_ACTIVE_MODEL_ID again"
+    );
+    let record = outcome.status.rollback.clone().expect("rollback record");
+    assert!(
+        record
+            .restored_release
+            .as_deref()
+            .is_some_and(|r| r.contains("skyloyalty-v7")),
+        "{record:?}"
+    );
+    assert!(!record.in_progress);
+    assert_eq!(record.to_version, Some(12));
+
+    // A fresh run (a new `apply`: no status) keeps holding, from the workspace's record.
+    c.clear_calls();
+    v8.status = None;
+    for _ in 0..2 {
+        let again = h.pass_other(&mut v8, &id8, Mode::Apply).await;
+        assert!(again.is_stalled(), "{:?}", again.steps);
+        assert_eq!(
+            reason(&again, types::PREFLIGHT_PASSED),
+            reasons::ROLLED_BACK
+        );
+    }
+    assert!(c.writes().is_empty(), "held: {:?}", c.writes());
+
+    // The restored release owns its objects again: once the app answers, it verifies the
+    // restored deployment and is Ready, writing nothing to the workspace.
+    c.set_app_reply(
+        "skyloyalty-agent",
+        SmokeReply {
+            status: 200,
+            body: "{\"model_id\": \"{{env.MLFLOW_ACTIVE_MODEL_ID}}\"}".into(),
+        },
+    )
+    .expect("reply");
+    c.advance_clock(std::time::Duration::from_secs(600));
+    let v7 = h.run(50).await.0;
+    assert!(v7.is_ready(), "{:?}", v7.steps);
+    let writes: Vec<_> = c
+        .writes()
+        .into_iter()
+        .filter(|r| r.route.starts_with("/api/"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[tokio::test]
+async fn one_owner_per_alias_a_higher_n_supersedes_and_the_same_n_is_refused_before_any_write() {
+    let mut h = harness().await;
+    let c = h.control();
+    assert!(h.run(200).await.0.is_ready());
+
+    // The same N, another release, another model version: refused, nothing written.
+    let (mut twin, twin_id) = other_release(&h, "skyloyalty-v7-again");
+    twin.spec.model.version = 11;
+    twin.spec.model.logged_model_id = None;
+    c.clear_calls();
+    let refused = h.pass_other(&mut twin, &twin_id, Mode::Apply).await;
+    assert!(refused.is_stalled());
+    assert_eq!(
+        reason(&refused, types::PREFLIGHT_PASSED),
+        reasons::OWNERSHIP_CONFLICT,
+        "{:?}",
+        refused.steps
+    );
+    let message = agentrelease_api::condition::find(&refused.status.conditions, types::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(message.contains("agents/skyloyalty-v7"), "{message}");
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+
+    // A higher N of the same agent supersedes.
+    seed_v8_artifacts(&c);
+    let (mut v8, id8) = other_release(&h, "skyloyalty-v8");
+    as_v8(&mut v8);
+    let ready = h.run_other(&mut v8, &id8, 300).await;
+    assert!(ready.is_ready(), "{:?}", ready.steps);
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(10));
+    let old = h.pass(Mode::Apply).await;
+    assert_eq!(old.status.phase, Some(Phase::Superseded), "{:?}", old.steps);
+    assert!(!old.is_ready() && !old.is_stalled());
+
+    // As the controller resyncs both, neither writes: no drift fight.
+    c.clear_calls();
+    for _ in 0..3 {
+        let a = h.pass(Mode::Apply).await;
+        assert_eq!(a.status.phase, Some(Phase::Superseded));
+        let b = h.pass_other(&mut v8, &id8, Mode::Apply).await;
+        assert!(b.is_ready(), "{:?}", b.steps);
+    }
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(10));
+
+    // A release of another agent on the same app is refused.
+    let (mut stranger, stranger_id) = other_release(&h, "other-agent");
+    stranger.spec.model.name = "main.agents.other".into();
+    stranger.spec.model.alias = "prod".into();
+    let refused = h.pass_other(&mut stranger, &stranger_id, Mode::Apply).await;
+    assert!(refused.is_stalled());
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+}
+
+#[tokio::test]
+async fn the_logged_model_id_is_bound_to_the_promoted_version() {
+    let mut h = harness().await;
+    let c = h.control();
+    // Version 11's logged model while promoting version 12: blocked before any write.
+    h.release.spec.model.logged_model_id = Some("m-5a6b7c8d9e0f4a1b2c3d4e5f6a7b8c9d".into());
+    let outcome = h.run(20).await.0;
+    assert!(outcome.is_stalled());
+    assert_eq!(
+        reason(&outcome, types::PREFLIGHT_PASSED),
+        reasons::MODEL_ID_MISMATCH
+    );
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(11));
+
+    // Omitted: taken from the version.
+    let mut h = harness().await;
+    let c = h.control();
+    h.release.spec.model.logged_model_id = None;
+    assert!(h.run(200).await.0.is_ready());
+    assert_eq!(
+        deployed_model_id(&c.app("skyloyalty-agent").expect("app")).as_deref(),
+        Some(V12_MODEL_ID)
+    );
+}
+
+#[tokio::test]
+async fn a_grant_on_a_missing_securable_blocks_before_the_alias_moves() {
+    let mut h = harness().await;
+    let c = h.control();
+    let mut grant = h.release.spec.grants[0].clone();
+    grant.securable_type = serde_json::from_value(serde_json::json!("TABLE")).expect("type");
+    grant.full_name = "main.agents.no_such_table".into();
+    grant.privileges = vec![serde_json::from_value(serde_json::json!("SELECT")).expect("p")];
+    h.release.spec.grants.push(grant);
+    let outcome = h.run(20).await.0;
+    assert!(outcome.is_stalled());
+    assert_eq!(
+        reason(&outcome, types::PREFLIGHT_PASSED),
+        reasons::OBJECT_MISSING
+    );
+    let message = agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(message.contains("main.agents.no_such_table"), "{message}");
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(11), "untouched");
+}
+
+#[tokio::test]
+async fn plan_lists_each_change_once_and_apply_then_makes_exactly_those() {
+    let mut h = harness().await;
+    let c = h.control();
+    assert!(h.run(200).await.0.is_ready());
+    seed_v8_artifacts(&c);
+    as_v8(&mut h.release);
+    h.identity.generation = 2;
+
+    let planned = h.pass(Mode::Plan).await.changes;
+    let planned: Vec<(String, String)> = planned
+        .iter()
+        .map(|c| (c.step.to_string(), c.summary.clone()))
+        .collect();
+    let unique: BTreeSet<_> = planned.iter().cloned().collect();
+    assert_eq!(unique.len(), planned.len(), "listed twice: {planned:?}");
+    assert!(!planned.is_empty());
+
+    let mut applied = Vec::new();
+    for _ in 0..300 {
+        let outcome = h.pass(Mode::Apply).await;
+        applied.extend(
+            outcome
+                .changes
+                .iter()
+                .map(|c| (c.step.to_string(), c.summary.clone())),
+        );
+        if outcome.is_ready() || outcome.is_stalled() {
+            assert!(outcome.is_ready(), "{:?}", outcome.steps);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let normalise = |list: &[(String, String)]| -> Vec<(String, String)> {
+        // Run names carry the time; everything else must match exactly.
+        let mut v: Vec<_> = list.to_vec();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        normalise(&planned),
+        normalise(&applied),
+        "plan and apply disagree"
+    );
+    assert!(
+        planned
+            .iter()
+            .any(|(s, m)| s == "promote" && m.contains("12 -> 10")),
+        "{planned:?}"
+    );
+}

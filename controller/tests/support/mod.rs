@@ -1,0 +1,229 @@
+//! The one place the engine's simulator tests share: a simulator seeded from the sample, the
+//! real typed client against it, the sample release and target, and helpers to run passes as
+//! the controller would.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use agentrelease::databricks_adapter::ClientWorkspace;
+use agentrelease::engine::{self, Identity, Mode, Outcome, SystemClock};
+use agentrelease_api::{AgentRelease, ReleaseTarget};
+use agentrelease_sim::{RunningSim, Seed, SimConfig, SimControl, Simulator};
+
+pub const MODEL: &str = "main.agents.skyloyalty";
+pub const SIGNOFF: &str = "/Volumes/main/agents/signoffs/v7/decision.md";
+pub const SUMMARY: &str = "/Volumes/main/agents/eval_runs/v7/summary.json";
+
+pub struct Harness {
+    pub sim: RunningSim,
+    pub ws: ClientWorkspace,
+    pub release: AgentRelease,
+    pub target: ReleaseTarget,
+    pub identity: Identity,
+}
+
+pub fn samples() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/samples")
+}
+
+pub async fn harness() -> Harness {
+    let seed = Seed::from_yaml_file(&samples().join("workspace-seed.yaml")).expect("sample seed");
+    let sim = Simulator::start(SimConfig {
+        seed: Some(seed),
+        time_scale: 2000.0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let client = agentrelease_databricks::Client::builder(sim.url())
+        .credentials(agentrelease_databricks::Credentials::Pat(
+            agentrelease_databricks::SecretString::new("dapi-sample-token"),
+        ))
+        .allow_insecure_http(true)
+        .rate_limit(10_000)
+        .retry(agentrelease_databricks::RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            budget: Duration::from_secs(5),
+        })
+        .build()
+        .expect("client");
+    let release: AgentRelease = serde_saphyr::from_str(
+        &std::fs::read_to_string(samples().join("agentrelease.yaml")).expect("read"),
+    )
+    .expect("release");
+    let target: ReleaseTarget = serde_saphyr::from_str(
+        &std::fs::read_to_string(samples().join("releasetarget.yaml")).expect("read"),
+    )
+    .expect("target");
+    Harness {
+        sim,
+        ws: ClientWorkspace::new(client),
+        release,
+        target,
+        identity: Identity {
+            uid: "uid-skyloyalty-v7".into(),
+            generation: 1,
+            namespace: "agents".into(),
+            name: "skyloyalty-v7".into(),
+        },
+    }
+}
+
+impl Harness {
+    pub fn control(&self) -> SimControl {
+        self.sim.control()
+    }
+
+    pub async fn pass(&mut self, mode: Mode) -> Outcome {
+        let outcome = engine::reconcile(
+            &self.release,
+            &self.target.spec,
+            self.identity.clone(),
+            &self.ws,
+            &SystemClock,
+            mode,
+        )
+        .await;
+        if mode == Mode::Apply {
+            self.release.status = Some(outcome.status.clone());
+        }
+        outcome
+    }
+
+    /// Passes until Ready or Stalled (or `max` passes), as the controller would requeue.
+    pub async fn run(&mut self, max: usize) -> (Outcome, Vec<engine::Event>) {
+        let mut events = Vec::new();
+        for _ in 0..max {
+            let outcome = self.pass(Mode::Apply).await;
+            events.extend(outcome.events.clone());
+            if outcome.is_ready() || outcome.is_stalled() {
+                return (outcome, events);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let outcome = self.pass(Mode::Apply).await;
+        events.extend(outcome.events.clone());
+        (outcome, events)
+    }
+}
+
+pub fn reason(outcome: &Outcome, type_: &str) -> String {
+    agentrelease_api::condition::find(&outcome.status.conditions, type_)
+        .map(|c| c.reason.clone())
+        .unwrap_or_default()
+}
+
+pub fn plans(control: &SimControl) -> Vec<String> {
+    control.list_files("/Volumes/main/agents/deployment_plans")
+}
+
+/// Successful app deployments the simulator was asked for.
+pub fn deployments_created(c: &SimControl) -> usize {
+    c.calls()
+        .iter()
+        .filter(|r| {
+            r.method == "POST" && r.route == "/api/2.0/apps/{name}/deployments" && r.status == 200
+        })
+        .count()
+}
+
+impl Harness {
+    /// One pass over another release on the same workspace (as the controller would reconcile
+    /// a second object); its status is kept in `release` like [`Harness::pass`] does.
+    pub async fn pass_other(
+        &self,
+        release: &mut AgentRelease,
+        identity: &Identity,
+        mode: Mode,
+    ) -> Outcome {
+        let outcome = engine::reconcile(
+            release,
+            &self.target.spec,
+            identity.clone(),
+            &self.ws,
+            &SystemClock,
+            mode,
+        )
+        .await;
+        if mode == Mode::Apply {
+            release.status = Some(outcome.status.clone());
+        }
+        outcome
+    }
+
+    /// Passes over another release until Ready or Stalled (or `max` passes).
+    pub async fn run_other(
+        &self,
+        release: &mut AgentRelease,
+        identity: &Identity,
+        max: usize,
+    ) -> Outcome {
+        let mut outcome = self.pass_other(release, identity, Mode::Apply).await;
+        for _ in 0..max {
+            if outcome.is_ready() || outcome.is_stalled() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            outcome = self.pass_other(release, identity, Mode::Apply).await;
+        }
+        outcome
+    }
+}
+
+/// The logged model of version 10 in the sample seed.
+pub const V10_MODEL_ID: &str = "m-1d2e3f4a5b6c4d7e8f9a0b1c2d3e4f5a";
+/// The logged model of version 12 in the sample seed.
+pub const V12_MODEL_ID: &str = "m-7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b";
+
+/// Writes the artifacts of N=8 (signoff, eval summary, prompt alias candidate_v8).
+pub fn seed_v8_artifacts(c: &SimControl) {
+    c.put_file(
+        "/Volumes/main/agents/signoffs/v8/decision.md",
+        "---\nversion: 8\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n",
+    )
+    .expect("signoff v8");
+    c.put_file(
+        "/Volumes/main/agents/eval_runs/v8/summary.json",
+        r#"{"version": 8, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.93, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}"#,
+    )
+    .expect("summary v8");
+    c.apply_seed(
+        &Seed::from_yaml_str(
+            "catalogs:\n  - name: main\n    schemas:\n      - name: agents\n        prompts:\n          - name: system_instructions\n            versions: [{version: 7, template: v7}, {version: 8, template: v8}]\n            aliases: {candidate_v7: 7, candidate_v8: 8}\n",
+            None,
+        )
+        .expect("seed"),
+    )
+    .expect("prompt v8");
+}
+
+/// The sample release turned into N=8 of model version 10 (its served entity renamed to match).
+pub fn as_v8(release: &mut AgentRelease) {
+    release.spec.version = 8;
+    release.spec.model.version = 10;
+    release.spec.model.logged_model_id = Some(V10_MODEL_ID.into());
+    if let Some(v) = release.spec.verification.as_mut() {
+        v.expect_substring = Some(V10_MODEL_ID.into());
+    }
+    if let Some(e) = release.spec.serving_endpoint.as_mut()
+        && let Some(first) = e.served_entities.first_mut()
+    {
+        first.name = "skyloyalty-10".into();
+    }
+}
+
+/// Another release object (its own name and uid) with the sample's spec.
+pub fn other_release(h: &Harness, name: &str) -> (AgentRelease, Identity) {
+    let mut release = h.release.clone();
+    release.metadata.name = Some(name.into());
+    release.status = None;
+    let identity = Identity {
+        uid: format!("uid-{name}"),
+        generation: 1,
+        namespace: "agents".into(),
+        name: name.into(),
+    };
+    (release, identity)
+}
