@@ -351,6 +351,9 @@ async fn mlflow_experiments_and_runs() {
 #[tokio::test]
 async fn apps_deployments_and_the_smoke_request() {
     let sim = sim().await;
+    // The simulated clock stands still: only the advances below move it, whatever the
+    // machine's speed.
+    sim.control().set_time_scale(0.0);
     let c = client(&sim, &sim.token());
     let req = AppRequest {
         name: "bot-app".into(),
