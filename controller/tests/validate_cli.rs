@@ -1,5 +1,6 @@
 //! `agentrelease validate` as a GitOps repository's CI runs it: exit codes, one line per problem
-//! in `file:line: Kind/name: field.path: reason` form, and the sample corpus.
+//! in `file:line: Kind/name: field.path: reason` form, the sample corpus, and the problems only a
+//! set of files shows (an object declared twice, releases that would fight over one object).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,8 +10,13 @@ fn repo() -> PathBuf {
 }
 
 fn validate(args: &[&str]) -> (i32, String, String) {
+    validate_in(&repo(), args)
+}
+
+/// Runs `agentrelease validate` in `dir`, so problems name files as given on the command line.
+fn validate_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_agentrelease"))
-        .current_dir(repo())
+        .current_dir(dir)
         .arg("validate")
         .args(args)
         .output()
@@ -129,4 +135,245 @@ fn recursive_flag_reads_subdirectories() {
     let (code, stdout, _) = validate(&["-R", "-f", "config/samples"]);
     assert_eq!(code, 1, "the invalid corpus lives in a subdirectory");
     assert!(stdout.contains("config/samples/invalid/"), "{stdout}");
+}
+
+/// An AgentRelease of agent `model` with N=`n` on `targetRef` `target`, owning alias `@champion`
+/// and app `app`. Lines: 4 `metadata.name`, 8 `spec.version`, 12 `spec.model.alias`,
+/// 15 `spec.app.name`.
+fn release(name: &str, target: &str, n: i64, model: &str, app: &str) -> String {
+    format!(
+        "apiVersion: agentops.dev/v1alpha1
+kind: AgentRelease
+metadata:
+  name: {name}
+spec:
+  targetRef:
+    name: {target}
+  version: {n}
+  model:
+    name: {model}
+    version: 12
+    alias: champion
+    loggedModelId: m-7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b
+  app:
+    name: {app}
+    sourceCodePath: /Workspace/Shared/skyloyalty/app
+"
+    )
+}
+
+/// A ReleaseTarget `name` for the workspace at `host`.
+fn target(name: &str, host: &str) -> String {
+    format!(
+        "apiVersion: agentops.dev/v1alpha1
+kind: ReleaseTarget
+metadata:
+  name: {name}
+spec:
+  host: {host}
+  credentials:
+    secretName: prod-databricks
+  catalog: main
+  schema: agents
+  experiments:
+    deployment: /Shared/skyloyalty/deploy
+"
+    )
+}
+
+const HOST: &str = "https://adb-1234567890123456.7.azuredatabricks.net";
+
+/// A temporary directory holding `files` (name, content).
+fn files(files: &[(&str, String)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn two_releases_with_the_same_n_on_one_alias_conflict() {
+    let dir = files(&[
+        (
+            "agentrelease.yaml",
+            release(
+                "skyloyalty-v7",
+                "prod",
+                7,
+                "main.agents.skyloyalty",
+                "skyloyalty-agent",
+            ),
+        ),
+        (
+            "agentrelease-b.yaml",
+            release(
+                "skyloyalty-v7b",
+                "prod",
+                7,
+                "main.agents.skyloyalty",
+                "skyloyalty-b",
+            ),
+        ),
+        ("releasetarget.yaml", target("prod", HOST)),
+    ]);
+    let (code, stdout, stderr) = validate_in(
+        dir.path(),
+        &[
+            "-f",
+            "agentrelease.yaml",
+            "agentrelease-b.yaml",
+            "releasetarget.yaml",
+        ],
+    );
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "agentrelease-b.yaml:8: AgentRelease/skyloyalty-v7b: spec.version: N=7 is also released by AgentRelease/skyloyalty-v7 (agentrelease.yaml:8) on alias main.agents.skyloyalty@champion of target prod; two releases with the same N cannot own one alias (OwnershipConflict)",
+            "agentrelease.yaml:8: AgentRelease/skyloyalty-v7: spec.version: N=7 is also released by AgentRelease/skyloyalty-v7b (agentrelease-b.yaml:8) on alias main.agents.skyloyalty@champion of target prod; two releases with the same N cannot own one alias (OwnershipConflict)",
+        ]
+    );
+    assert!(stderr.contains("2 problem(s)"), "{stderr}");
+}
+
+#[test]
+fn releases_of_two_agents_on_one_app_conflict() {
+    let dir = files(&[(
+        "releases.yaml",
+        format!(
+            "{}---\n{}",
+            release(
+                "skyloyalty-v7",
+                "prod",
+                7,
+                "main.agents.skyloyalty",
+                "shared-agent"
+            ),
+            release(
+                "otherbot-v1",
+                "prod",
+                1,
+                "main.agents.otherbot",
+                "shared-agent"
+            ),
+        ),
+    )]);
+    let (code, stdout, _) = validate_in(dir.path(), &["-f", "releases.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "releases.yaml:15: AgentRelease/skyloyalty-v7: spec.app.name: AgentRelease/otherbot-v1 (releases.yaml:32), a release of agent main.agents.otherbot, also claims app shared-agent of target prod; whichever is applied second finds it owned by a release of another agent (OwnershipConflict)",
+            "releases.yaml:32: AgentRelease/otherbot-v1: spec.app.name: AgentRelease/skyloyalty-v7 (releases.yaml:15), a release of agent main.agents.skyloyalty, also claims app shared-agent of target prod; whichever is applied second finds it owned by a release of another agent (OwnershipConflict)",
+        ]
+    );
+}
+
+#[test]
+fn a_higher_n_of_the_same_agent_supersedes_and_is_not_a_problem() {
+    let dir = files(&[
+        (
+            "v7.yaml",
+            release(
+                "skyloyalty-v7",
+                "prod",
+                7,
+                "main.agents.skyloyalty",
+                "skyloyalty-agent",
+            ),
+        ),
+        (
+            "v8.yaml",
+            release(
+                "skyloyalty-v8",
+                "prod",
+                8,
+                "main.agents.skyloyalty",
+                "skyloyalty-agent",
+            ),
+        ),
+        ("releasetarget.yaml", target("prod", HOST)),
+    ]);
+    let (code, stdout, stderr) = validate_in(dir.path(), &["-f", "."]);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("0 problem(s)"), "{stderr}");
+}
+
+#[test]
+fn two_targets_on_one_host_are_one_workspace_and_two_hosts_are_two() {
+    let releases = format!(
+        "{}---\n{}",
+        release(
+            "skyloyalty-v7",
+            "prod",
+            7,
+            "main.agents.skyloyalty",
+            "shared-agent"
+        ),
+        release(
+            "otherbot-v1",
+            "prod-eu",
+            1,
+            "main.agents.otherbot",
+            "shared-agent"
+        ),
+    );
+    let one_host = files(&[
+        ("releases.yaml", releases.clone()),
+        (
+            "targets.yaml",
+            format!(
+                "{}---\n{}",
+                target("prod", HOST),
+                target("prod-eu", &format!("{HOST}/"))
+            ),
+        ),
+    ]);
+    let (code, stdout, _) = validate_in(one_host.path(), &["-f", "releases.yaml", "targets.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("releases.yaml:15: AgentRelease/skyloyalty-v7: spec.app.name: AgentRelease/otherbot-v1 (releases.yaml:32), a release of agent main.agents.otherbot, also claims app shared-agent of target prod (the same workspace as target prod-eu); whichever is applied second finds it owned by a release of another agent (OwnershipConflict)"),
+        "{stdout}"
+    );
+
+    let two_hosts = files(&[
+        ("releases.yaml", releases),
+        (
+            "targets.yaml",
+            format!(
+                "{}---\n{}",
+                target("prod", HOST),
+                target(
+                    "prod-eu",
+                    "https://adb-6543210987654321.1.azuredatabricks.net"
+                )
+            ),
+        ),
+    ]);
+    let (code, stdout, _) = validate_in(two_hosts.path(), &["-f", "releases.yaml", "targets.yaml"]);
+    assert_eq!(
+        code, 0,
+        "separate workspaces keep separate ledgers: {stdout}"
+    );
+}
+
+#[test]
+fn a_release_declared_twice_is_one_duplicate_not_a_conflict() {
+    let v7 = release(
+        "skyloyalty-v7",
+        "prod",
+        7,
+        "main.agents.skyloyalty",
+        "skyloyalty-agent",
+    );
+    let dir = files(&[("a.yaml", v7.clone()), ("b.yaml", v7)]);
+    let (code, stdout, _) = validate_in(dir.path(), &["-f", "a.yaml", "b.yaml", "a.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(
+        stdout.trim(),
+        "b.yaml:4: AgentRelease/skyloyalty-v7: metadata.name: Duplicate value: also declared at a.yaml:4; one namespace and name is one object, so only one of the two would be applied",
+        "a file given twice is one declaration"
+    );
 }

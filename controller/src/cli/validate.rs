@@ -1,14 +1,21 @@
 //! `agentrelease validate -f PATH...`: what a GitOps repository runs in its pull-request CI.
 //! Checks every AgentRelease and ReleaseTarget as strictly as the API server would, plus the rules
-//! CEL cannot express; other kinds are skipped and counted.
+//! CEL cannot express, plus what the files say together: an object declared twice, and releases
+//! that would fight over an alias, app or serving endpoint of one workspace (judged as the
+//! engine's ledger judges them); other kinds are skipped and counted.
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::io::Write;
 use std::path::PathBuf;
 
 use agentrelease_api::validation::{self, Classified, Kind, Validator};
 use agentrelease_api::{AgentRelease, ReleaseTarget};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
+use crate::connection::workspace_origin;
+use crate::engine::ledger::{self, Claim, Owned, Verdict};
 use crate::manifest::{self, Document};
 
 /// Arguments of `agentrelease validate`.
@@ -132,6 +139,8 @@ pub fn validate_paths(paths: &[PathBuf], recursive: bool) -> Report {
         }
     }
     cross_check(&mut report);
+    duplicate_check(&mut report);
+    ownership_check(&mut report);
     report
         .problems
         .sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
@@ -256,6 +265,289 @@ fn cross_check(report: &mut Report) {
         }
     }
     report.problems.extend(found);
+}
+
+/// The namespace an object without `metadata.namespace` lands in, as `apply` assumes.
+const DEFAULT_NAMESPACE: &str = "default";
+
+/// `namespace/name` of an object, with the namespace `apply` gives it when the file has none.
+fn object_key(meta: &ObjectMeta) -> String {
+    format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
+        meta.name.as_deref().unwrap_or("")
+    )
+}
+
+/// An AgentRelease or ReleaseTarget declared again under the same namespace and name: the cluster
+/// keeps one object per name, so one of the two declarations would be lost. Reported once, at
+/// the later declaration.
+fn duplicate_check(report: &mut Report) {
+    let declared = report
+        .releases
+        .iter()
+        .map(|(doc, r)| ("AgentRelease", doc, object_key(&r.metadata)))
+        .chain(
+            report
+                .targets
+                .iter()
+                .map(|(doc, t)| ("ReleaseTarget", doc, object_key(&t.metadata))),
+        );
+    let mut first: BTreeMap<(&str, String), &Document> = BTreeMap::new();
+    let mut found = Vec::new();
+    for (kind, doc, key) in declared {
+        match first.entry((kind, key)) {
+            Entry::Vacant(slot) => {
+                slot.insert(doc);
+            }
+            Entry::Occupied(earlier) => {
+                let earlier = earlier.get();
+                if same_document(earlier, doc) {
+                    // The same file given twice (`-f dir -f dir/x.yaml`): one declaration.
+                    continue;
+                }
+                found.push(LocatedProblem {
+                    file: doc.file.display().to_string(),
+                    line: doc.line_of("metadata.name"),
+                    object: Some(object_label(doc)),
+                    field: "metadata.name".into(),
+                    message: format!(
+                        "Duplicate value: also declared at {}:{}; one namespace and name is one object, so only one of the two would be applied",
+                        earlier.file.display(),
+                        earlier.line_of("metadata.name")
+                    ),
+                });
+            }
+        }
+    }
+    report.problems.extend(found);
+}
+
+/// True when `a` and `b` are one document of one file, read twice.
+fn same_document(a: &Document, b: &Document) -> bool {
+    let canonical =
+        |d: &Document| std::fs::canonicalize(&d.file).unwrap_or_else(|_| d.file.clone());
+    a.line == b.line && canonical(a) == canonical(b)
+}
+
+/// The workspace whose ledger records who owns a release's objects, as far as the files tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum WorkspaceKey {
+    /// The origin of the `spec.host` of the release's ReleaseTarget: two targets naming one host
+    /// share one workspace, and so one ledger.
+    Host(String),
+    /// The release's `targetRef` (`namespace/name`), when that target is not among the files.
+    TargetRef(String),
+}
+
+/// A release as the ownership check sees it: the claim the engine would record for it, where,
+/// and on what.
+struct Contender<'a> {
+    doc: &'a Document,
+    /// `AgentRelease/name`.
+    label: String,
+    claim: Claim,
+    workspace: WorkspaceKey,
+    /// The target as it reads in messages: its name, or `namespace/name` when a namespace is set.
+    target: String,
+    owned: Vec<Owned>,
+}
+
+impl Contender<'_> {
+    fn new<'a>(
+        doc: &'a Document,
+        release: &AgentRelease,
+        targets: &[(Document, ReleaseTarget)],
+    ) -> Contender<'a> {
+        let release_ns = release.metadata.namespace.as_deref();
+        let (workspace, target) = match find_target(release, targets) {
+            Some((_, t)) => {
+                let host = workspace_origin(&t.spec.host).unwrap_or_else(|_| {
+                    // Validation refuses such a host; compare the text rather than guess.
+                    t.spec
+                        .host
+                        .trim()
+                        .trim_end_matches('/')
+                        .to_ascii_lowercase()
+                });
+                (
+                    WorkspaceKey::Host(host),
+                    target_label(
+                        t.metadata.namespace.as_deref(),
+                        &release.spec.target_ref.name,
+                    ),
+                )
+            }
+            None => {
+                let ns = release.spec.target_ref.namespace.as_deref().or(release_ns);
+                let name = &release.spec.target_ref.name;
+                (
+                    WorkspaceKey::TargetRef(format!("{}/{name}", ns.unwrap_or(DEFAULT_NAMESPACE))),
+                    target_label(ns, name),
+                )
+            }
+        };
+        Contender {
+            doc,
+            label: object_label(doc),
+            claim: Claim {
+                agent: release.spec.model.name.clone(),
+                n: release.spec.version,
+                release: object_key(&release.metadata),
+                model_version: release.spec.model.version,
+                at: String::new(),
+            },
+            workspace,
+            target,
+            owned: ledger::owned_by(&release.spec),
+        }
+    }
+
+    /// `file:line` of `field` in this release's manifest.
+    fn at(&self, field: &str) -> String {
+        format!("{}:{}", self.doc.file.display(), self.doc.line_of(field))
+    }
+}
+
+fn target_label(namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// The manifest field that names an owned object.
+fn owned_field(object: &Owned) -> &'static str {
+    match object {
+        Owned::Alias { .. } => "spec.model.alias",
+        Owned::App(_) => "spec.app.name",
+        Owned::Endpoint(_) => "spec.servingEndpoint.name",
+    }
+}
+
+fn owned_kind(object: &Owned) -> &'static str {
+    match object {
+        Owned::Alias { .. } => "alias",
+        Owned::App(_) => "app",
+        Owned::Endpoint(_) => "serving endpoint",
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(objects: &[&Owned]) -> String {
+    let described: Vec<String> = objects.iter().map(|o| o.describe()).collect();
+    match described.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// Releases in the files that the engine would refuse once the other one owns a shared alias,
+/// app or serving endpoint of the same workspace: the same N of one agent twice, or two agents on
+/// one object. A higher N of the same agent supersedes the lower one and is not a problem. One
+/// problem per conflicting release; a release declared twice counts once (the duplicate is
+/// reported on its own).
+fn ownership_check(report: &mut Report) {
+    let mut contenders: Vec<Contender<'_>> = Vec::new();
+    for (doc, release) in &report.releases {
+        let contender = Contender::new(doc, release, &report.targets);
+        if !contenders
+            .iter()
+            .any(|c| c.claim.release == contender.claim.release)
+        {
+            contenders.push(contender);
+        }
+    }
+    let mut found = Vec::new();
+    for me in &contenders {
+        let conflicts: Vec<(&Contender<'_>, Vec<&Owned>)> = contenders
+            .iter()
+            .filter(|other| other.workspace == me.workspace)
+            // The verdict depends on the two claims only, not on which object they share.
+            .filter(|other| {
+                matches!(
+                    ledger::judge(&me.claim, Some(&other.claim)),
+                    Verdict::Conflict(_)
+                )
+            })
+            .filter_map(|other| {
+                let shared: Vec<&Owned> = me
+                    .owned
+                    .iter()
+                    .filter(|o| other.owned.contains(o))
+                    .collect();
+                (!shared.is_empty()).then_some((other, shared))
+            })
+            .collect();
+        if let Some(problem) = conflict_problem(me, &conflicts) {
+            found.push(problem);
+        }
+    }
+    report.problems.extend(found);
+}
+
+/// The one problem of `me`: the first release it conflicts with in full, the others after it.
+fn conflict_problem(
+    me: &Contender<'_>,
+    conflicts: &[(&Contender<'_>, Vec<&Owned>)],
+) -> Option<LocatedProblem> {
+    let ((other, objects), rest) = conflicts.split_first()?;
+    let first_object = objects.first()?;
+    let place = if other.target == me.target {
+        format!("of target {}", me.target)
+    } else {
+        format!(
+            "of target {} (the same workspace as target {})",
+            me.target, other.target
+        )
+    };
+    let (field, mut message) = if other.claim.agent == me.claim.agent {
+        let field = "spec.version";
+        let message = format!(
+            "N={} is also released by {} ({}) on {} {place}; two releases with the same N cannot own one {} (OwnershipConflict)",
+            me.claim.n,
+            other.label,
+            other.at(field),
+            and_list(objects),
+            owned_kind(first_object)
+        );
+        (field, message)
+    } else {
+        let field = owned_field(first_object);
+        let message = format!(
+            "{} ({}), a release of agent {}, also claims {} {place}; whichever is applied second finds {} owned by a release of another agent (OwnershipConflict)",
+            other.label,
+            other.at(field),
+            other.claim.agent,
+            and_list(objects),
+            if objects.len() == 1 { "it" } else { "them" }
+        );
+        (field, message)
+    };
+    for (other, objects) in rest {
+        let (why, other_field) = if other.claim.agent == me.claim.agent {
+            ("the same N", "spec.version")
+        } else {
+            (
+                "another agent",
+                objects.first().map_or("", |o| owned_field(o)),
+            )
+        };
+        message.push_str(&format!(
+            "; also {} ({}) on {} ({why})",
+            other.label,
+            other.at(other_field),
+            and_list(objects)
+        ));
+    }
+    Some(LocatedProblem {
+        file: me.doc.file.display().to_string(),
+        line: me.doc.line_of(field),
+        object: Some(me.label.clone()),
+        field: field.to_string(),
+        message,
+    })
 }
 
 /// Runs `agentrelease validate`; returns the exit code.

@@ -193,21 +193,10 @@ impl ReleaseContext {
         super::ledger::DEFAULT_ROOT
     }
 
-    /// The objects the release owns while it is the current release of its agent: the alias
-    /// always, the app and the serving endpoint when declared.
+    /// The objects the release owns while it is the current release of its agent
+    /// ([`super::ledger::owned_by`]).
     pub fn owned_objects(&self) -> Vec<super::ledger::Owned> {
-        use super::ledger::Owned;
-        let mut owned = vec![Owned::Alias {
-            model: self.spec.model.name.clone(),
-            alias: self.spec.model.alias.clone(),
-        }];
-        if let Some(app) = &self.spec.app {
-            owned.push(Owned::App(app.name.clone()));
-        }
-        if let Some(e) = &self.spec.serving_endpoint {
-            owned.push(Owned::Endpoint(e.name.clone()));
-        }
-        owned
+        super::ledger::owned_by(&self.spec)
     }
 
     /// The release as an owner of workspace objects, claiming at `at`.

@@ -70,6 +70,23 @@ impl Owned {
     }
 }
 
+/// The objects a release with `spec` owns while it is the current release of its agent: the
+/// alias always, then the app and the serving endpoint when declared. The engine claims these,
+/// and `validate` compares them across the releases of a set of files.
+pub fn owned_by(spec: &agentrelease_api::AgentReleaseSpec) -> Vec<Owned> {
+    let mut owned = vec![Owned::Alias {
+        model: spec.model.name.clone(),
+        alias: spec.model.alias.clone(),
+    }];
+    if let Some(app) = &spec.app {
+        owned.push(Owned::App(app.name.clone()));
+    }
+    if let Some(e) = &spec.serving_endpoint {
+        owned.push(Owned::Endpoint(e.name.clone()));
+    }
+    owned
+}
+
 /// Keeps `[A-Za-z0-9._@-]`, percent-encodes everything else (names are validated upstream; this
 /// only guarantees one path segment).
 fn escape(key: &str) -> String {
