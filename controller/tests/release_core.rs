@@ -294,3 +294,34 @@ async fn plan_lists_each_change_once_and_apply_then_makes_exactly_those() {
         "{planned:?}"
     );
 }
+
+#[tokio::test]
+async fn new_gate_inputs_within_a_generation_are_a_new_plan_version_never_an_overwrite() {
+    let mut h = harness().await;
+    let c = h.control();
+    let ready = h.run(200).await.0;
+    assert!(ready.is_ready());
+    let first = ready.status.plan.clone().expect("plan");
+    assert_eq!(first.version, 3);
+    let before = c.read_file(&first.path).expect("plan v3");
+
+    // The same decisions, a new signoff document (a reviewer added a note).
+    let signoff = c.read_file(SIGNOFF).expect("signoff");
+    let mut text = String::from_utf8(signoff.to_vec()).expect("utf8");
+    text.push_str("\nReviewed again after the latency fix.\n");
+    c.put_file(SIGNOFF, text).expect("new signoff");
+    let outcome = h.run(50).await.0;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(outcome.status.plan.as_ref().map(|p| p.version), Some(4));
+    assert_eq!(
+        c.read_file(&first.path),
+        Some(before),
+        "v3 is never overwritten"
+    );
+    assert_eq!(plans(&c).len(), 4);
+
+    // Unchanged inputs: no further plan.
+    let again = h.run(5).await.0;
+    assert!(again.is_ready());
+    assert_eq!(plans(&c).len(), 4);
+}
