@@ -529,35 +529,8 @@ async fn a_release_from_scratch_makes_one_of_everything_and_n_plus_1_moves_the_a
     );
 
     // Release N=8 of model version 10 (an existing version) with its own artifacts.
-    c.put_file(
-        "/Volumes/main/agents/signoffs/v8/decision.md",
-        "---\nversion: 8\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n",
-    )
-    .expect("signoff v8");
-    c.put_file(
-        "/Volumes/main/agents/eval_runs/v8/summary.json",
-        r#"{"version": 8, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.93, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}"#,
-    )
-    .expect("summary v8");
-    c.apply_seed(
-        &Seed::from_yaml_str(
-            "catalogs:\n  - name: main\n    schemas:\n      - name: agents\n        prompts:\n          - name: system_instructions\n            versions: [{version: 8, template: v8}]\n            aliases: {candidate_v8: 8}\n",
-            None,
-        )
-        .expect("seed"),
-    )
-    .expect("prompt v8");
-    h.release.spec.version = 8;
-    h.release.spec.model.version = 10;
-    h.release.spec.model.logged_model_id = Some("m-1d2e3f4a5b6c4d7e8f9a0b1c2d3e4f5a".into());
-    if let Some(v) = h.release.spec.verification.as_mut() {
-        v.expect_substring = Some("m-1d2e3f4a5b6c4d7e8f9a0b1c2d3e4f5a".into());
-    }
-    if let Some(e) = h.release.spec.serving_endpoint.as_mut()
-        && let Some(first) = e.served_entities.first_mut()
-    {
-        first.name = "skyloyalty-10".into();
-    }
+    seed_v8_artifacts(&c);
+    as_v8(&mut h.release);
     h.identity.generation = 2;
     let (outcome, _) = h.run(200).await;
     assert!(outcome.is_ready(), "{:?}", outcome.steps);
