@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::workspace::{EndpointConfig, EnvEntry, RouteConfig, ServedEntityConfig};
+use super::workspace::{DeploymentRequest, EndpointConfig, EnvEntry};
 
 /// The default ledger folder in the workspace tree.
 pub const DEFAULT_ROOT: &str = "/Workspace/Shared/agentrelease/ledger";
@@ -137,21 +137,8 @@ pub struct AppSnapshot {
     pub source_code_path: String,
     /// Its command.
     pub command: Vec<String>,
-    /// Its environment (`MLFLOW_ACTIVE_MODEL_ID` included).
-    pub env: Vec<EnvSnapshot>,
-}
-
-/// One environment variable of a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnvSnapshot {
-    /// The name.
-    pub name: String,
-    /// A literal value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// The app resource it comes from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_from: Option<String>,
+    /// Its environment, sorted (`MLFLOW_ACTIVE_MODEL_ID` included).
+    pub env: Vec<EnvEntry>,
 }
 
 /// A serving endpoint's config, as it was when the release was Ready.
@@ -159,31 +146,8 @@ pub struct EnvSnapshot {
 pub struct EndpointSnapshot {
     /// The endpoint.
     pub name: String,
-    /// Served entities.
-    pub served_entities: Vec<EntitySnapshot>,
-    /// Routes: served entity name and percentage.
-    pub routes: Vec<(String, i64)>,
-}
-
-/// One served entity of a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntitySnapshot {
-    /// The served entity's name.
-    pub name: String,
-    /// The model.
-    pub entity_name: String,
-    /// The model version.
-    pub entity_version: String,
-    /// `Small`, `Medium`, `Large`.
-    pub workload_size: String,
-    /// Scale to zero.
-    pub scale_to_zero_enabled: bool,
-    /// The compute type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workload_type: Option<String>,
-    /// Environment variables.
-    #[serde(default)]
-    pub environment_vars: std::collections::BTreeMap<String, String>,
+    /// Served entities and traffic.
+    pub config: EndpointConfig,
 }
 
 /// The last release of the alias that became Ready, whole: what a rollback restores.
@@ -276,85 +240,16 @@ pub fn judge(me: &Claim, owner: Option<&Claim>) -> Verdict {
     }
 }
 
-/// An endpoint config as a snapshot.
-pub fn endpoint_snapshot(name: &str, config: &EndpointConfig) -> EndpointSnapshot {
-    EndpointSnapshot {
-        name: name.to_string(),
-        served_entities: config
-            .served_entities
-            .iter()
-            .map(|e| EntitySnapshot {
-                name: e.name.clone(),
-                entity_name: e.entity_name.clone(),
-                entity_version: e.entity_version.clone(),
-                workload_size: e.workload_size.clone(),
-                scale_to_zero_enabled: e.scale_to_zero_enabled,
-                workload_type: e.workload_type.clone(),
-                environment_vars: e.environment_vars.clone(),
-            })
-            .collect(),
-        routes: config
-            .routes
-            .iter()
-            .map(|r| (r.served_entity_name.clone(), r.traffic_percentage))
-            .collect(),
-    }
-}
-
-impl EndpointSnapshot {
-    /// The config to send to restore it.
-    pub fn config(&self) -> EndpointConfig {
-        EndpointConfig {
-            served_entities: self
-                .served_entities
-                .iter()
-                .map(|e| ServedEntityConfig {
-                    name: e.name.clone(),
-                    entity_name: e.entity_name.clone(),
-                    entity_version: e.entity_version.clone(),
-                    workload_size: e.workload_size.clone(),
-                    scale_to_zero_enabled: e.scale_to_zero_enabled,
-                    workload_type: e.workload_type.clone(),
-                    environment_vars: e.environment_vars.clone(),
-                })
-                .collect(),
-            routes: self
-                .routes
-                .iter()
-                .map(|(name, pct)| RouteConfig {
-                    served_entity_name: name.clone(),
-                    traffic_percentage: *pct,
-                })
-                .collect(),
-        }
-    }
-}
-
-/// An environment as a snapshot.
-pub fn env_snapshot(env: &[EnvEntry]) -> Vec<EnvSnapshot> {
-    env.iter()
-        .map(|e| EnvSnapshot {
-            name: e.name.clone(),
-            value: e.value.clone(),
-            value_from: e.value_from.clone(),
-        })
-        .collect()
-}
-
 impl AppSnapshot {
-    /// The environment to deploy to restore it.
-    pub fn env_entries(&self) -> Vec<EnvEntry> {
-        let mut env: Vec<EnvEntry> = self
-            .env
-            .iter()
-            .map(|e| EnvEntry {
-                name: e.name.clone(),
-                value: e.value.clone(),
-                value_from: e.value_from.clone(),
-            })
-            .collect();
+    /// The request that deploys it again.
+    pub fn request(&self) -> DeploymentRequest {
+        let mut env = self.env.clone();
         env.sort();
-        env
+        DeploymentRequest {
+            source_code_path: self.source_code_path.clone(),
+            command: self.command.clone(),
+            env,
+        }
     }
 }
 

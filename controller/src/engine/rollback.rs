@@ -166,11 +166,7 @@ async fn restore_app<W: Workspace, C: Clock>(
     if snapshot.name != app.name {
         return Ok(());
     }
-    let request = DeploymentRequest {
-        source_code_path: snapshot.source_code_path.clone(),
-        command: snapshot.command.clone(),
-        env: snapshot.env_entries(),
-    };
+    let request = snapshot.request();
     let info = pass.ws.get_app(&app.name).await.map_err(|e| failed(&e))?;
     let Some(info) = info else {
         restored.push(format!("app {} is gone; nothing to restore", app.name));
@@ -249,7 +245,7 @@ async fn restore_endpoint<W: Workspace, C: Clock>(
     if snapshot.name != spec.name {
         return Ok(());
     }
-    let want = snapshot.config();
+    let want = snapshot.config.clone();
     let current = pass
         .ws
         .get_endpoint(&spec.name)

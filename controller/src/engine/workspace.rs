@@ -158,13 +158,15 @@ pub struct RunInfo {
 }
 
 /// An environment variable of an app deployment.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct EnvEntry {
     /// The name.
     pub name: String,
     /// A literal value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// The app resource the value comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_from: Option<String>,
 }
 
@@ -242,7 +244,7 @@ pub struct DeploymentRequest {
 }
 
 /// A served entity of an endpoint config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServedEntityConfig {
     /// The served entity's name.
     pub name: String,
@@ -261,7 +263,7 @@ pub struct ServedEntityConfig {
 }
 
 /// A traffic route.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RouteConfig {
     /// The served entity.
     pub served_entity_name: String,
@@ -270,7 +272,7 @@ pub struct RouteConfig {
 }
 
 /// An endpoint's config (the part the release declares).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EndpointConfig {
     /// Served entities.
     pub served_entities: Vec<ServedEntityConfig>,

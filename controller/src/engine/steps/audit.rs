@@ -11,8 +11,9 @@ use agentrelease_api::status::{AuditRecord, CreatedObjects};
 use crate::engine::change::{Change, RunOutcome};
 use crate::engine::desired;
 use crate::engine::effects::{Applied, Cause, Effect};
-use crate::engine::ledger::{self, AppSnapshot, Claim, EnvSnapshot, LastGood, Owned, Record};
+use crate::engine::ledger::{AppSnapshot, Claim, EndpointSnapshot, LastGood, Owned, Record};
 use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::workspace::EnvEntry;
 use crate::engine::workspace::{Workspace, WorkspaceErrorKind, WsResult};
 
 /// The tag that identifies the promotion a run records.
@@ -93,18 +94,21 @@ fn last_good<W, C: Clock>(pass: &Pass<'_, W, C>, claim: Claim) -> LastGood {
         deployment_id: pass.status.deployment_id.clone().unwrap_or_default(),
         source_code_path: a.source_code_path.clone(),
         command: a.command.clone(),
-        env: ledger::env_snapshot(&desired::app_env(
+        env: desired::app_env(
             ctx,
             pass.artifacts.model_id.as_deref(),
             pass.status.experiment_id.as_deref(),
-        )),
+        ),
     });
     let endpoint = ctx
         .spec
         .serving_endpoint
         .as_ref()
         .zip(desired::endpoint_config(ctx))
-        .map(|(e, config)| ledger::endpoint_snapshot(&e.name, &config));
+        .map(|(e, config)| EndpointSnapshot {
+            name: e.name.clone(),
+            config,
+        });
     LastGood {
         claim,
         app,
@@ -115,7 +119,7 @@ fn last_good<W, C: Clock>(pass: &Pass<'_, W, C>, claim: Claim) -> LastGood {
 /// Whether two records name the same release in the same shape (claim times and deployment
 /// ids aside: a rollback restores the source, command and environment, not an id).
 fn same_release(a: &LastGood, b: &LastGood) -> bool {
-    fn app(l: &LastGood) -> Option<(&String, &String, &Vec<String>, &Vec<EnvSnapshot>)> {
+    fn app(l: &LastGood) -> Option<(&String, &String, &Vec<String>, &Vec<EnvEntry>)> {
         l.app
             .as_ref()
             .map(|s| (&s.name, &s.source_code_path, &s.command, &s.env))

@@ -8,7 +8,7 @@
 //! securable named in grants or app resources, every SQL warehouse and every serving endpoint the
 //! release refers to exists.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use agentrelease_api::conditions::reasons;
@@ -338,113 +338,117 @@ async fn served_versions<W: Workspace, C: Clock>(
     None
 }
 
+/// An object the release names, to be checked for existence.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Named {
+    /// A Unity Catalog securable (type, full name).
+    Securable(String, String),
+    /// A SQL warehouse by id.
+    Warehouse(String),
+    /// A serving endpoint other than the release's own.
+    Endpoint(String),
+    /// An app other than the release's own.
+    App(String),
+}
+
+impl Named {
+    fn describe(&self) -> String {
+        match self {
+            Named::Securable(kind, name) => format!("{kind} {name}"),
+            Named::Warehouse(id) => format!("SQL warehouse {id}"),
+            Named::Endpoint(name) => format!("serving endpoint {name}"),
+            Named::App(name) => format!("app {name}"),
+        }
+    }
+}
+
+/// What the release names besides its own app and endpoint, each with the first place that
+/// names it (pure).
+fn named_objects(ctx: &crate::engine::context::ReleaseContext) -> BTreeMap<Named, String> {
+    use agentrelease_api::release::PermissionObjectType as K;
+    let mut named = BTreeMap::new();
+    let own_endpoint = ctx.spec.serving_endpoint.as_ref().map(|e| e.name.as_str());
+    let own_app = ctx.spec.app.as_ref().map(|a| a.name.as_str());
+    for g in desired::grants(ctx) {
+        let what = format!("grant on {} {}", g.securable_type, g.full_name);
+        named
+            .entry(Named::Securable(g.securable_type, g.full_name))
+            .or_insert(what);
+    }
+    if let Some(app) = &ctx.spec.app {
+        for r in &app.resources {
+            let what = format!("app resource {}", r.name);
+            if let Some(u) = &r.uc_securable {
+                let kind = format!("{:?}", u.securable_type);
+                named
+                    .entry(Named::Securable(kind, u.securable_full_name.clone()))
+                    .or_insert_with(|| what.clone());
+            }
+            if let Some(w) = &r.sql_warehouse {
+                named
+                    .entry(Named::Warehouse(w.id.clone()))
+                    .or_insert_with(|| what.clone());
+            }
+            if let Some(e) = r
+                .serving_endpoint
+                .as_ref()
+                .filter(|e| Some(e.name.as_str()) != own_endpoint)
+            {
+                named.entry(Named::Endpoint(e.name.clone())).or_insert(what);
+            }
+        }
+    }
+    for acl in desired::acl_entries(ctx) {
+        let what = format!("permission on {}", acl.object.describe());
+        let object = match acl.object.kind {
+            K::SqlWarehouse => Named::Warehouse(acl.object.name),
+            K::ServingEndpoint if Some(acl.object.name.as_str()) != own_endpoint => {
+                Named::Endpoint(acl.object.name)
+            }
+            K::App if Some(acl.object.name.as_str()) != own_app => Named::App(acl.object.name),
+            _ => continue,
+        };
+        named.entry(object).or_insert(what);
+    }
+    named
+}
+
 /// The objects named by grants, app resources and ACL entries that do not exist, one line each.
+/// The privileges and ACLs read on the way are kept for the permissions step.
 async fn missing_objects<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
 ) -> Result<Vec<String>, StepResult> {
     let mut missing = Vec::new();
-    let mut securables: BTreeSet<(String, String, String)> = desired::grants(pass.ctx)
-        .into_iter()
-        .map(|g| {
-            let what = format!("grant on {} {}", g.securable_type, g.full_name);
-            (g.securable_type, g.full_name, what)
-        })
-        .collect();
-    let mut warehouses = BTreeSet::new();
-    let mut endpoints = BTreeSet::new();
-    let own_endpoint = pass
-        .ctx
-        .spec
-        .serving_endpoint
-        .as_ref()
-        .map(|e| e.name.clone());
-    let own_app = pass.ctx.spec.app.as_ref().map(|a| a.name.clone());
-    if let Some(app) = &pass.ctx.spec.app {
-        for r in &app.resources {
-            if let Some(u) = &r.uc_securable {
-                securables.insert((
-                    format!("{:?}", u.securable_type),
-                    u.securable_full_name.clone(),
-                    format!("app resource {}", r.name),
-                ));
+    for (object, what) in named_objects(pass.ctx) {
+        let exists = match &object {
+            Named::Securable(kind, name) => match pass.ws.get_grants(kind, name).await {
+                Ok(current) => {
+                    pass.artifacts
+                        .grants
+                        .insert((kind.clone(), name.clone()), current);
+                    Ok(true)
+                }
+                Err(e) => Err(e),
+            },
+            Named::Warehouse(id) => {
+                let acl = AclObject::SqlWarehouse(id.clone());
+                match pass.ws.get_permissions(&acl).await {
+                    Ok(current) => {
+                        pass.artifacts.acls.insert(acl, current);
+                        Ok(true)
+                    }
+                    Err(e) => Err(e),
+                }
             }
-            if let Some(w) = &r.sql_warehouse {
-                warehouses.insert((w.id.clone(), format!("app resource {}", r.name)));
-            }
-            if let Some(e) = &r.serving_endpoint
-                && Some(&e.name) != own_endpoint.as_ref()
-            {
-                endpoints.insert((e.name.clone(), format!("app resource {}", r.name)));
-            }
-        }
-    }
-    let mut apps = BTreeSet::new();
-    for acl in desired::acl_entries(pass.ctx) {
-        use agentrelease_api::release::PermissionObjectType as K;
-        let what = format!("permission on {}", acl.object.describe());
-        match acl.object.kind {
-            K::SqlWarehouse => {
-                warehouses.insert((acl.object.name, what));
-            }
-            K::ServingEndpoint if Some(&acl.object.name) != own_endpoint.as_ref() => {
-                endpoints.insert((acl.object.name, what));
-            }
-            K::App if Some(&acl.object.name) != own_app.as_ref() => {
-                apps.insert((acl.object.name, what));
-            }
-            _ => {}
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for (kind, name, what) in securables {
-        if !seen.insert((kind.clone(), name.clone())) {
-            continue;
-        }
-        match pass.ws.get_grants(&kind, &name).await {
-            Ok(current) => {
-                pass.artifacts.grants.insert((kind, name), current);
-            }
+            Named::Endpoint(name) => pass.ws.get_endpoint(name).await.map(|e| e.is_some()),
+            Named::App(name) => pass.ws.get_app(name).await.map(|a| a.is_some()),
+        };
+        match exists {
+            Ok(true) => {}
+            Ok(false) => missing.push(format!("{} ({what})", object.describe())),
             Err(e) if e.kind == WorkspaceErrorKind::NotFound => {
-                missing.push(format!("{kind} {name} ({what})"));
+                missing.push(format!("{} ({what})", object.describe()));
             }
-            Err(e) => return Err(StepResult::from_workspace(&e)),
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for (id, what) in warehouses {
-        if !seen.insert(id.clone()) {
-            continue;
-        }
-        let object = AclObject::SqlWarehouse(id.clone());
-        match pass.ws.get_permissions(&object).await {
-            Ok(current) => {
-                pass.artifacts.acls.insert(object, current);
-            }
-            Err(e) if e.kind == WorkspaceErrorKind::NotFound => {
-                missing.push(format!("SQL warehouse {id} ({what})"));
-            }
-            Err(e) => return Err(StepResult::from_workspace(&e)),
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for (name, what) in endpoints {
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        match pass.ws.get_endpoint(&name).await {
-            Ok(Some(_)) => {}
-            Ok(None) => missing.push(format!("serving endpoint {name} ({what})")),
-            Err(e) => return Err(StepResult::from_workspace(&e)),
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for (name, what) in apps {
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        match pass.ws.get_app(&name).await {
-            Ok(Some(_)) => {}
-            Ok(None) => missing.push(format!("app {name} ({what})")),
             Err(e) => return Err(StepResult::from_workspace(&e)),
         }
     }
@@ -534,5 +538,49 @@ mod tests {
         let mut overflow = ok;
         overflow.routes = vec![route("a", i64::MAX), route("b", i64::MAX)];
         assert!(check_endpoint_config(&overflow).is_err());
+    }
+
+    #[test]
+    fn named_objects_skip_the_releases_own_and_name_each_once() {
+        let spec: agentrelease_api::AgentReleaseSpec = serde_json::from_value(serde_json::json!({
+            "targetRef": {"name": "prod"},
+            "version": 7,
+            "model": {"name": "main.agents.m", "version": 12},
+            "app": {"name": "bot", "sourceCodePath": "/Workspace/app", "resources": [
+                {"name": "wh", "sqlWarehouse": {"id": "w1", "permission": "CAN_USE"}},
+                {"name": "own", "servingEndpoint": {"name": "ep", "permission": "CAN_QUERY"}},
+                {"name": "other", "servingEndpoint": {"name": "shared-ep", "permission": "CAN_QUERY"}}
+            ]},
+            "servingEndpoint": {"name": "ep", "servedEntities": [{"name": "e"}]},
+            "permissions": [
+                {"principal": {"type": "Group", "name": "g"}, "object": {"type": "SqlWarehouse", "name": "w1"}, "level": "CAN_USE"},
+                {"principal": {"type": "Group", "name": "g"}, "object": {"type": "App"}, "level": "CAN_USE"}
+            ],
+            "grants": [{"securableType": "TABLE", "fullName": "main.agents.t",
+                        "principal": {"type": "Group", "name": "g"}, "privileges": ["SELECT"]}]
+        }))
+        .expect("spec");
+        let target: agentrelease_api::ReleaseTargetSpec =
+            serde_json::from_value(serde_json::json!({
+                "host": "https://x.example", "credentials": {"secretName": "s"},
+                "catalog": "main", "schema": "agents", "experiments": {"deployment": "/Shared/d"}
+            }))
+            .expect("target");
+        let identity = crate::engine::Identity {
+            uid: "u".into(),
+            generation: 1,
+            namespace: "ns".into(),
+            name: "r".into(),
+        };
+        let ctx = crate::engine::ReleaseContext::new(identity, &spec, &target).expect("ctx");
+        let named: Vec<Named> = named_objects(&ctx).into_keys().collect();
+        assert_eq!(
+            named,
+            vec![
+                Named::Securable("TABLE".into(), "main.agents.t".into()),
+                Named::Warehouse("w1".into()),
+                Named::Endpoint("shared-ep".into()),
+            ]
+        );
     }
 }
