@@ -286,12 +286,23 @@ impl Client {
             };
             let t0 = Instant::now();
             let result = req.send().await;
+            // A request that may have reached the server, for a method whose repetition could
+            // act twice: its outcome is unknown, and only the caller can settle it by a read.
+            let mut unknown_outcome = false;
             let (outcome, status, retry_after, answer) = match result {
                 Err(e) => {
+                    unknown_outcome = !e.is_connect() && !repeatable(&method, route);
                     let message = if e.is_timeout() {
                         "the request timed out".to_string()
                     } else {
                         format!("connection failed: {}", redact(&e))
+                    };
+                    let message = if unknown_outcome {
+                        format!(
+                            "{message}; the request may have been carried out (not repeated blindly)"
+                        )
+                    } else {
+                        message
                     };
                     (
                         Outcome::ConnectionError,
@@ -370,7 +381,7 @@ impl Client {
                 continue;
             }
             let worth = match (outcome, status) {
-                (Outcome::ConnectionError, _) => true,
+                (Outcome::ConnectionError, _) => !unknown_outcome,
                 (_, Some(s)) => retryable_status(s),
                 _ => false,
             };
@@ -519,8 +530,38 @@ pub fn encode_path(path: &str) -> String {
         .join("/")
 }
 
+/// Whether a request may be sent again after its answer was lost: reads, and writes that set a
+/// whole value (PUT, PATCH) or only ensure something exists. A POST that creates, or a DELETE,
+/// is not repeated blindly.
+pub(crate) fn repeatable(method: &Method, route: &str) -> bool {
+    const READ_OR_ENSURE_POSTS: [&str; 3] = [
+        "/api/2.0/mlflow/runs/search",
+        "/api/2.0/mlflow/experiments/search",
+        "/api/2.0/workspace/mkdirs",
+    ];
+    match *method {
+        Method::GET | Method::HEAD | Method::PUT | Method::PATCH => true,
+        Method::POST => READ_OR_ENSURE_POSTS.contains(&route),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_reads_and_whole_value_writes_are_repeated_after_a_lost_answer() {
+        use super::repeatable;
+        assert!(repeatable(&Method::GET, "/api/2.0/apps/{name}"));
+        assert!(repeatable(&Method::PUT, "/api/2.0/fs/files{path}"));
+        assert!(repeatable(&Method::POST, "/api/2.0/mlflow/runs/search"));
+        assert!(!repeatable(&Method::POST, "/api/2.0/mlflow/runs/create"));
+        assert!(!repeatable(
+            &Method::POST,
+            "/api/2.0/apps/{name}/deployments"
+        ));
+        assert!(!repeatable(&Method::DELETE, "/api/2.0/apps/{name}"));
+    }
+
     use super::*;
 
     #[test]

@@ -1,5 +1,5 @@
 //! Fault injection: rules matched against a request's method and path that add latency, answer
-//! with an error status, or drop the connection. A seeded random source makes the fractions
+//! with an error status, drop the connection, or serve a request and then drop its answer. A seeded random source makes the fractions
 //! reproducible.
 
 use std::time::Duration;
@@ -27,6 +27,9 @@ pub enum FaultAction {
     },
     /// Closes the connection without an answer.
     Drop,
+    /// Serves the request (its effect is committed), then closes the connection without the
+    /// answer: a write whose answer is lost.
+    LoseAnswer,
     /// Delays the request, then serves it normally.
     Latency {
         /// The smallest delay in milliseconds.
@@ -102,6 +105,8 @@ pub enum FaultDecision {
     },
     /// Close the connection.
     Drop,
+    /// Serve, then close the connection without the answer.
+    LoseAnswer,
 }
 
 /// The active rules and their random source.
@@ -189,6 +194,7 @@ impl FaultSet {
                     delay += Duration::from_millis(ms);
                 }
                 FaultAction::Drop => return (delay, FaultDecision::Drop),
+                FaultAction::LoseAnswer => return (delay, FaultDecision::LoseAnswer),
                 FaultAction::RateLimit { retry_after_secs } => {
                     return (
                         delay,

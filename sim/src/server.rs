@@ -162,6 +162,7 @@ async fn serve_one(
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let control = path == "/_sim" || path.starts_with("/_sim/");
+    let mut lose_answer = false;
     if !control {
         let (delay, decision) = {
             let mut faults = shared.faults();
@@ -181,6 +182,7 @@ async fn serve_one(
                 record(&shared, &method, &path, None, 0, started, None, true);
                 return Err(Dropped);
             }
+            FaultDecision::LoseAnswer => lose_answer = true,
             FaultDecision::Respond {
                 status,
                 error_code,
@@ -232,8 +234,11 @@ async fn serve_one(
             resp.status().as_u16(),
             started,
             principal,
-            false,
+            lose_answer,
         );
+    }
+    if lose_answer {
+        return Err(Dropped);
     }
     Ok(resp)
 }

@@ -162,6 +162,17 @@ pub enum Change {
         /// How long to wait for the answer.
         timeout: Duration,
     },
+    /// Ends an audit run found still open (its creation or its end lost an answer).
+    EndAuditRun {
+        /// The run.
+        run_id: String,
+        /// Its name, for the description.
+        name: String,
+        /// How it ends.
+        outcome: RunOutcome,
+        /// End time, ms since the epoch.
+        end_ms: i64,
+    },
     /// Logs the audit run (created, tagged and ended in one change).
     LogAuditRun {
         /// The deployment experiment's id (`None` in `plan` before it exists).
@@ -187,7 +198,9 @@ impl Change {
             Change::WritePlan { .. } => "plan",
             Change::SetAlias { .. } | Change::DeleteAlias { .. } => "promote",
             Change::CreateApp(_) | Change::UpdateApp(_) | Change::StartApp { .. } => "app",
-            Change::CreateExperiment { .. } | Change::LogAuditRun { .. } => "audit",
+            Change::CreateExperiment { .. }
+            | Change::LogAuditRun { .. }
+            | Change::EndAuditRun { .. } => "audit",
             Change::CreateEndpoint { .. } | Change::UpdateEndpoint { .. } => "endpoint",
             Change::GrantAcl { .. } | Change::AddGrants { .. } => "permissions",
             Change::Deploy { .. } => "deploy",
@@ -246,6 +259,12 @@ impl Change {
                 "smoke request {} {path} on the app",
                 if body.is_some() { "POST" } else { "GET" }
             ),
+            Change::EndAuditRun { name, outcome, .. } => {
+                format!(
+                    "end audit run {name} ({}), found still running",
+                    outcome.as_str()
+                )
+            }
             Change::LogAuditRun {
                 experiment_path,
                 outcome,

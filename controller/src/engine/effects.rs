@@ -166,14 +166,12 @@ async fn execute<W: Workspace>(ws: &W, change: Change) -> WsResult<Applied> {
             .write_workspace_file(&path.0, Bytes::from(content), replace)
             .await
             .map(Applied::Written),
-        Change::WritePlan { path, content, .. } => {
-            if let Some((dir, _)) = path.rsplit_once('/') {
-                ws.create_directory(dir).await?;
-            }
-            ws.create_file(&path, Bytes::from(content))
-                .await
-                .map(Applied::Written)
-        }
+        // One call: the Files API creates the parent folders, so a failed upload leaves no
+        // empty `v<M>` behind.
+        Change::WritePlan { path, content, .. } => ws
+            .create_file(&path, Bytes::from(content))
+            .await
+            .map(Applied::Written),
         Change::SetAlias {
             model, alias, to, ..
         } => {
@@ -260,6 +258,15 @@ async fn execute<W: Workspace>(ws: &W, change: Change) -> WsResult<Applied> {
                     .await,
             )))
         }
+        Change::EndAuditRun {
+            run_id,
+            outcome,
+            end_ms,
+            ..
+        } => ws
+            .end_run(&run_id, outcome.as_str(), end_ms)
+            .await
+            .map(|()| Applied::Run(run_id)),
         Change::LogAuditRun {
             experiment_id,
             name,

@@ -21,7 +21,7 @@ use super::ledger::{Hold, LastGood, Owned, Record};
 use super::pass::{Clock, Pass, StepResult};
 use super::states::{ConfigUpdate, DeploymentState};
 use super::steps::{audit, deploy, endpoint};
-use super::workspace::{DeploymentRequest, Workspace, WorkspaceError};
+use super::workspace::{Workspace, WorkspaceError};
 
 /// Rolls back (when the policy asks for it) and returns the step's result; `failure_reason` is
 /// the reason to block with when the policy does not roll back.
@@ -188,7 +188,7 @@ async fn restore_app<W: Workspace, C: Clock>(
         .as_ref()
         .filter(|d| d.state == DeploymentState::InProgress)
     {
-        if same_request(pending, &request) {
+        if deploy::requests(pending, &request) {
             restored.push(format!(
                 "app {} is redeploying the last good release (deployment {})",
                 app.name, pending.id
@@ -220,14 +220,6 @@ async fn restore_app<W: Workspace, C: Clock>(
         Err(e) => return Err(failed(&e)),
     }
     Ok(())
-}
-
-fn same_request(d: &super::workspace::DeploymentInfo, want: &DeploymentRequest) -> bool {
-    let mut have = d.env.clone();
-    have.sort();
-    d.source_code_path.as_deref() == Some(want.source_code_path.as_str())
-        && d.command == want.command
-        && have == want.env
 }
 
 /// The serving endpoint back on the last good release's served entities and traffic.

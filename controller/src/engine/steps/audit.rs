@@ -2,7 +2,8 @@
 //! named `deploy_YYYYMMDD_HHMMSS` (UTC), tagged with the release, N, the model and version, the
 //! alias and the previous version, the app deployment, the endpoint config version, the plan
 //! path, both signoff decisions and any override; ended FINISHED (or FAILED for a rollback). A
-//! restart finds the run by its promotion tag instead of logging a second one. Once audited, the
+//! restart finds the run by its promotion tag instead of logging a second one, and ends it when
+//! it was left RUNNING (a lost answer, or a crash between creating and ending it). Once audited, the
 //! release is recorded in the ledger as its alias's last good release.
 
 use agentrelease_api::conditions::reasons;
@@ -13,6 +14,7 @@ use crate::engine::desired;
 use crate::engine::effects::{Applied, Cause, Effect};
 use crate::engine::ledger::{AppSnapshot, Claim, EndpointSnapshot, LastGood, Owned, Record};
 use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::states::RunStatus;
 use crate::engine::workspace::EnvEntry;
 use crate::engine::workspace::{Workspace, WorkspaceErrorKind, WsResult};
 
@@ -210,6 +212,19 @@ pub async fn log<W: Workspace, C: Clock>(
         None => Vec::new(),
     };
     let record = if let Some(run) = existing.into_iter().next() {
+        if matches!(run.status, RunStatus::Running | RunStatus::Scheduled) {
+            let change = Change::EndAuditRun {
+                run_id: run.run_id.clone(),
+                name: run.name.clone(),
+                outcome,
+                end_ms: pass.now().as_millisecond(),
+            };
+            match pass.effect(change, Cause::Progress).await {
+                Ok(Effect::Applied(_)) => {}
+                Ok(_) => return Ok(None),
+                Err(e) => return Err(StepResult::from_workspace(&e)),
+            }
+        }
         AuditRecord {
             run_id: run.run_id,
             run_name: run.name,

@@ -115,12 +115,33 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         }
     }
 
-    // Someone else's deployment in flight: never start a second one.
+    // A deployment in flight: never start a second one. When it is this release's (its
+    // creation's answer was lost), it is recorded as ours — settled by the read.
     if let Some(pending) = app
         .pending_deployment
         .as_ref()
         .filter(|d| d.state == DeploymentState::InProgress)
     {
+        if requests(pending, &request) {
+            pass.status.deployment_id = Some(pending.id.clone());
+            pass.status.verification = None;
+            pass.status.deployment = Some(DeploymentRecord {
+                id: pending.id.clone(),
+                generation,
+                config,
+                state: DeploymentPhase::InProgress,
+                message: pending.message.clone(),
+                started_at: agentrelease_api::condition::truncate_to_seconds(pass.now()),
+            });
+            return StepResult::waiting(
+                reasons::WAITING,
+                format!(
+                    "deployment {} of app {} (this release's) in progress",
+                    pending.id, app.name
+                ),
+                FIRST_POLL,
+            );
+        }
         return StepResult::waiting(
             reasons::WAITING,
             format!(
@@ -256,14 +277,18 @@ pub fn poll_interval(elapsed: Duration) -> Duration {
     (elapsed / 4).clamp(FIRST_POLL, MAX_POLL)
 }
 
-/// Whether a deployment carries the desired source, command and environment.
+/// Whether a deployment that succeeded carries the desired source, command and environment.
 pub fn carries(deployment: &DeploymentInfo, want: &DeploymentRequest) -> bool {
+    deployment.state == DeploymentState::Succeeded && requests(deployment, want)
+}
+
+/// Whether a deployment, whatever its state, was made from this request.
+pub fn requests(deployment: &DeploymentInfo, want: &DeploymentRequest) -> bool {
     let mut have = deployment.env.clone();
     have.sort();
     let mut want_env = want.env.clone();
     want_env.sort();
-    deployment.state == DeploymentState::Succeeded
-        && deployment.source_code_path.as_deref() == Some(want.source_code_path.as_str())
+    deployment.source_code_path.as_deref() == Some(want.source_code_path.as_str())
         && deployment.command == want.command
         && have == want_env
 }

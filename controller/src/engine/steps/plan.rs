@@ -82,6 +82,18 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         };
         match pass.effect(change, Cause::Progress).await {
             Ok(Effect::Applied(Applied::Written(CreateOutcome::AlreadyExists))) => {
+                // Ours, when an earlier answer was lost (the upload was carried out and then
+                // repeated): settled by reading it.
+                match pass.ws.read_file(&path, MAX_PLAN_BYTES).await {
+                    Ok(Some(bytes))
+                        if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) =>
+                    {
+                        return record(pass, next, path, alias_from, true);
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.kind == WorkspaceErrorKind::TooLarge => {}
+                    Err(e) => return StepResult::from_workspace(&e),
+                }
                 // Another writer took M: look again and take the next free version.
                 match existing_versions(pass).await {
                     Ok(v) => next = next.max(v.last().copied().unwrap_or(0)) + 1,
