@@ -325,3 +325,31 @@ async fn new_gate_inputs_within_a_generation_are_a_new_plan_version_never_an_ove
     assert!(again.is_ready());
     assert_eq!(plans(&c).len(), 4);
 }
+
+#[tokio::test]
+async fn a_release_finds_its_own_plan_however_many_plans_the_target_holds() {
+    let mut h = harness().await;
+    let c = h.control();
+    assert!(h.run(200).await.0.is_ready());
+    // 120 plans of other releases after ours.
+    for m in 4..124 {
+        c.put_file(
+            &format!("/Volumes/main/agents/deployment_plans/v{m}/plan.md"),
+            format!("---\nagentrelease_marker: manifest:other/r{m}/1/abc\n---\n"),
+        )
+        .expect("plan");
+    }
+    // A fresh run (no status, as a new `apply`) over the converged release.
+    h.release.status = None;
+    c.clear_calls();
+    let outcome = h.run(50).await.0;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(outcome.status.plan.as_ref().map(|p| p.version), Some(3));
+    assert_eq!(plans(&c).len(), 123, "no new plan");
+    assert!(
+        !c.calls()
+            .iter()
+            .any(|r| r.path.contains("deployment_plans/v1")),
+        "no other release's plan was read"
+    );
+}

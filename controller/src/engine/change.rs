@@ -69,6 +69,8 @@ pub enum Change {
         content: String,
         /// What the plan is for (e.g. `alias @champion: 11 -> 12`).
         detail: Vec<String>,
+        /// The ledger record that notes the plan, written once the plan is (path, content).
+        note: Option<(LedgerPath, String)>,
     },
     /// Points an alias at a version.
     SetAlias {

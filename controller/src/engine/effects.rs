@@ -168,10 +168,19 @@ async fn execute<W: Workspace>(ws: &W, change: Change) -> WsResult<Applied> {
             .map(Applied::Written),
         // One call: the Files API creates the parent folders, so a failed upload leaves no
         // empty `v<M>` behind.
-        Change::WritePlan { path, content, .. } => ws
-            .create_file(&path, Bytes::from(content))
-            .await
-            .map(Applied::Written),
+        Change::WritePlan {
+            path,
+            content,
+            note,
+            ..
+        } => {
+            let outcome = ws.create_file(&path, Bytes::from(content)).await?;
+            if let (CreateOutcome::Created, Some((record, text))) = (outcome, note) {
+                ws.write_workspace_file(&record.0, Bytes::from(text), true)
+                    .await?;
+            }
+            Ok(Applied::Written(outcome))
+        }
         Change::SetAlias {
             model, alias, to, ..
         } => {

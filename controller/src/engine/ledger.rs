@@ -189,6 +189,24 @@ pub struct Record {
     /// A rollback hold (alias records only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<Hold>,
+    /// The owner's current deployment plan (alias records only): how a release finds its own
+    /// plan without searching the plans other releases wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanEntry>,
+}
+
+/// A deployment plan a release wrote, by its marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEntry {
+    /// The marker in the plan's front matter (release, generation, gate inputs).
+    pub marker: String,
+    /// The plan's version M.
+    pub version: i64,
+    /// Where it is.
+    pub path: String,
+    /// Where the alias pointed when it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_from: Option<i64>,
 }
 
 impl Record {
@@ -312,6 +330,7 @@ mod tests {
             owner: claim("m", 7, "ns/v7"),
             last_good: None,
             hold: None,
+            plan: None,
         };
         assert_eq!(Record::parse(r.render().as_bytes()), Some(r));
         assert_eq!(Record::parse(b"not json"), None);

@@ -378,10 +378,12 @@ async fn record_hold<W: Workspace, C: Clock>(
         .map(|l| l.claim.clone())
         .or_else(|| current.as_ref().map(|r| r.owner.clone()))
         .unwrap_or(me);
+    let (kept, plan) = current.map(|r| (r.last_good, r.plan)).unwrap_or_default();
     let record = Record {
         owner,
-        last_good: current.and_then(|r| r.last_good),
+        last_good: kept,
         hold: Some(hold),
+        plan,
     };
     let change = Change::WriteLedger {
         path: object.path(pass.ctx.ledger_root()),
@@ -424,6 +426,7 @@ async fn return_ownership<W: Workspace, C: Clock>(
             owner: owner.clone(),
             last_good: record.last_good,
             hold: None,
+            plan: None,
         };
         let change = Change::WriteLedger {
             path: object.path(pass.ctx.ledger_root()),

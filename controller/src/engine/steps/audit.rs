@@ -69,10 +69,15 @@ async fn record_last_good<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> 
     {
         return Ok(());
     }
+    let (owner, plan) = match current {
+        Some(r) => (r.owner, r.plan),
+        None => (me, None),
+    };
     let record = Record {
-        owner: current.map(|r| r.owner).unwrap_or(me),
+        owner,
         last_good: Some(last_good),
         hold: None,
+        plan,
     };
     let change = Change::WriteLedger {
         path: object.path(pass.ctx.ledger_root()),

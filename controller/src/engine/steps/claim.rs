@@ -23,6 +23,7 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                 owner: me.clone(),
                 last_good: None,
                 hold: None,
+                plan: None,
             }
             .render(),
             replace: false,
@@ -34,6 +35,7 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                 owner: me.clone(),
                 last_good: record.and_then(|r| r.last_good.clone()),
                 hold: None,
+                plan: None,
             }
             .render(),
             replace: true,
@@ -57,6 +59,7 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                     owner: record.owner.clone(),
                     last_good: record.last_good.clone(),
                     hold: None,
+                    plan: record.plan.clone(),
                 }
                 .render(),
                 replace: true,
@@ -101,10 +104,15 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     pass.artifacts.ledger = records
         .into_iter()
         .map(|(object, record)| {
+            let plan = record
+                .as_ref()
+                .filter(|r| r.owner.release == me.release)
+                .and_then(|r| r.plan.clone());
             let record = Some(Record {
                 owner: me.clone(),
                 last_good: record.as_ref().and_then(|r| r.last_good.clone()),
                 hold: None,
+                plan,
             });
             (object, record)
         })
@@ -144,6 +152,7 @@ mod tests {
             owner: me.clone(),
             last_good: None,
             hold: None,
+            plan: None,
         };
         assert_eq!(decide("/l", &alias(), Some(&record), &me), None);
     }
@@ -163,6 +172,7 @@ mod tests {
                 endpoint: None,
             }),
             hold: None,
+            plan: None,
         };
         match decide("/l", &alias(), Some(&older), &me) {
             Some(Change::WriteLedger {
@@ -190,6 +200,7 @@ mod tests {
                 reason: "failed".into(),
                 at: "t".into(),
             }),
+            plan: None,
         };
         assert!(decide("/l", &alias(), Some(&held), &me).is_some());
     }

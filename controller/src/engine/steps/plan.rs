@@ -5,13 +5,15 @@
 
 use crate::engine::change::Change;
 use crate::engine::effects::{Applied, Cause, Effect};
+use crate::engine::ledger::{LedgerPath, Owned, PlanEntry, Record};
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::plan_doc::{self, PlanInput};
 use crate::engine::workspace::{CreateOutcome, Workspace, WorkspaceErrorKind};
 use agentrelease_api::conditions::reasons;
 use agentrelease_api::status::PlanRecord;
 
-/// How many existing plans, newest first, are searched for this generation's marker.
+/// How many existing plans, newest first, are searched for this generation's marker when the
+/// ledger does not name it (a crash between writing the plan and noting it).
 pub const MARKER_SCAN_LIMIT: usize = 50;
 /// The largest plan read while searching.
 pub const MAX_PLAN_BYTES: u64 = 256 * 1024;
@@ -34,6 +36,14 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     }
 
     let marker = pass.ctx.identity.plan_marker(&fingerprint);
+    if let Some(entry) = pass
+        .artifacts
+        .alias_record()
+        .and_then(|r| r.plan.clone())
+        .filter(|p| p.marker == marker)
+    {
+        return record(pass, entry.version, entry.path, entry.alias_from, true).await;
+    }
     let versions = match existing_versions(pass).await {
         Ok(v) => v,
         Err(result) => return result,
@@ -44,7 +54,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             Ok(Some(bytes)) => {
                 if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) {
                     let alias_from = alias_from_document(&String::from_utf8_lossy(&bytes));
-                    return record(pass, version, path, alias_from, true);
+                    return record(pass, version, path, alias_from, true).await;
                 }
             }
             Ok(None) => {}
@@ -74,11 +84,16 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             model_id: pass.artifacts.model_id.as_deref(),
             written_at: pass.now(),
         });
+        let note = noted(pass, next, &path, alias_from).map(|(path, record)| {
+            let text = record.render();
+            (path, text)
+        });
         let change = Change::WritePlan {
             version: next,
             path: path.clone(),
             content,
             detail: Vec::new(),
+            note,
         };
         match pass.effect(change, Cause::Progress).await {
             Ok(Effect::Applied(Applied::Written(CreateOutcome::AlreadyExists))) => {
@@ -88,7 +103,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                     Ok(Some(bytes))
                         if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) =>
                     {
-                        return record(pass, next, path, alias_from, true);
+                        return record(pass, next, path, alias_from, true).await;
                     }
                     Ok(_) => {}
                     Err(e) if e.kind == WorkspaceErrorKind::TooLarge => {}
@@ -100,7 +115,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                     Err(result) => return result,
                 }
             }
-            Ok(Effect::Applied(_)) => return record(pass, next, path, alias_from, false),
+            Ok(Effect::Applied(_)) => {
+                if let Some((_, record)) = noted(pass, next, &path, alias_from) {
+                    remember(pass, record);
+                }
+                return record(pass, next, path, alias_from, false).await;
+            }
             Ok(Effect::Planned | Effect::Reported) => {
                 return StepResult::done(
                     reasons::PLAN_RECORDED,
@@ -118,13 +138,71 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     }
 }
 
-fn record<W, C: Clock>(
+/// The alias's ledger record noting this plan; `None` when it already does (or there is no
+/// record, which only `plan` sees before the claim is written).
+fn noted<W, C: Clock>(
+    pass: &Pass<'_, W, C>,
+    version: i64,
+    path: &str,
+    alias_from: Option<i64>,
+) -> Option<(LedgerPath, Record)> {
+    let entry = PlanEntry {
+        marker: pass.ctx.identity.plan_marker(&pass.artifacts.fingerprint()),
+        version,
+        path: path.to_string(),
+        alias_from,
+    };
+    let current = pass.artifacts.alias_record()?.clone();
+    if current.plan.as_ref() == Some(&entry) {
+        return None;
+    }
+    let object = Owned::Alias {
+        model: pass.ctx.model().to_string(),
+        alias: pass.ctx.spec.model.alias.clone(),
+    };
+    Some((
+        object.path(pass.ctx.ledger_root()),
+        Record {
+            plan: Some(entry),
+            ..current
+        },
+    ))
+}
+
+/// Keeps the updated alias record for the later steps of the pass.
+fn remember<W, C>(pass: &mut Pass<'_, W, C>, record: Record) {
+    if let Some((_, slot)) = pass
+        .artifacts
+        .ledger
+        .iter_mut()
+        .find(|(o, _)| matches!(o, Owned::Alias { .. }))
+    {
+        *slot = Some(record);
+    }
+}
+
+/// Records the plan in status; a plan found by its marker (not written in this pass) is noted
+/// in the ledger when it is not yet — where the release finds it again without searching other
+/// releases' plans.
+async fn record<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
     version: i64,
     path: String,
     alias_from: Option<i64>,
     found: bool,
 ) -> StepResult {
+    if found && let Some((ledger_path, updated)) = noted(pass, version, &path, alias_from) {
+        let change = Change::WriteLedger {
+            path: ledger_path,
+            content: updated.render(),
+            replace: true,
+            summary: format!("note plan v{version} in the release ledger"),
+        };
+        if let Err(e) = pass.effect(change, Cause::Progress).await {
+            return StepResult::from_workspace(&e);
+        }
+        remember(pass, updated);
+    }
     let message = if found {
         format!("plan v{version} at {path} (found by its marker)")
     } else {
