@@ -639,6 +639,14 @@ impl Workspace for ClientWorkspace {
         }
     }
 
+    async fn delete_workspace_file(&self, path: &str) -> WsResult<()> {
+        match self.client.delete_object(path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind == dbx::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(err("delete workspace file")(e)),
+        }
+    }
+
     async fn current_principal(&self) -> WsResult<String> {
         self.client
             .current_user()

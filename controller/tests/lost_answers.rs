@@ -127,3 +127,58 @@ async fn an_error_on_ending_the_audit_run_leaves_no_run_open() {
     assert!(outcome.is_ready(), "{:?}", outcome.steps);
     assert_exactly_once(&c, "500 on runs/update");
 }
+
+/// Passes as `writer` until Ready (or `max` passes), with its own copy of the status.
+async fn run_as(h: &Harness, writer: &str, max: usize) -> agentrelease::engine::Outcome {
+    let mut release = h.release.clone();
+    let mut last = None;
+    for _ in 0..max {
+        let outcome = agentrelease::engine::reconcile_as(
+            &release,
+            &h.target.spec,
+            h.identity.clone(),
+            &h.ws,
+            &agentrelease::engine::SystemClock,
+            Mode::Apply,
+            writer,
+        )
+        .await;
+        release.status = Some(outcome.status.clone());
+        if outcome.is_ready() || outcome.is_stalled() {
+            return outcome;
+        }
+        last = Some(outcome);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    last.expect("at least one pass")
+}
+
+#[tokio::test]
+async fn two_writers_at_once_make_one_of_everything() {
+    let h = harness().await;
+    let c = h.control();
+    // Slow writes widen every read-decide-write window.
+    for method in ["POST", "PUT", "PATCH"] {
+        c.add_fault(FaultRule {
+            method: Some(method.into()),
+            path: "/api/**".into(),
+            probability: 1.0,
+            times: None,
+            action: FaultAction::Latency {
+                min_ms: 20,
+                max_ms: Some(40),
+            },
+        })
+        .expect("fault");
+    }
+    let (a, b) = tokio::join!(run_as(&h, "ci-run-a", 400), run_as(&h, "ci-run-b", 400));
+    assert!(a.is_ready(), "{:?}", a.steps);
+    assert!(b.is_ready(), "{:?}", b.steps);
+    assert_exactly_once(&c, "two writers");
+    assert!(
+        c.calls()
+            .iter()
+            .any(|r| r.route == "/api/2.0/workspace/import"),
+        "the release lock was taken"
+    );
+}

@@ -129,6 +129,8 @@ pub mod reasons {
     pub const OWNERSHIP_CONFLICT: &str = "OwnershipConflict";
     /// A newer release of the same agent owns the release's objects.
     pub const SUPERSEDED: &str = "Superseded";
+    /// Another writer (a CI run, another controller) holds the release lock; the pass waits.
+    pub const LOCKED: &str = "Locked";
     /// The deployment plan was written.
     pub const PLAN_RECORDED: &str = "PlanRecorded";
     /// The registered model or its version does not exist, or the version is not READY.

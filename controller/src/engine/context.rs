@@ -193,6 +193,15 @@ impl ReleaseContext {
         super::ledger::DEFAULT_ROOT
     }
 
+    /// The release lock's record in the ledger (one per alias: the release's primary object).
+    pub fn lock_path(&self) -> super::ledger::LedgerPath {
+        super::ledger::Owned::Alias {
+            model: self.spec.model.name.clone(),
+            alias: self.spec.model.alias.clone(),
+        }
+        .path(&format!("{}/locks", self.ledger_root()))
+    }
+
     /// The objects the release owns while it is the current release of its agent
     /// ([`super::ledger::owned_by`]).
     pub fn owned_objects(&self) -> Vec<super::ledger::Owned> {

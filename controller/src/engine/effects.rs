@@ -9,6 +9,8 @@ use bytes::Bytes;
 
 use super::PlannedChange;
 use super::change::Change;
+use super::ledger::LedgerPath;
+use super::lock::LockError;
 use super::pass::{Mode, StepResult};
 use super::workspace::{
     AppInfo, CreateOutcome, DeploymentInfo, EndpointInfo, SmokeResponse, Workspace, WorkspaceError,
@@ -61,6 +63,8 @@ pub enum Applied {
 pub struct Effects {
     mode: Mode,
     drift_policy: DriftPolicy,
+    writer: String,
+    locked: Option<LedgerPath>,
     changes: Vec<PlannedChange>,
     drift: Vec<String>,
     drift_corrected: bool,
@@ -85,9 +89,43 @@ impl Effects {
         Effects {
             mode,
             drift_policy,
+            writer: super::lock::process_writer().to_string(),
+            locked: None,
             changes: Vec::new(),
             drift: Vec::new(),
             drift_corrected: false,
+        }
+    }
+
+    /// The same, writing as `writer` (one process holding several writers, as tests do).
+    pub fn with_writer(mut self, writer: &str) -> Self {
+        self.writer = writer.to_string();
+        self
+    }
+
+    /// Takes the release lock before a pass that may write reads what it decides on; `plan` and
+    /// a converged release (`may_write` false) take none.
+    pub async fn guard<W: Workspace>(
+        &mut self,
+        ws: &W,
+        path: LedgerPath,
+        release: &str,
+        now: jiff::Timestamp,
+        may_write: bool,
+    ) -> Result<(), LockError> {
+        if self.mode == Mode::Plan || !may_write {
+            return Ok(());
+        }
+        super::lock::take(ws, &path, &self.writer, release, now).await?;
+        self.locked = Some(path);
+        Ok(())
+    }
+
+    /// Gives the release lock back at the end of the pass. A failure is left to the lock's
+    /// expiry (the same process takes its own lock again).
+    pub async fn release<W: Workspace>(&mut self, ws: &W) {
+        if let Some(path) = self.locked.take() {
+            let _ = super::lock::give_back(ws, &path, &self.writer).await;
         }
     }
 

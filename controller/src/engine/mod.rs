@@ -11,6 +11,7 @@ pub mod desired;
 pub mod effects;
 pub mod fingerprint;
 pub mod ledger;
+pub mod lock;
 pub mod pass;
 pub mod plan_doc;
 pub mod rollback;
@@ -31,6 +32,9 @@ pub use workspace::Workspace;
 use pass::{Artifacts, Pass};
 use status::StatusBuilder;
 use steps::PIPELINE;
+
+/// How soon a pass that found the release lock held looks again.
+const LOCK_RETRY: Duration = Duration::from_secs(2);
 
 /// When to look at the release again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +138,7 @@ impl Outcome {
     }
 }
 
-/// Runs one pass over `release` with `target` against `ws`.
+/// Runs one pass over `release` with `target` against `ws`, writing as this process.
 pub async fn reconcile<W: Workspace, C: Clock>(
     release: &AgentRelease,
     target: &ReleaseTargetSpec,
@@ -142,6 +146,28 @@ pub async fn reconcile<W: Workspace, C: Clock>(
     ws: &W,
     clock: &C,
     mode: Mode,
+) -> Outcome {
+    reconcile_as(
+        release,
+        target,
+        identity,
+        ws,
+        clock,
+        mode,
+        lock::process_writer(),
+    )
+    .await
+}
+
+/// Runs one pass as `writer` (the holder named in the release lock).
+pub async fn reconcile_as<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    ws: &W,
+    clock: &C,
+    mode: Mode,
+    writer: &str,
 ) -> Outcome {
     let old = release.status.clone().unwrap_or_default();
     let generation = identity.generation;
@@ -184,13 +210,17 @@ pub async fn reconcile<W: Workspace, C: Clock>(
     let mut pass = Pass {
         ws,
         clock,
-        effects: effects::Effects::new(mode, release.spec.policy.drift),
+        effects: effects::Effects::new(mode, release.spec.policy.drift).with_writer(writer),
         ctx: &ctx,
         old: &old,
         status: builder.status.clone(),
         artifacts: Artifacts::default(),
         events: Vec::new(),
     };
+    // The steps from the claim on write: a pass that may write holds the release lock from
+    // before they read what they decide on. The gates and the preflight only read.
+    let settled =
+        status::is_true(&old, types::READY) && old.observed_generation == Some(generation);
     let mut stopped = None;
     let mut reports = Vec::new();
     for step in PIPELINE {
@@ -200,7 +230,25 @@ pub async fn reconcile<W: Workspace, C: Clock>(
                 .retain(|c| c.type_ != step.condition());
             continue;
         }
-        let result = step.run(&mut pass).await;
+        let result = if step == steps::Step::Claim {
+            match pass
+                .effects
+                .guard(
+                    ws,
+                    ctx.lock_path(),
+                    &ctx.identity.key(),
+                    clock.now(),
+                    !settled,
+                )
+                .await
+            {
+                Ok(()) => step.run(&mut pass).await,
+                Err(lock::LockError::Workspace(e)) => StepResult::from_workspace(&e),
+                Err(e) => StepResult::waiting(reasons::LOCKED, e.to_string(), LOCK_RETRY),
+            }
+        } else {
+            step.run(&mut pass).await
+        };
         let result = pass.effects.settle(result);
         reports.extend(StepReport::new(step, &result));
         match result {
@@ -217,6 +265,7 @@ pub async fn reconcile<W: Workspace, C: Clock>(
             }
         }
     }
+    pass.effects.release(ws).await;
     let mut outcome = builder.finish(pass, &ctx, stopped, resync);
     outcome.steps = reports;
     outcome

@@ -547,6 +547,9 @@ pub trait Workspace: Send + Sync {
         overwrite: bool,
     ) -> impl Future<Output = WsResult<CreateOutcome>> + Send;
 
+    /// Deletes a file of the workspace tree; a file already gone is not an error.
+    fn delete_workspace_file(&self, path: &str) -> impl Future<Output = WsResult<()>> + Send;
+
     /// The principal the credentials authenticate as (a cheap credentials check).
     fn current_principal(&self) -> impl Future<Output = WsResult<String>> + Send;
 

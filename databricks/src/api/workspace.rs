@@ -79,4 +79,17 @@ impl Client {
             .await?;
         Ok(answer.body)
     }
+
+    /// Deletes a workspace object (not recursive).
+    pub async fn delete_object(&self, path: &str) -> Result<()> {
+        self.json::<serde_json::Value>(
+            Method::POST,
+            "/api/2.0/workspace/delete",
+            "/api/2.0/workspace/delete",
+            &[],
+            Some(json!({"path": path, "recursive": false})),
+        )
+        .await?;
+        Ok(())
+    }
 }
