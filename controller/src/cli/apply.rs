@@ -73,7 +73,8 @@ pub struct ApplyArgs {
     /// The workspace.
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
-    /// Give up on releases not Ready or blocked after this long (e.g. 90s, 15m).
+    /// Give up on a release not Ready or blocked after this long (e.g. 90s, 15m); each release
+    /// gets the whole time.
     #[arg(long, default_value = "15m", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Output format: progress lines, or the final statuses as JSON.
@@ -471,7 +472,6 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
     };
     let jobs = connect_all(jobs, &workspace)?;
     let text = args.output == OutputFormat::Text;
-    let deadline = Instant::now() + args.timeout;
     let mut finals = Vec::new();
     let mut exit = 0;
     for (mut job, ws) in jobs {
@@ -489,7 +489,9 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
         }
         let mut shown: std::collections::HashMap<&'static str, (String, String)> =
             Default::default();
-        let mut backoff = Duration::from_millis(500);
+        // Each release gets the whole --timeout, and its own backoff.
+        let deadline = Instant::now() + args.timeout;
+        let mut pacing = super::pacing::Pacing::new(workspace.simulated);
         let outcome = loop {
             let outcome = engine::reconcile(
                 &job.release,
@@ -512,15 +514,7 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
             if outcome.is_ready() || outcome.is_stalled() {
                 break outcome;
             }
-            let wait = match outcome.requeue {
-                Requeue::After(d) if workspace.simulated => d.min(Duration::from_millis(250)),
-                Requeue::After(d) => d,
-                Requeue::Backoff => {
-                    let d = backoff;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    d
-                }
-            };
+            let wait = pacing.next(super::pacing::Progress::of(&outcome), outcome.requeue);
             if Instant::now() + wait > deadline {
                 break outcome;
             }

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod crd;
 pub mod environment;
+pub mod pacing;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
