@@ -182,6 +182,7 @@ async fn transient_faults_delay_but_do_not_break_or_duplicate_the_release() {
             path: "/api/**".into(),
             probability,
             times: None,
+            after: None,
             action,
         })
         .expect("fault");
@@ -214,6 +215,7 @@ async fn a_crash_after_the_plan_write_does_not_write_a_second_plan() {
         path: "/api/2.1/unity-catalog/models/*/aliases/*".into(),
         probability: 1.0,
         times: Some(3),
+        after: None,
         action: FaultAction::Drop,
     })
     .expect("fault");

@@ -33,6 +33,7 @@ fn lose_answer_once(c: &SimControl, method: &str, path: &str) {
         path: path.into(),
         probability: 1.0,
         times: Some(1),
+        after: None,
         action: FaultAction::LoseAnswer,
     })
     .expect("fault");
@@ -117,6 +118,7 @@ async fn an_error_on_ending_the_audit_run_leaves_no_run_open() {
         path: "/api/2.0/mlflow/runs/update".into(),
         probability: 1.0,
         times: Some(1),
+        after: None,
         action: FaultAction::Status {
             status: 500,
             error_code: None,
@@ -164,6 +166,7 @@ async fn two_writers_at_once_make_one_of_everything() {
             path: "/api/**".into(),
             probability: 1.0,
             times: None,
+            after: None,
             action: FaultAction::Latency {
                 min_ms: 20,
                 max_ms: Some(40),

@@ -637,6 +637,7 @@ async fn retries_honour_retry_after_and_survive_dropped_connections() {
             path: "/api/2.0/apps".into(),
             probability: 1.0,
             times: Some(1),
+            after: None,
             action: FaultAction::RateLimit {
                 retry_after_secs: 1,
             },
@@ -654,6 +655,7 @@ async fn retries_honour_retry_after_and_survive_dropped_connections() {
             path: "/api/2.0/sql/**".into(),
             probability: 1.0,
             times: None,
+            after: None,
             action: FaultAction::Drop,
         })
         .expect("fault");
@@ -663,6 +665,7 @@ async fn retries_honour_retry_after_and_survive_dropped_connections() {
             path: "/api/2.0/preview/**".into(),
             probability: 1.0,
             times: Some(2),
+            after: None,
             action: FaultAction::Drop,
         })
         .expect("fault");
@@ -695,6 +698,7 @@ async fn retries_honour_retry_after_and_survive_dropped_connections() {
             path: "/api/2.0/apps/*".into(),
             probability: 1.0,
             times: None,
+            after: None,
             action: FaultAction::Status {
                 status: 500,
                 error_code: None,

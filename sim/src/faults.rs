@@ -59,6 +59,10 @@ pub struct FaultRule {
     /// How many times it fires before it retires itself; unlimited when absent.
     #[serde(default)]
     pub times: Option<u64>,
+    /// How many matching requests it lets through before it starts to act (a kill point after
+    /// the first `after` calls); none when absent.
+    #[serde(default)]
+    pub after: Option<u64>,
     /// What it does.
     pub action: FaultAction,
 }
@@ -85,6 +89,7 @@ struct ActiveRule {
     rule: FaultRule,
     pattern: regex::Regex,
     fired: u64,
+    passed: u64,
 }
 
 /// The decision for one request.
@@ -149,6 +154,7 @@ impl FaultSet {
             rule,
             pattern,
             fired: 0,
+            passed: 0,
         });
         Ok(())
     }
@@ -177,6 +183,10 @@ impl FaultSet {
                 continue;
             }
             if rule.times.is_some_and(|t| active.fired >= t) || !active.pattern.is_match(path) {
+                continue;
+            }
+            if rule.after.is_some_and(|a| active.passed < a) {
+                active.passed += 1;
                 continue;
             }
             if rule.probability < 1.0 && self.rng.random::<f64>() >= rule.probability {
@@ -281,6 +291,7 @@ mod tests {
             path: path.into(),
             probability: 1.0,
             times: None,
+            after: None,
             action,
         }
     }
