@@ -297,3 +297,61 @@ fn without_a_seed_the_empty_simulator_is_explained() {
     );
     assert!(stdout.contains("EvaluationMissing"), "{stdout}");
 }
+
+#[test]
+fn several_releases_progress_side_by_side_and_each_line_names_its_release() {
+    let signoff =
+        std::fs::read_to_string(samples().join("workspace/decision-v7.md")).expect("read");
+    let dir = samples_with_signoff(&signoff);
+    // A second release of the same N on another alias and its own endpoint, no app.
+    std::fs::write(
+        dir.path().join("challenger.yaml"),
+        r#"apiVersion: agentops.dev/v1alpha1
+kind: AgentRelease
+metadata:
+  name: skyloyalty-v7-challenger
+spec:
+  targetRef:
+    name: prod
+  version: 7
+  model:
+    name: main.agents.skyloyalty
+    version: 11
+    alias: challenger
+  evaluation:
+    thresholds:
+      - metric: answer_correctness
+        min: 0.85
+  servingEndpoint:
+    name: skyloyalty-challenger
+    servedEntities:
+      - name: challenger-11
+        workloadSize: Small
+        scaleToZeroEnabled: true
+"#,
+    )
+    .expect("write");
+    let out = bin()
+        .args(["apply", "-f"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "skyloyalty-v7-challenger: Ready: N=7: main.agents.skyloyalty@challenger -> version 11"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("skyloyalty-v7: Ready:"), "{stdout}");
+    assert!(
+        stdout.contains("/skyloyalty-v7-challenger] ✓ AliasPromoted"),
+        "progress lines name their release: {stdout}"
+    );
+}

@@ -474,51 +474,29 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
     let text = args.output == OutputFormat::Text;
     let mut finals = Vec::new();
     let mut exit = 0;
-    for (mut job, ws) in jobs {
+    // Releases progress side by side: none waits while another could move. Each connection
+    // keeps its target's rate limit, so a busy workspace slows only its own releases.
+    let several = jobs.len() > 1;
+    let drives = jobs.into_iter().map(|(job, ws)| {
         let target = target_for(&job, &workspace);
-        if text {
-            println!(
-                "\n{} (N={}, {} version {} @{}, target {})",
-                job.identity.key(),
-                job.release.spec.version,
-                job.release.spec.model.name,
-                job.release.spec.model.version,
-                job.release.spec.model.alias,
-                job.release.spec.target_ref.name
-            );
-        }
-        let mut shown: std::collections::HashMap<&'static str, (String, String)> =
-            Default::default();
-        // Each release gets the whole --timeout, and its own backoff.
-        let deadline = Instant::now() + args.timeout;
-        let mut pacing = super::pacing::Pacing::new(workspace.simulated);
-        let outcome = loop {
-            let outcome = engine::reconcile(
-                &job.release,
-                &target,
-                job.identity.clone(),
-                &*ws,
-                &SystemClock,
-                Mode::Apply,
-            )
-            .await;
-            if text {
-                print_progress(&outcome.steps, &mut shown);
-                for e in &outcome.events {
-                    if e.reason == "DriftCorrected" || e.reason == "DriftDetected" {
-                        println!("  ! {}: {}", e.reason, e.message);
-                    }
-                }
-            }
-            job.release.status = Some(outcome.status.clone());
-            if outcome.is_ready() || outcome.is_stalled() {
-                break outcome;
-            }
-            let wait = pacing.next(super::pacing::Progress::of(&outcome), outcome.requeue);
-            if Instant::now() + wait > deadline {
-                break outcome;
-            }
-            spin(wait, &outcome).await;
+        drive(
+            job,
+            ws,
+            target,
+            Drive {
+                timeout: args.timeout,
+                simulated: workspace.simulated,
+                text,
+                several,
+            },
+        )
+    });
+    let driven = futures::future::join_all(drives).await;
+    for (job, outcome) in driven {
+        let label = if several {
+            format!("{}: ", job.identity.key())
+        } else {
+            String::new()
         };
         let ready_cond =
             agentrelease_api::condition::find(&outcome.status.conditions, types::READY).cloned();
@@ -527,18 +505,20 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
         if text {
             match (&ready_cond, ready, blocked) {
                 (_, true, _) => println!(
-                    "  Ready: {}",
+                    "  {label}Ready: {}",
                     ready_cond
                         .as_ref()
                         .map(|c| c.message.clone())
                         .unwrap_or_default()
                 ),
-                (Some(c), false, true) => println!("  Blocked ({}): {}", c.reason, c.message),
+                (Some(c), false, true) => {
+                    println!("  {label}Blocked ({}): {}", c.reason, c.message)
+                }
                 (Some(c), _, _) => println!(
-                    "  Not ready after {:?} ({}): {}",
+                    "  {label}Not ready after {:?} ({}): {}",
                     args.timeout, c.reason, c.message
                 ),
-                (None, _, _) => println!("  Not ready"),
+                (None, _, _) => println!("  {label}Not ready"),
             }
         }
         exit = match (ready, blocked) {
@@ -569,7 +549,78 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
     Ok(exit)
 }
 
+/// How `apply` drives one release.
+#[derive(Debug, Clone, Copy)]
+struct Drive {
+    timeout: Duration,
+    simulated: bool,
+    text: bool,
+    several: bool,
+}
+
+/// Passes over one release until it is Ready, blocked, or its deadline passes.
+async fn drive<W: engine::Workspace>(
+    mut job: Job,
+    ws: Arc<W>,
+    target: agentrelease_api::ReleaseTargetSpec,
+    how: Drive,
+) -> (Job, Outcome) {
+    let key = job.identity.key();
+    let prefix = if how.several {
+        format!("[{key}] ")
+    } else {
+        String::new()
+    };
+    if how.text {
+        println!(
+            "\n{prefix}{key} (N={}, {} version {} @{}, target {})",
+            job.release.spec.version,
+            job.release.spec.model.name,
+            job.release.spec.model.version,
+            job.release.spec.model.alias,
+            job.release.spec.target_ref.name
+        );
+    }
+    let mut shown: std::collections::HashMap<&'static str, (String, String)> = Default::default();
+    // Each release gets the whole --timeout, and its own backoff.
+    let deadline = Instant::now() + how.timeout;
+    let mut pacing = super::pacing::Pacing::new(how.simulated);
+    loop {
+        let outcome = engine::reconcile(
+            &job.release,
+            &target,
+            job.identity.clone(),
+            &*ws,
+            &SystemClock,
+            Mode::Apply,
+        )
+        .await;
+        if how.text {
+            print_progress(&prefix, &outcome.steps, &mut shown);
+            for e in &outcome.events {
+                if e.reason == "DriftCorrected" || e.reason == "DriftDetected" {
+                    println!("  {prefix}! {}: {}", e.reason, e.message);
+                }
+            }
+        }
+        job.release.status = Some(outcome.status.clone());
+        if outcome.is_ready() || outcome.is_stalled() {
+            return (job, outcome);
+        }
+        let wait = pacing.next(super::pacing::Progress::of(&outcome), outcome.requeue);
+        if Instant::now() + wait > deadline {
+            return (job, outcome);
+        }
+        if how.several {
+            tokio::time::sleep(wait).await;
+        } else {
+            spin(wait, &outcome).await;
+        }
+    }
+}
+
 fn print_progress(
+    prefix: &str,
     steps: &[StepReport],
     shown: &mut std::collections::HashMap<&'static str, (String, String)>,
 ) {
@@ -585,7 +636,7 @@ fn print_progress(
             _ => "!",
         };
         clear_spinner();
-        println!("  {mark} {:<19} {}", s.condition, s.message);
+        println!("  {prefix}{mark} {:<19} {}", s.condition, s.message);
         shown.insert(s.condition, key);
     }
     let _ = std::io::stdout().flush();
