@@ -113,7 +113,7 @@ impl Effects {
         now: jiff::Timestamp,
         may_write: bool,
     ) -> Result<(), LockError> {
-        if self.mode == Mode::Plan || !may_write {
+        if self.mode == Mode::Plan || !may_write || self.locked.is_some() {
             return Ok(());
         }
         super::lock::take(ws, &path, &self.writer, release, now).await?;

@@ -230,7 +230,11 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
                 .retain(|c| c.type_ != step.condition());
             continue;
         }
-        let result = if step == steps::Step::Claim {
+        // The claim and every step after it write; so does a rollback resumed by the preflight.
+        let writes = step == steps::Step::Claim
+            || (step == steps::Step::Preflight
+                && old.rollback.as_ref().is_some_and(|r| r.in_progress));
+        let result = if writes {
             match pass
                 .effects
                 .guard(
