@@ -42,8 +42,8 @@ async fn run_as<C: Clock>(h: &mut Harness, writer: &str, clock: &C, max: usize) 
         if outcome.is_ready() || outcome.is_stalled() {
             return outcome;
         }
+        h.wait(&outcome);
         last = Some(outcome);
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     last.expect("a pass")
 }

@@ -99,7 +99,7 @@ async fn a_lost_answer_and_a_lost_status_are_settled_by_a_read() {
             if outcome.is_ready() {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            h.wait(&outcome);
         }
         let what = format!("{method} {path} (status lost)");
         assert!(lost, "{what}: the fault fired");
@@ -149,8 +149,8 @@ async fn run_as(h: &Harness, writer: &str, max: usize) -> agentrelease::engine::
         if outcome.is_ready() || outcome.is_stalled() {
             return outcome;
         }
+        h.wait(&outcome);
         last = Some(outcome);
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     last.expect("at least one pass")
 }

@@ -274,7 +274,7 @@ async fn plan_lists_each_change_once_and_apply_then_makes_exactly_those() {
             assert!(outcome.is_ready(), "{:?}", outcome.steps);
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        h.wait(&outcome);
     }
     let normalise = |list: &[(String, String)]| -> Vec<(String, String)> {
         // Run names carry the time; everything else must match exactly.

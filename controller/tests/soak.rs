@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use agentrelease::engine::{self, Mode, Outcome};
 use agentrelease_api::AgentRelease;
 use agentrelease_sim::{FaultAction, FaultRule, Seed};
@@ -72,8 +70,8 @@ async fn drive(h: &Harness, mut release: AgentRelease, id: engine::Identity) -> 
         if outcome.is_ready() || outcome.is_stalled() {
             return outcome;
         }
+        h.wait(&outcome);
         last = Some(outcome);
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     last.expect("a pass")
 }

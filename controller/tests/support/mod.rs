@@ -30,7 +30,9 @@ pub async fn harness() -> Harness {
     let seed = Seed::from_yaml_file(&samples().join("workspace-seed.yaml")).expect("sample seed");
     let sim = Simulator::start(SimConfig {
         seed: Some(seed),
-        time_scale: 2000.0,
+        // Frozen: the simulated workspace moves only when a test advances it (below, by what
+        // the engine asked to wait), so no test depends on the machine's speed.
+        time_scale: 0.0,
         ..SimConfig::default()
     })
     .await
@@ -101,7 +103,7 @@ impl Harness {
             if outcome.is_ready() || outcome.is_stalled() {
                 return (outcome, events);
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.wait(&outcome);
         }
         let outcome = self.pass(Mode::Apply).await;
         events.extend(outcome.events.clone());
@@ -130,6 +132,16 @@ pub fn deployments_created(c: &SimControl) -> usize {
 }
 
 impl Harness {
+    /// Waits as the controller would before the next pass: the simulated clock moves on by the
+    /// time the engine asked for (a backoff counts as one second).
+    pub fn wait(&self, outcome: &Outcome) {
+        let by = match outcome.requeue {
+            engine::Requeue::After(d) => d,
+            engine::Requeue::Backoff => Duration::from_secs(1),
+        };
+        self.control().advance_clock(by);
+    }
+
     /// One pass over another release on the same workspace (as the controller would reconcile
     /// a second object); its status is kept in `release` like [`Harness::pass`] does.
     pub async fn pass_other(
@@ -165,7 +177,7 @@ impl Harness {
             if outcome.is_ready() || outcome.is_stalled() {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.wait(&outcome);
             outcome = self.pass_other(release, identity, Mode::Apply).await;
         }
         outcome
