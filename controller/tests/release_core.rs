@@ -185,6 +185,12 @@ async fn one_owner_per_alias_a_higher_n_supersedes_and_the_same_n_is_refused_bef
     assert!(c.writes().is_empty(), "{:?}", c.writes());
     assert_eq!(c.model_alias(MODEL, "champion"), Some(10));
 
+    // The old release's artifacts go away: it reads as superseded, not as blocked.
+    assert!(c.delete_file(SIGNOFF));
+    let old = h.pass(Mode::Apply).await;
+    assert_eq!(old.status.phase, Some(Phase::Superseded), "{:?}", old.steps);
+    assert!(!old.is_stalled());
+
     // A release of another agent on the same app is refused.
     let (mut stranger, stranger_id) = other_release(&h, "other-agent");
     stranger.spec.model.name = "main.agents.other".into();

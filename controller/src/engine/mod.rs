@@ -263,6 +263,15 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
                     .retain(|c| c.type_ != step.condition());
             }
             _ => {
+                // A superseded release is Superseded, whatever its own gates say now.
+                let result = match (&result, step.phase()) {
+                    (StepResult::Blocked { .. }, agentrelease_api::conditions::Phase::Gating)
+                        if step != steps::Step::Preflight =>
+                    {
+                        steps::preflight::superseded(&mut pass).await.unwrap_or(result)
+                    }
+                    _ => result,
+                };
                 builder.record(&mut pass.status, step, &result);
                 stopped = Some((step, result));
                 break;

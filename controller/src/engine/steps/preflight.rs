@@ -70,6 +70,16 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     )
 }
 
+/// Whether a newer release of the agent owns the release's objects (the ledger read alone):
+/// `Some(Superseded)` then. Asked when a gate blocks, so an old release whose artifacts are
+/// gone reads as superseded, not as blocked.
+pub async fn superseded<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> Option<StepResult> {
+    match ownership(pass).await {
+        Some(result @ StepResult::Superseded { .. }) => Some(result),
+        _ => None,
+    }
+}
+
 /// Reads the ledger record of each owned object and decides; `Some` stops the pass.
 async fn ownership<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> Option<StepResult> {
     let me = pass.ctx.claim(pass.now());
