@@ -352,6 +352,14 @@ impl Workspace for ClientWorkspace {
         }))
     }
 
+    async fn get_experiment_by_id(&self, id: &str) -> WsResult<Option<ExperimentInfo>> {
+        let e = found(self.client.get_experiment_by_id(id).await, "get experiment")?;
+        Ok(e.map(|e| ExperimentInfo {
+            active: e.lifecycle_stage.is_empty() || e.lifecycle_stage == "active",
+            id: e.experiment_id,
+        }))
+    }
+
     async fn create_experiment(&self, path: &str) -> WsResult<String> {
         self.client
             .create_experiment(path)

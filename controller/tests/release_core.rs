@@ -235,6 +235,13 @@ async fn a_grant_on_a_missing_securable_blocks_before_the_alias_moves() {
     grant.full_name = "main.agents.no_such_table".into();
     grant.privileges = vec![serde_json::from_value(serde_json::json!("SELECT")).expect("p")];
     h.release.spec.grants.push(grant);
+    let traces: agentrelease_api::release::AppResource = serde_json::from_value(
+        serde_json::json!({"name": "traces", "experiment": {"experimentId": "999999", "permission": "CAN_EDIT"}}),
+    )
+    .expect("resource");
+    if let Some(app) = h.release.spec.app.as_mut() {
+        app.resources.push(traces);
+    }
     let outcome = h.run(20).await.0;
     assert!(outcome.is_stalled());
     assert_eq!(
@@ -245,6 +252,7 @@ async fn a_grant_on_a_missing_securable_blocks_before_the_alias_moves() {
         .map(|c| c.message.clone())
         .unwrap_or_default();
     assert!(message.contains("main.agents.no_such_table"), "{message}");
+    assert!(message.contains("experiment 999999"), "{message}");
     assert!(c.writes().is_empty(), "{:?}", c.writes());
     assert_eq!(c.model_alias(MODEL, "champion"), Some(11), "untouched");
 }

@@ -268,7 +268,9 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
                     (StepResult::Blocked { .. }, agentrelease_api::conditions::Phase::Gating)
                         if step != steps::Step::Preflight =>
                     {
-                        steps::preflight::superseded(&mut pass).await.unwrap_or(result)
+                        steps::preflight::superseded(&mut pass)
+                            .await
+                            .unwrap_or(result)
                     }
                     _ => result,
                 };

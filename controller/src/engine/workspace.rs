@@ -438,6 +438,11 @@ pub trait Workspace: Send + Sync {
         &self,
         path: &str,
     ) -> impl Future<Output = WsResult<Option<ExperimentInfo>>> + Send;
+    /// An experiment by id; `None` when absent.
+    fn get_experiment_by_id(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = WsResult<Option<ExperimentInfo>>> + Send;
     /// Creates an experiment, returning its id.
     fn create_experiment(&self, path: &str) -> impl Future<Output = WsResult<String>> + Send;
     /// Runs of an experiment carrying a tag value.

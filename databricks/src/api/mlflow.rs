@@ -137,6 +137,20 @@ impl Client {
         Ok(a.experiment)
     }
 
+    /// An experiment by id.
+    pub async fn get_experiment_by_id(&self, id: &str) -> Result<Experiment> {
+        let a: ExperimentAnswer = self
+            .json(
+                Method::GET,
+                "/api/2.0/mlflow/experiments/get",
+                "/api/2.0/mlflow/experiments/get",
+                &[("experiment_id", id.to_string())],
+                None,
+            )
+            .await?;
+        Ok(a.experiment)
+    }
+
     /// Creates an experiment, returning its id.
     pub async fn create_experiment(&self, name: &str) -> Result<String> {
         #[derive(Deserialize)]

@@ -359,6 +359,8 @@ enum Named {
     Endpoint(String),
     /// An app other than the release's own.
     App(String),
+    /// An MLflow experiment by id (an app resource).
+    Experiment(String),
 }
 
 impl Named {
@@ -368,6 +370,7 @@ impl Named {
             Named::Warehouse(id) => format!("SQL warehouse {id}"),
             Named::Endpoint(name) => format!("serving endpoint {name}"),
             Named::App(name) => format!("app {name}"),
+            Named::Experiment(id) => format!("experiment {id}"),
         }
     }
 }
@@ -397,6 +400,11 @@ fn named_objects(ctx: &crate::engine::context::ReleaseContext) -> BTreeMap<Named
             if let Some(w) = &r.sql_warehouse {
                 named
                     .entry(Named::Warehouse(w.id.clone()))
+                    .or_insert_with(|| what.clone());
+            }
+            if let Some(x) = &r.experiment {
+                named
+                    .entry(Named::Experiment(x.experiment_id.clone()))
                     .or_insert_with(|| what.clone());
             }
             if let Some(e) = r
@@ -452,6 +460,12 @@ async fn missing_objects<W: Workspace, C: Clock>(
             }
             Named::Endpoint(name) => pass.ws.get_endpoint(name).await.map(|e| e.is_some()),
             Named::App(name) => pass.ws.get_app(name).await.map(|a| a.is_some()),
+            // A deleted experiment is as good as missing.
+            Named::Experiment(id) => pass
+                .ws
+                .get_experiment_by_id(id)
+                .await
+                .map(|e| e.is_some_and(|e| e.active)),
         };
         match exists {
             Ok(true) => {}
@@ -559,7 +573,8 @@ mod tests {
             "app": {"name": "bot", "sourceCodePath": "/Workspace/app", "resources": [
                 {"name": "wh", "sqlWarehouse": {"id": "w1", "permission": "CAN_USE"}},
                 {"name": "own", "servingEndpoint": {"name": "ep", "permission": "CAN_QUERY"}},
-                {"name": "other", "servingEndpoint": {"name": "shared-ep", "permission": "CAN_QUERY"}}
+                {"name": "other", "servingEndpoint": {"name": "shared-ep", "permission": "CAN_QUERY"}},
+                {"name": "traces", "experiment": {"experimentId": "42", "permission": "CAN_EDIT"}}
             ]},
             "servingEndpoint": {"name": "ep", "servedEntities": [{"name": "e"}]},
             "permissions": [
@@ -590,6 +605,7 @@ mod tests {
                 Named::Securable("TABLE".into(), "main.agents.t".into()),
                 Named::Warehouse("w1".into()),
                 Named::Endpoint("shared-ep".into()),
+                Named::Experiment("42".into()),
             ]
         );
     }
