@@ -182,27 +182,35 @@ impl Validator {
         let mut problems = structural::check(&compiled.schema, obj);
         let structurally_valid = problems.is_empty();
         let outcome = cel::evaluate(&self.cel, &compiled.cel, &compiled.schema, obj);
-        for e in outcome.errors {
-            if cel::reportable(&e, structurally_valid) {
-                problems.push(Problem::new(e.field_path, e.message));
-            }
-        }
-        problems.extend(outcome.panicked);
+        let mut rule_problems: Vec<Problem> = outcome
+            .errors
+            .into_iter()
+            .filter(|e| cel::reportable(e, structurally_valid))
+            .map(|e| Problem::new(e.field_path, e.message))
+            .chain(outcome.panicked)
+            .collect();
         if !structurally_valid {
             // The typed checks assume a structurally valid object, as they do on the server.
+            problems.append(&mut rule_problems);
             dedup(&mut problems);
             return problems;
         }
+        let mut typed = Vec::new();
         match kind {
             Kind::AgentRelease => match serde_json::from_value::<AgentRelease>(obj.clone()) {
-                Ok(release) => semantic::check_release(&release, &mut problems),
-                Err(e) => problems.push(Problem::new("", format!("does not decode: {e}"))),
+                Ok(release) => semantic::check_release(&release, &mut typed),
+                Err(e) => typed.push(Problem::new("", format!("does not decode: {e}"))),
             },
             Kind::ReleaseTarget => match serde_json::from_value::<ReleaseTarget>(obj.clone()) {
-                Ok(target) => semantic::check_target(&target, &mut problems),
-                Err(e) => problems.push(Problem::new("", format!("does not decode: {e}"))),
+                Ok(target) => semantic::check_target(&target, &mut typed),
+                Err(e) => typed.push(Problem::new("", format!("does not decode: {e}"))),
             },
         }
+        // Where a typed check speaks for a field (an artifact path: which rule it breaks), the
+        // CEL rule's fixed message on that field says less; keep one line per problem.
+        rule_problems.retain(|r| !typed.iter().any(|t| t.path == r.path));
+        problems.append(&mut rule_problems);
+        problems.append(&mut typed);
         dedup(&mut problems);
         problems
     }
