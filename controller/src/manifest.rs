@@ -1,7 +1,7 @@
 //! Loading Kubernetes manifests from files and directories, keeping where each field came from
 //! so problems can be reported as `file:line`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -10,8 +10,14 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use serde_saphyr::Spanned;
 
-/// The largest manifest file read.
-pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+use agentrelease_sim::local_file::{self, LocalFileError};
+
+/// The largest manifest file read (4 MiB). Only regular files are read: a FIFO, a device or a
+/// socket is refused before it is opened.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// How deep `-R` descends below a directory it was given.
+pub const MAX_DIR_DEPTH: usize = 32;
 
 /// A failure to read or parse a file.
 #[derive(Debug, thiserror::Error)]
@@ -24,10 +30,27 @@ pub enum ManifestError {
         /// Why.
         source: std::io::Error,
     },
+    /// The path names a FIFO, a device, a socket or a directory where a file was expected.
+    #[error("{path}: not a regular file ({kind})")]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead (`a FIFO`, `a character device`...).
+        kind: &'static str,
+    },
     /// The file is larger than [`MAX_FILE_BYTES`].
-    #[error("{path}: file is larger than {MAX_FILE_BYTES} bytes")]
+    #[error(
+        "{path}: file is larger than {}",
+        local_file::describe_bytes(MAX_FILE_BYTES)
+    )]
     TooLarge {
         /// The path.
+        path: PathBuf,
+    },
+    /// A directory lies more than [`MAX_DIR_DEPTH`] levels below the directory given.
+    #[error("{path}: more than {MAX_DIR_DEPTH} directory levels deep; not read")]
+    TooDeep {
+        /// The directory not read.
         path: PathBuf,
     },
     /// The YAML does not parse.
@@ -47,7 +70,9 @@ impl ManifestError {
     pub fn category(&self) -> &'static str {
         match self {
             ManifestError::Io { .. } => "io",
+            ManifestError::NotRegular { .. } => "not_regular",
             ManifestError::TooLarge { .. } => "too_large",
+            ManifestError::TooDeep { .. } => "too_deep",
             ManifestError::Yaml { .. } => "yaml",
         }
     }
@@ -56,7 +81,9 @@ impl ManifestError {
     pub fn path(&self) -> &Path {
         match self {
             ManifestError::Io { path, .. }
+            | ManifestError::NotRegular { path, .. }
             | ManifestError::TooLarge { path }
+            | ManifestError::TooDeep { path }
             | ManifestError::Yaml { path, .. } => path,
         }
     }
@@ -66,6 +93,31 @@ impl ManifestError {
         match self {
             ManifestError::Yaml { line, .. } => *line,
             _ => 0,
+        }
+    }
+
+    /// What is wrong, without the path and line (which [`Self::path`] and [`Self::line`] give).
+    pub fn reason(&self) -> String {
+        match self {
+            ManifestError::Io { source, .. } => source.to_string(),
+            ManifestError::NotRegular { kind, .. } => format!("not a regular file ({kind})"),
+            ManifestError::TooLarge { .. } => format!(
+                "file is larger than {}",
+                local_file::describe_bytes(MAX_FILE_BYTES)
+            ),
+            ManifestError::TooDeep { .. } => {
+                format!("more than {MAX_DIR_DEPTH} directory levels deep; not read")
+            }
+            ManifestError::Yaml { message, .. } => format!("invalid YAML: {message}"),
+        }
+    }
+
+    fn from_local(path: &Path, e: LocalFileError) -> Self {
+        let path = path.to_path_buf();
+        match e {
+            LocalFileError::NotRegular { kind } => ManifestError::NotRegular { path, kind },
+            LocalFileError::TooLarge { .. } => ManifestError::TooLarge { path },
+            LocalFileError::Io(source) => ManifestError::Io { path, source },
         }
     }
 }
@@ -118,75 +170,93 @@ impl Document {
 }
 
 /// The YAML files named by `paths`: files as given; for directories their `*.yaml` / `*.yml`
-/// files in name order (hidden entries skipped), and with `recursive` those of subdirectories
-/// too (as `kubectl apply -f DIR` and `-R`).
+/// entries in name order (hidden entries skipped), and with `recursive` those of subdirectories
+/// too (as `kubectl apply -f DIR` and `-R`). Directory symlinks are followed, but each directory
+/// is read once (judged by its canonical path), so a symlink loop ends the walk there, silently;
+/// and the walk stops [`MAX_DIR_DEPTH`] levels down.
 pub fn collect_files(paths: &[PathBuf], recursive: bool) -> Result<Vec<PathBuf>, ManifestError> {
-    let mut out = Vec::new();
+    let mut walk = Walk {
+        recursive,
+        visited: HashSet::new(),
+        out: Vec::new(),
+    };
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|source| ManifestError::Io {
             path: path.clone(),
             source,
         })?;
         if meta.is_dir() {
-            walk_dir(path, recursive, &mut out)?;
+            walk.dir(path, 0)?;
         } else {
-            out.push(path.clone());
+            walk.out.push(path.clone());
         }
     }
-    Ok(out)
+    Ok(walk.out)
 }
 
-fn walk_dir(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<(), ManifestError> {
-    let io = |source| ManifestError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-        })
-        .collect();
-    entries.sort();
-    let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|p| p.is_dir());
-    for file in files {
-        if matches!(
-            file.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            out.push(file);
+/// A directory walk in progress.
+struct Walk {
+    recursive: bool,
+    /// Canonical paths of the directories read.
+    visited: HashSet<PathBuf>,
+    out: Vec<PathBuf>,
+}
+
+impl Walk {
+    fn dir(&mut self, dir: &Path, depth: usize) -> Result<(), ManifestError> {
+        let io = |source| ManifestError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        if !self.visited.insert(std::fs::canonicalize(dir).map_err(io)?) {
+            return Ok(());
         }
-    }
-    if recursive {
-        for sub in dirs {
-            walk_dir(&sub, recursive, out)?;
+        if depth > MAX_DIR_DEPTH {
+            return Err(ManifestError::TooDeep {
+                path: dir.to_path_buf(),
+            });
         }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                !p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'))
+            })
+            .collect();
+        entries.sort();
+        let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|p| p.is_dir());
+        for file in files {
+            if matches!(
+                file.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
+                self.out.push(file);
+            }
+        }
+        if self.recursive {
+            for sub in dirs {
+                self.dir(&sub, depth + 1)?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Reads a file and parses every YAML document in it (empty documents are skipped). A file that
-/// cannot be read is an error; a document that does not parse is returned among the errors
-/// beside the documents that do.
+/// cannot be read — missing, not a regular file, larger than [`MAX_FILE_BYTES`], not UTF-8 — is
+/// an error; a document that does not parse is returned among the errors beside the documents
+/// that do.
 pub fn load_file(path: &Path) -> Result<(Vec<Document>, Vec<ManifestError>), ManifestError> {
-    let meta = std::fs::metadata(path).map_err(|source| ManifestError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ManifestError::TooLarge {
-            path: path.to_path_buf(),
-        });
-    }
-    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_text(path)?;
     Ok(parse_documents(path, &text))
+}
+
+/// The text of a manifest file, read as [`load_file`] reads it.
+pub fn read_text(path: &Path) -> Result<String, ManifestError> {
+    local_file::read_to_string(path, MAX_FILE_BYTES).map_err(|e| ManifestError::from_local(path, e))
 }
 
 /// Parses every YAML document of `text` (as if read from `path`). Each document is parsed on
@@ -529,6 +599,23 @@ spec:
     fn duplicate_keys_are_errors() {
         let err = parse_str(Path::new("f.yaml"), "a: 1\na: 2\n").unwrap_err();
         assert!(matches!(err, ManifestError::Yaml { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn the_walk_stops_below_the_depth_limit() {
+        let root = tempfile::tempdir().unwrap();
+        let mut deep = root.path().to_path_buf();
+        for i in 0..=MAX_DIR_DEPTH {
+            deep.push(format!("d{i}"));
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        let err = collect_files(&[root.path().to_path_buf()], true).unwrap_err();
+        assert!(
+            matches!(&err, ManifestError::TooDeep { path } if *path == deep),
+            "{err}"
+        );
+        assert_eq!(err.reason(), "more than 32 directory levels deep; not read");
+        assert!(collect_files(&[root.path().join("d0")], true).is_ok());
     }
 
     #[test]

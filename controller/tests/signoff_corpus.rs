@@ -140,3 +140,60 @@ fn an_override_that_misses_a_decision_says_which_capture_is_at_fault() {
         assert_eq!(got.record.override_, None, "{name}: nothing is recorded");
     }
 }
+
+#[test]
+fn tags_anchors_and_unsigned_overrides_say_what_is_refused() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/signoff-corpus");
+    const ANCHORS: &str = "anchors and aliases are not allowed in the front matter; a verbatim capture must be written out";
+    let cases = [
+        (
+            "decision-binary-tag.md",
+            "Unparseable",
+            "the tag !!binary is not allowed in the front matter (line 4)",
+        ),
+        (
+            "block-map-tag.md",
+            "Unparseable",
+            "the tag !!map is not allowed in the front matter (line 3)",
+        ),
+        ("alias-approved.md", "Unparseable", ANCHORS),
+        ("anchor-unused.md", "Unparseable", "(line 5: &lead)"),
+        ("override-capture-through-alias.md", "Unparseable", ANCHORS),
+        ("alias-bomb.md", "Unparseable", ANCHORS),
+        ("merge-key.md", "Unparseable", "merge"),
+        (
+            "override-without-approved-by.md",
+            "Rejected",
+            "state_override.approved_by is missing; an override must name who approved it (approved_by) and why (reason)",
+        ),
+        (
+            "override-without-reason.md",
+            "Rejected",
+            "state_override.reason is missing; an override must name who approved it",
+        ),
+        (
+            "override-empty-approved-by.md",
+            "Rejected",
+            "state_override.approved_by is empty",
+        ),
+        (
+            "override-approver-synonym.md",
+            "Rejected",
+            "state_override.approved_by is missing; state_override.reason is missing",
+        ),
+    ];
+    for (name, verdict, says) in cases {
+        let got = signoff::parse(name, &std::fs::read(dir.join(name)).unwrap());
+        assert_eq!(
+            verdict_name(&got.verdict),
+            verdict,
+            "{name}: {:?}",
+            got.verdict
+        );
+        let (Verdict::Unparseable(why) | Verdict::Rejected(why)) = &got.verdict else {
+            unreachable!("{name}");
+        };
+        assert!(why.contains(says), "{name}: {why}");
+        assert_eq!(got.record.override_, None, "{name}: nothing is recorded");
+    }
+}

@@ -377,3 +377,46 @@ fn a_release_declared_twice_is_one_duplicate_not_a_conflict() {
         "a file given twice is one declaration"
     );
 }
+
+#[test]
+fn artifact_paths_the_engine_refuses_are_refused_with_the_rule_broken() {
+    // YAML double-quoted spellings, and the path as the message shows it.
+    let cases = [
+        (
+            r#""/Volumes/main/agents/./signoffs/v7/decision.md""#,
+            r#""/Volumes/main/agents/./signoffs/v7/decision.md" is refused: it has a '.' or '..' segment"#,
+        ),
+        (
+            r#""/Volumes/main/agents/signoffs\\v7\\decision.md""#,
+            r#""/Volumes/main/agents/signoffs\\v7\\decision.md" is refused: it contains a backslash"#,
+        ),
+        (
+            r#""/Volumes/main/agents/signoffs/v7/decision\0.md""#,
+            r#""/Volumes/main/agents/signoffs/v7/decision\0.md" is refused: it contains a control character (such as NUL or a newline)"#,
+        ),
+        (
+            r#""/Volumes/main/agents/signoffs/v7\n/decision.md""#,
+            r#""/Volumes/main/agents/signoffs/v7\n/decision.md" is refused: it contains a control character (such as NUL or a newline)"#,
+        ),
+        (
+            r#""/Volumes/main/agents/signoffs/v7/""#,
+            r#""/Volumes/main/agents/signoffs/v7/" is refused: it has an empty segment ('//' or a trailing '/')"#,
+        ),
+    ];
+    for field in ["signoffPath", "evalSummaryPath"] {
+        for (yaml, message) in cases {
+            let text = format!(
+                "{}  artifacts:\n    {field}: {yaml}\n",
+                release("r", "prod", 7, "main.agents.skyloyalty", "skyloyalty-agent")
+            );
+            let dir = files(&[("r.yaml", text), ("t.yaml", target("prod", HOST))]);
+            let (code, stdout, _) = validate_in(dir.path(), &["-f", "r.yaml", "t.yaml"]);
+            assert_eq!(code, 1, "{yaml}: {stdout}");
+            assert_eq!(
+                stdout.trim(),
+                format!("r.yaml:18: AgentRelease/r: spec.artifacts.{field}: {message}"),
+                "{yaml}"
+            );
+        }
+    }
+}

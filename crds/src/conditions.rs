@@ -93,17 +93,18 @@ pub mod reasons {
     pub const EVALUATION_PASSED: &str = "EvaluationPassed";
     /// The signoff file does not exist.
     pub const SIGNOFF_MISSING: &str = "SignoffMissing";
-    /// The signoff file has no front matter, or it is not valid YAML of the expected shape.
+    /// The signoff file has no front matter, or it is not valid YAML of the expected shape (or
+    /// uses anchors, aliases or a tag other than `!!str`, `!!int`, `!!bool`, `!!null`).
     pub const SIGNOFF_UNPARSEABLE: &str = "SignoffUnparseable";
     /// A signoff decision is REJECTED or another non-approving value, and no `state_override`
-    /// captures both decisions verbatim.
+    /// captures both decisions verbatim and names `approved_by` and `reason`.
     pub const SIGNOFF_REJECTED: &str = "SignoffRejected";
     /// A signoff decision block or value is missing.
     pub const SIGNOFF_INCOMPLETE: &str = "SignoffIncomplete";
     /// Both decisions approve.
     pub const SIGNOFF_APPROVED: &str = "SignoffApproved";
     /// A non-approving decision was overridden by a `state_override` that captures both
-    /// decisions verbatim.
+    /// decisions verbatim and names who approved it and why.
     pub const SIGNOFF_OVERRIDDEN: &str = "SignoffOverridden";
     /// The artifacts reference different versions than the release's N.
     pub const VERSION_MISMATCH: &str = "VersionMismatch";

@@ -9,6 +9,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::artifact_path;
 use crate::names;
 use crate::rules::{cel_str, self_matches};
 use crate::status::AgentReleaseStatus;
@@ -190,19 +191,20 @@ fn default_alias() -> String {
 }
 
 /// Overrides of the artifact locations the contract derives from the target and N. Overridden
-/// paths must still lie under `/Volumes/<catalog>/<schema>/` of the target.
+/// paths must still lie under `/Volumes/<catalog>/<schema>/` of the target, and be clean
+/// ([`crate::artifact_path::check`]).
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactOverrides {
     /// The signoff file, instead of `/Volumes/<catalog>/<schema>/signoffs/v<N>/decision.md`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.startsWith('/Volumes/') && !self.contains('/../') && !self.endsWith('/..') && !self.contains('//')").message("artifacts.signoffPath must be an absolute path under /Volumes/ without '..' or empty segments"))]
+    #[x_kube(validation = Rule::new(self_matches(artifact_path::PATTERN)).message("artifacts.signoffPath must be a clean absolute path under /Volumes/: no '.', '..' or empty segments, no trailing '/', no backslash or control character"))]
     #[schemars(length(min = 1, max = 1024))]
     pub signoff_path: Option<String>,
 
     /// The eval summary, instead of `/Volumes/<catalog>/<schema>/eval_runs/v<N>/summary.json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.startsWith('/Volumes/') && !self.contains('/../') && !self.endsWith('/..') && !self.contains('//')").message("artifacts.evalSummaryPath must be an absolute path under /Volumes/ without '..' or empty segments"))]
+    #[x_kube(validation = Rule::new(self_matches(artifact_path::PATTERN)).message("artifacts.evalSummaryPath must be a clean absolute path under /Volumes/: no '.', '..' or empty segments, no trailing '/', no backslash or control character"))]
     #[schemars(length(min = 1, max = 1024))]
     pub eval_summary_path: Option<String>,
 

@@ -259,20 +259,115 @@ fn overrides_live_under_volumes() {
     });
     rejects(
         |o| o["spec"]["artifacts"] = json!({"signoffPath": "/tmp/decision.md"}),
-        "artifacts.signoffPath must be an absolute path under /Volumes/",
+        "spec.artifacts.signoffPath: \"/tmp/decision.md\" is refused: it is not under /Volumes/",
     );
     rejects(
         |o| o["spec"]["artifacts"] = json!({"signoffPath": "/Volumes/main/agents/../other/x.md"}),
-        "artifacts.signoffPath must be an absolute path under /Volumes/",
+        "is refused: it has a '.' or '..' segment",
     );
     rejects(
         |o| o["spec"]["artifacts"] = json!({"evalSummaryPath": "/Volumes/main//x.json"}),
-        "artifacts.evalSummaryPath must be an absolute path under /Volumes/",
+        "spec.artifacts.evalSummaryPath: \"/Volumes/main//x.json\" is refused: it has an empty segment",
     );
     rejects(
         |o| o["spec"]["artifacts"] = json!({"promptName": "main.system_instructions"}),
         "artifacts.promptName must be a three-part",
     );
+}
+
+/// Paths the engine refused although `validate` (and the old CEL rule) let them through.
+const ENGINE_ONLY_REFUSALS: [(&str, &str); 5] = [
+    (
+        "/Volumes/main/agents/./signoffs/v7/decision.md",
+        "it has a '.' or '..' segment",
+    ),
+    (
+        "/Volumes/main/agents/signoffs\\v7\\decision.md",
+        "it contains a backslash",
+    ),
+    (
+        "/Volumes/main/agents/signoffs/v7/decision\u{0}.md",
+        "it contains a control character (such as NUL or a newline)",
+    ),
+    (
+        "/Volumes/main/agents/signoffs/v7\n/decision.md",
+        "it contains a control character (such as NUL or a newline)",
+    ),
+    (
+        "/Volumes/main/agents/signoffs/v7/",
+        "it has an empty segment ('//' or a trailing '/')",
+    ),
+];
+
+#[test]
+fn validate_refuses_every_path_the_engine_refuses_with_one_message() {
+    for field in ["signoffPath", "evalSummaryPath"] {
+        for (path, why) in ENGINE_ONLY_REFUSALS {
+            let mut obj = release();
+            obj["spec"]["artifacts"] = json!({ field: path });
+            let found = problems(Kind::AgentRelease, &obj);
+            assert_eq!(
+                found,
+                [format!(
+                    "spec.artifacts.{field}: {path:?} is refused: {why}"
+                )],
+                "{path:?}"
+            );
+        }
+    }
+}
+
+/// The CEL rule of `field` as generated into the CRD.
+fn artifact_path_rule(field: &str) -> Value {
+    let crd = serde_json::to_value(agentrelease_api::agent_release_crd()).unwrap();
+    let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+    schema["properties"]["spec"]["properties"]["artifacts"]["properties"][field].clone()
+}
+
+#[test]
+fn the_crd_rule_on_artifact_paths_agrees_with_the_rust_rule() {
+    use agentrelease_api::artifact_path::{VOLUMES, check};
+    let mut paths: Vec<String> = ENGINE_ONLY_REFUSALS
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .collect();
+    // Every short path over an alphabet of the characters that matter.
+    let alphabet = ["/", ".", "a", "\\", "\n", "\u{0}", "\u{85}", "é"];
+    let mut tails = vec![String::new()];
+    for _ in 0..3 {
+        tails = tails
+            .iter()
+            .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+            .collect();
+        paths.extend(tails.iter().map(|t| format!("/Volumes/{t}")));
+    }
+    paths.extend(
+        [
+            "/Volumes",
+            "/volumes/a",
+            "Volumes/a",
+            "/Volumes/...",
+            "/Volumes/..a/b",
+            "/Volumes/a/./b",
+            "/Volumes/a/../b",
+            "/Volumes/a/b/.",
+            "/Volumes/a/b/..",
+            "/Volumes/a\u{7f}b",
+            "/Volumes/a\tb",
+        ]
+        .map(String::from),
+    );
+    let cel = kube::core::cel::Validator::new();
+    for field in ["signoffPath", "evalSummaryPath"] {
+        let compiled = kube::core::cel::compile_schema(&artifact_path_rule(field));
+        for path in &paths {
+            let cel_accepts = cel
+                .validate_compiled(&compiled, &Value::String(path.clone()), None)
+                .is_ok();
+            let rust_accepts = check(path, VOLUMES).is_ok();
+            assert_eq!(cel_accepts, rust_accepts, "{field}: {path:?}");
+        }
+    }
 }
 
 #[test]
@@ -636,10 +731,9 @@ fn overrides_must_stay_in_the_target_schema() {
     let target: agentrelease_api::ReleaseTarget = serde_json::from_value(target()).unwrap();
     let found = agentrelease_api::validation::check_release_against_target(&release, &target);
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(
-        found[0]
-            .message
-            .contains("outside the target's /Volumes/main/agents/")
+    assert_eq!(
+        found[0].message,
+        "\"/Volumes/other/agents/signoffs/v7/decision.md\" is refused: it is not under /Volumes/main/agents/"
     );
 }
 

@@ -19,6 +19,7 @@ pub mod clock;
 pub mod control;
 pub mod error;
 pub mod faults;
+pub mod local_file;
 pub mod seed;
 pub mod server;
 pub mod shared;

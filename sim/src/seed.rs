@@ -8,22 +8,40 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::local_file::{self, LocalFileError};
 use crate::world::{
     AclPrincipal, Compute, Denial, Deployment, Experiment, LoggedModel, Metric, Model,
     ModelVersion, OAuthClient, Prompt, PromptVersion, Run, SmokeReply, StoredFile, Timings,
     TokenInfo, Warehouse, World, split_volume_path, workspace_key,
 };
 
+/// The largest file a seed reads: the seed itself and each `from_file` entry. Only regular files
+/// are read (a FIFO or a device is refused rather than waited on).
+pub const MAX_SEED_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// A seed that could not be read or applied.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
-    /// The file could not be read.
+    /// The seed file could not be read: missing, not a regular file, or larger than
+    /// [`MAX_SEED_FILE_BYTES`].
     #[error("{file}: cannot read: {source}")]
     Read {
         /// The file.
         file: String,
         /// The cause.
-        source: std::io::Error,
+        source: LocalFileError,
+    },
+    /// A `from_file` entry could not be read, for the same reasons.
+    #[error("{file}: {field}: cannot read {path}: {source}")]
+    FromFile {
+        /// The seed file.
+        file: String,
+        /// The field path of the entry (`catalogs[0].schemas[0].volumes[0].files.v7/decision.md`).
+        field: String,
+        /// The path the entry names, resolved against the seed file's directory.
+        path: String,
+        /// The cause.
+        source: LocalFileError,
     },
     /// The YAML is malformed or has unknown fields.
     #[error("{file}: {message}")]
@@ -49,7 +67,7 @@ impl SeedError {
     /// A short category for logs.
     pub fn category(&self) -> &'static str {
         match self {
-            SeedError::Read { .. } => "read",
+            SeedError::Read { .. } | SeedError::FromFile { .. } => "read",
             SeedError::Parse { .. } => "parse",
             SeedError::Invalid { .. } => "invalid",
         }
@@ -454,9 +472,11 @@ impl Seed {
     /// Reads and parses a seed file.
     pub fn from_yaml_file(path: &Path) -> Result<Seed, SeedError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
-            file: file.clone(),
-            source,
+        let text = local_file::read_to_string(path, MAX_SEED_FILE_BYTES).map_err(|source| {
+            SeedError::Read {
+                file: file.clone(),
+                source,
+            }
         })?;
         Self::parse(&text, path.parent(), &file)
     }
@@ -494,9 +514,14 @@ impl Seed {
                     Some(dir) => dir.join(rel),
                     None => PathBuf::from(rel),
                 };
-                std::fs::read(&path).map(Bytes::from).map_err(|e| {
-                    self.invalid(field, format!("cannot read {}: {e}", path.display()))
-                })
+                local_file::read(&path, MAX_SEED_FILE_BYTES)
+                    .map(Bytes::from)
+                    .map_err(|source| SeedError::FromFile {
+                        file: self.source.clone(),
+                        field: field.to_string(),
+                        path: path.display().to_string(),
+                        source,
+                    })
             }
             _ => Err(self.invalid(field, "set exactly one of content, json, from_file")),
         }
@@ -937,5 +962,108 @@ fn add_volume_dirs(world: &mut World, full: &str, include_self: bool) {
             }
             _ => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SimClock;
+
+    const VOLUME_FILE: &str = "catalogs[0].schemas[0].volumes[0].files.v7/decision.md";
+
+    fn seed_with_from_file(dir: &Path, rel: &str) -> PathBuf {
+        let seed = dir.join("seed.yaml");
+        std::fs::write(
+            &seed,
+            format!(
+                "catalogs:\n  - name: main\n    schemas:\n      - name: agents\n        volumes:\n          - name: signoffs\n            files:\n              v7/decision.md: {{from_file: {rel}}}\n"
+            ),
+        )
+        .unwrap();
+        seed
+    }
+
+    fn apply_seed(path: &Path) -> Result<World, SeedError> {
+        let mut world = World::new(SimClock::new(0.0), "http://sim".into());
+        Seed::from_yaml_file(path)?.apply(&mut world)?;
+        Ok(world)
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("seed-{name}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn from_file_reads_a_regular_file() {
+        let dir = temp_dir("regular");
+        std::fs::write(dir.join("decision.md"), "---\nversion: 7\n---\n").unwrap();
+        assert!(apply_seed(&seed_with_from_file(&dir, "decision.md")).is_ok());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn from_file_naming_a_device_is_refused_with_the_seed_file_and_field() {
+        let dir = temp_dir("device");
+        let seed = seed_with_from_file(&dir, "/dev/zero");
+        let started = std::time::Instant::now();
+        let err = apply_seed(&seed).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(matches!(err, SeedError::FromFile { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: {VOLUME_FILE}: cannot read /dev/zero: not a regular file (a character device)",
+                seed.display()
+            )
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn from_file_naming_a_fifo_is_refused_at_once() {
+        let dir = temp_dir("fifo");
+        let fifo = dir.join("pipe.md");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let started = std::time::Instant::now();
+        let err = apply_seed(&seed_with_from_file(&dir, "pipe.md")).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let text = err.to_string();
+        assert!(text.contains(VOLUME_FILE), "{text}");
+        assert!(text.ends_with("not a regular file (a FIFO)"), "{text}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn from_file_larger_than_the_cap_is_refused() {
+        let dir = temp_dir("large");
+        let big = std::fs::File::create(dir.join("big.md")).unwrap();
+        big.set_len(MAX_SEED_FILE_BYTES + 1).unwrap();
+        let err = apply_seed(&seed_with_from_file(&dir, "big.md")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(VOLUME_FILE), "{text}");
+        assert!(text.ends_with("larger than 64 MiB"), "{text}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_seed_that_is_a_directory_is_refused() {
+        let dir = temp_dir("dir");
+        let err = apply_seed(&dir).unwrap_err();
+        assert!(matches!(err, SeedError::Read { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("cannot read: not a regular file (a directory)"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -67,7 +67,7 @@ pub fn is_seed_file(path: &Path) -> bool {
         "registry_models",
         "serving_endpoints",
     ];
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = crate::manifest::read_text(path) else {
         return false;
     };
     let Ok(value) = serde_saphyr::from_str::<serde_json::Value>(&text) else {

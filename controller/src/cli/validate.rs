@@ -148,19 +148,12 @@ pub fn validate_paths(paths: &[PathBuf], recursive: bool) -> Report {
 }
 
 fn file_problem(e: &manifest::ManifestError) -> LocatedProblem {
-    let message = match e {
-        manifest::ManifestError::Io { source, .. } => source.to_string(),
-        manifest::ManifestError::TooLarge { .. } => {
-            format!("file is larger than {} bytes", manifest::MAX_FILE_BYTES)
-        }
-        manifest::ManifestError::Yaml { message, .. } => format!("invalid YAML: {message}"),
-    };
     LocatedProblem {
         file: e.path().display().to_string(),
         line: e.line(),
         object: None,
         field: String::new(),
-        message,
+        message: e.reason(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a reconcile pass knows about the release before it talks to the workspace: the release's
 //! identity, the target's catalog and schema, and the artifact locations of the contract.
 
+use agentrelease_api::artifact_path::{self, PathRefusal};
 use agentrelease_api::names::{self, Registry};
 use agentrelease_api::{AgentReleaseSpec, ReleaseTargetSpec};
 
@@ -43,8 +44,8 @@ pub enum ContextError {
         field: &'static str,
         /// The path.
         path: String,
-        /// Why.
-        why: String,
+        /// The rule it breaks (the one `agentrelease validate` applies too).
+        why: PathRefusal,
     },
     /// A name of the release or target is malformed.
     #[error("{field} {value:?} is invalid: {why}")]
@@ -127,7 +128,7 @@ impl ReleaseContext {
             });
         }
         let n = spec.version;
-        let volume_root = format!("/Volumes/{}/{}/", target.catalog, target.schema);
+        let volume_root = artifact_path::target_root(&target.catalog, &target.schema);
         let overrides = spec.artifacts.clone().unwrap_or_default();
         let signoff_path = overrides.signoff_path.clone().unwrap_or_else(|| {
             format!("{volume_root}{}/v{n}/decision.md", target.volumes.signoffs)
@@ -247,38 +248,18 @@ fn check_identifier(field: &'static str, value: &str) -> Result<(), ContextError
     Ok(())
 }
 
-/// Refuses a path that is not a clean absolute path under `root`.
+/// Refuses a path that is not a clean absolute path under `root`
+/// ([`agentrelease_api::artifact_path::check`]).
 pub fn check_artifact_path(
     field: &'static str,
     path: &str,
     root: &str,
 ) -> Result<(), ContextError> {
-    let refuse = |why: &str| ContextError::PathRefused {
+    artifact_path::check(path, root).map_err(|why| ContextError::PathRefused {
         field,
         path: path.to_string(),
-        why: why.to_string(),
-    };
-    if path.chars().any(char::is_control) {
-        return Err(refuse("it contains control characters"));
-    }
-    if path.contains('\\') {
-        return Err(refuse("it contains a backslash"));
-    }
-    let Some(rest) = path.strip_prefix('/') else {
-        return Err(refuse("it is not absolute"));
-    };
-    if rest.split('/').any(|seg| seg.is_empty()) {
-        return Err(refuse("it has an empty segment ('//' or a trailing '/')"));
-    }
-    if rest.split('/').any(|seg| seg == ".." || seg == ".") {
-        return Err(refuse("it has a '.' or '..' segment"));
-    }
-    if !path.starts_with(root) || path.len() == root.len() {
-        return Err(refuse(&format!(
-            "it is outside the target's {root} (artifacts live in the target's catalog and schema)"
-        )));
-    }
-    Ok(())
+        why,
+    })
 }
 
 #[cfg(test)]
@@ -305,10 +286,68 @@ mod tests {
             "/Volumes/other/agents/x.md",
             "Volumes/main/agents/x.md",
             "/Volumes/main/agents/x\u{0}.md",
+            "/Volumes/main/agents/x\n.md",
             "/Volumes/main/agents/a\\b.md",
             "/Volumes/main/agents/",
         ] {
             assert!(check_artifact_path("f", bad, ROOT).is_err(), "{bad}");
+        }
+    }
+
+    fn sample_specs() -> (AgentReleaseSpec, ReleaseTargetSpec) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/samples");
+        let read = |f: &str| std::fs::read_to_string(root.join(f)).unwrap();
+        let release: agentrelease_api::AgentRelease =
+            serde_saphyr::from_str(&read("agentrelease.yaml")).unwrap();
+        let target: agentrelease_api::ReleaseTarget =
+            serde_saphyr::from_str(&read("releasetarget.yaml")).unwrap();
+        (release.spec, target.spec)
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            uid: "u".into(),
+            generation: 1,
+            namespace: "default".into(),
+            name: "r".into(),
+        }
+    }
+
+    #[test]
+    fn the_context_refuses_each_path_validate_refuses_with_the_same_reason() {
+        let (spec, target) = sample_specs();
+        for (path, why) in [
+            (
+                "/Volumes/main/agents/./signoffs/v7/decision.md",
+                "it has a '.' or '..' segment",
+            ),
+            (
+                "/Volumes/main/agents/signoffs\\v7\\decision.md",
+                "it contains a backslash",
+            ),
+            (
+                "/Volumes/main/agents/signoffs/v7/decision.md\u{0}",
+                "it contains a control character (such as NUL or a newline)",
+            ),
+            (
+                "/Volumes/main/agents/signoffs/v7\n/decision.md",
+                "it contains a control character (such as NUL or a newline)",
+            ),
+            (
+                "/Volumes/main/agents/signoffs/v7/",
+                "it has an empty segment ('//' or a trailing '/')",
+            ),
+        ] {
+            let mut spec = spec.clone();
+            spec.artifacts = Some(agentrelease_api::release::ArtifactOverrides {
+                signoff_path: Some(path.into()),
+                ..Default::default()
+            });
+            let err = ReleaseContext::new(identity(), &spec, &target).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("the signoff path {path:?} is refused: {why}")
+            );
         }
     }
 }

@@ -1,18 +1,20 @@
 //! Client-side validation of AgentRelease and ReleaseTarget manifests, as strict as the API
 //! server: the structural OpenAPI schema of the generated CRD (types, required fields, enums,
 //! bounds, unknown fields as with `kubectl --validate=strict`), its CEL rules evaluated with
-//! kube's client-side CEL on the same schema, and the rules CEL cannot express.
+//! kube's client-side CEL on the same schema (on a copy within the schema's bounds, so no input
+//! crashes or stalls the rule library: see `cel`), and the rules CEL cannot express.
 //!
 //! Problems carry a dotted field path (`spec.model.alias`, `spec.permissions[1].level`) so a
 //! caller holding source positions can point at the line.
 
+mod cel;
 mod semantic;
 mod structural;
 
 use std::fmt;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::core::cel::{CompiledSchema, ErrorKind, Validator as CelValidator, compile_schema};
+use kube::core::cel::{CompiledSchema, Validator as CelValidator, compile_schema};
 use serde_json::Value;
 
 use crate::{AgentRelease, ReleaseTarget};
@@ -179,30 +181,36 @@ impl Validator {
         };
         let mut problems = structural::check(&compiled.schema, obj);
         let structurally_valid = problems.is_empty();
-        if let Err(errors) = self.cel.validate_compiled(&compiled.cel, obj, None) {
-            for e in errors.into_vec() {
-                // On a structurally invalid object a rule may fail to evaluate only because of
-                // the structural problem, already reported; keep the rules that said no.
-                if structurally_valid || e.kind == ErrorKind::ValidationFailure {
-                    problems.push(Problem::new(e.field_path.clone(), e.message.clone()));
-                }
-            }
-        }
+        let outcome = cel::evaluate(&self.cel, &compiled.cel, &compiled.schema, obj);
+        let mut rule_problems: Vec<Problem> = outcome
+            .errors
+            .into_iter()
+            .filter(|e| cel::reportable(e, structurally_valid))
+            .map(|e| Problem::new(e.field_path, e.message))
+            .chain(outcome.panicked)
+            .collect();
         if !structurally_valid {
             // The typed checks assume a structurally valid object, as they do on the server.
+            problems.append(&mut rule_problems);
             dedup(&mut problems);
             return problems;
         }
+        let mut typed = Vec::new();
         match kind {
             Kind::AgentRelease => match serde_json::from_value::<AgentRelease>(obj.clone()) {
-                Ok(release) => semantic::check_release(&release, &mut problems),
-                Err(e) => problems.push(Problem::new("", format!("does not decode: {e}"))),
+                Ok(release) => semantic::check_release(&release, &mut typed),
+                Err(e) => typed.push(Problem::new("", format!("does not decode: {e}"))),
             },
             Kind::ReleaseTarget => match serde_json::from_value::<ReleaseTarget>(obj.clone()) {
-                Ok(target) => semantic::check_target(&target, &mut problems),
-                Err(e) => problems.push(Problem::new("", format!("does not decode: {e}"))),
+                Ok(target) => semantic::check_target(&target, &mut typed),
+                Err(e) => typed.push(Problem::new("", format!("does not decode: {e}"))),
             },
         }
+        // Where a typed check speaks for a field (an artifact path: which rule it breaks), the
+        // CEL rule's fixed message on that field says less; keep one line per problem.
+        rule_problems.retain(|r| !typed.iter().any(|t| t.path == r.path));
+        problems.append(&mut rule_problems);
+        problems.append(&mut typed);
         dedup(&mut problems);
         problems
     }

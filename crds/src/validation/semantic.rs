@@ -1,15 +1,27 @@
 //! Rules the CRD's CEL cannot express (or would express at a cost the API server refuses):
-//! duplicate entries that would fight each other, and checks across a release and its target.
+//! duplicate entries that would fight each other, and checks across a release and its target;
+//! plus the artifact path rule, which the CEL rule also states but the engine applies in Rust
+//! ([`crate::artifact_path::check`]), so `validate` applies the very same function.
 
 use std::collections::BTreeMap;
 
 use super::Problem;
+use crate::artifact_path;
 use crate::release::{PermissionObjectType, PrincipalRef};
 use crate::{AgentRelease, ReleaseTarget};
 
 /// Checks of one AgentRelease on its own.
 pub fn check_release(release: &AgentRelease, problems: &mut Vec<Problem>) {
     let spec = &release.spec;
+
+    for (field, path) in artifact_paths(release) {
+        if let Err(why) = artifact_path::check(path, artifact_path::VOLUMES) {
+            problems.push(Problem::new(
+                format!("spec.artifacts.{field}"),
+                format!("{path:?} is refused: {why}"),
+            ));
+        }
+    }
 
     let mut seen: BTreeMap<(String, PermissionObjectType, String), usize> = BTreeMap::new();
     for (i, p) in spec.permissions.iter().enumerate() {
@@ -79,24 +91,31 @@ pub fn check_release_against_target(
     release: &AgentRelease,
     target: &ReleaseTarget,
 ) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let root = format!("/Volumes/{}/{}/", target.spec.catalog, target.spec.schema);
-    if let Some(artifacts) = &release.spec.artifacts {
-        for (field, path) in [
-            ("signoffPath", artifacts.signoff_path.as_deref()),
-            ("evalSummaryPath", artifacts.eval_summary_path.as_deref()),
-        ] {
-            if let Some(path) = path
-                && !path.starts_with(&root)
-            {
-                problems.push(Problem::new(
-                    format!("spec.artifacts.{field}"),
-                    format!(
-                        "{path:?} is outside the target's {root}: artifacts must live in the target's catalog and schema"
-                    ),
-                ));
-            }
-        }
-    }
-    problems
+    let root = artifact_path::target_root(&target.spec.catalog, &target.spec.schema);
+    artifact_paths(release)
+        .filter_map(|(field, path)| {
+            let why = artifact_path::check(path, &root).err()?;
+            Some(Problem::new(
+                format!("spec.artifacts.{field}"),
+                format!("{path:?} is refused: {why}"),
+            ))
+        })
+        .collect()
+}
+
+/// The overridden artifact paths of a release, by field name.
+fn artifact_paths(release: &AgentRelease) -> impl Iterator<Item = (&'static str, &str)> {
+    let artifacts = release.spec.artifacts.as_ref();
+    [
+        (
+            "signoffPath",
+            artifacts.and_then(|a| a.signoff_path.as_deref()),
+        ),
+        (
+            "evalSummaryPath",
+            artifacts.and_then(|a| a.eval_summary_path.as_deref()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(field, path)| Some((field, path?)))
 }

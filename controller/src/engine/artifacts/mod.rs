@@ -2,4 +2,5 @@
 //! summary. The steps fetch the bytes; these decide.
 
 pub mod eval_summary;
+pub mod front_matter;
 pub mod signoff;

@@ -6,8 +6,9 @@
 //! - the file is UTF-8 (a BOM is tolerated, CRLF line ends are tolerated), at most
 //!   [`MAX_SIGNOFF_BYTES`];
 //! - line 1 is `---`; the front matter ends at the next `---` line; it is one YAML mapping,
-//!   parsed with duplicate keys, merge keys and unknown tags refused and tight nesting and alias
-//!   budgets;
+//!   parsed with duplicate keys, merge keys, anchors, aliases and every explicit tag but
+//!   `!!str`, `!!int`, `!!bool` and `!!null` refused, and tight nesting budgets
+//!   ([`super::front_matter`]);
 //! - `engineering_signoff.decision` and `stakeholder_signoff.decision` must each be the exact
 //!   string `APPROVED` or `APPROVED_WITH_CONDITIONS` (upper case, no whitespace);
 //! - a decision that is present but not approving blocks, unless `state_override` captures
@@ -16,12 +17,15 @@
 //!   `stakeholder_signoff.decision` (same YAML value: `Rejected` is not `REJECTED`, `APPROVED` is
 //!   not `APPROVED_WITH_CONDITIONS`) — then the release passes as overridden and both captured
 //!   decisions are recorded. Capturing only the rejected decision is not enough: the override has
-//!   to show what each signer actually said;
+//!   to show what each signer actually said; and it must name who approved it and why
+//!   (`state_override.approved_by` and `state_override.reason`, non-empty strings);
 //! - when both decisions approve, a `state_override` changes nothing: the verdict is approved and
 //!   the override is neither checked nor recorded;
 //! - a missing block or decision blocks, and cannot be overridden (there is nothing to capture).
 
 use agentrelease_api::status::{DecisionRecord, OverrideRecord, SignoffRecord};
+
+use super::front_matter;
 use serde_json::{Map, Value};
 
 /// The largest signoff file read.
@@ -39,7 +43,7 @@ pub enum Verdict {
     /// Both decisions approve.
     Approved,
     /// At least one decision does not approve, and `state_override` captures both decisions
-    /// verbatim.
+    /// verbatim and names who approved the override and why.
     Overridden,
     /// A decision does not approve and no `state_override` captures both decisions verbatim; the
     /// text names each decision or capture at fault.
@@ -116,17 +120,13 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
         Ok(t) => t,
         Err(_) => return unparseable(record, "the file is not UTF-8 text".into()),
     };
-    let front = match front_matter(text) {
-        Ok(f) => f,
-        Err(why) => return unparseable(record, why),
-    };
-    let root = match parse_yaml(&front) {
+    let root = match front_matter::extract(text)
+        .and_then(|front| front_matter::parse(&front, MAX_SIGNOFF_BYTES))
+    {
         Ok(Value::Object(map)) => map,
         Ok(Value::Null) => return unparseable(record, "the front matter is empty".into()),
         Ok(_) => return unparseable(record, "the front matter is not a YAML mapping".into()),
-        Err(why) => {
-            return unparseable(record, format!("the front matter is not valid YAML: {why}"));
-        }
+        Err(why) => return unparseable(record, why.to_string()),
     };
     let version = VersionField::from_object(&root);
     record.version = match version {
@@ -213,8 +213,26 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
             ),
         );
     }
-    overridden.approved_by = text_field(override_block, &["approved_by", "approver", "by"]);
-    overridden.reason = text_field(override_block, &["reason", "justification"]);
+    let (approved_by, reason) = match (
+        signed_field(override_block, "approved_by"),
+        signed_field(override_block, "reason"),
+    ) {
+        (Ok(by), Ok(why)) => (by, why),
+        (by, why) => {
+            let faults: Vec<String> = [by.err(), why.err()].into_iter().flatten().collect();
+            return rejected(
+                record,
+                version,
+                format!(
+                    "{}; {}; an override must name who approved it (approved_by) and why (reason)",
+                    rejecting.join("; "),
+                    faults.join("; ")
+                ),
+            );
+        }
+    };
+    overridden.approved_by = Some(approved_by);
+    overridden.reason = Some(reason);
     record.override_ = Some(overridden);
     Signoff {
         verdict: Verdict::Overridden,
@@ -255,6 +273,19 @@ fn capture(
             "state_override.{block}.decision is {} but {block}.decision is {}",
             short(c),
             decision.verbatim_quoted()
+        )),
+    }
+}
+
+/// `state_override.<key>` as a non-empty string, or why it is not one.
+fn signed_field(override_block: &Map<String, Value>, key: &str) -> Result<String, String> {
+    match override_block.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(Value::String(_)) => Err(format!("state_override.{key} is empty")),
+        None | Some(Value::Null) => Err(format!("state_override.{key} is missing")),
+        Some(other) => Err(format!(
+            "state_override.{key} is {}, not a string",
+            short(other)
         )),
     }
 }
@@ -366,53 +397,6 @@ fn short(v: &Value) -> String {
     } else {
         text
     }
-}
-
-/// The YAML between the opening `---` on line 1 and the next `---` line.
-fn front_matter(text: &str) -> Result<String, String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    match lines.next() {
-        Some(first) if first.trim_end() == "---" => {}
-        _ => {
-            return Err(
-                "the file does not start with YAML front matter (a first line of ---)".into(),
-            );
-        }
-    }
-    let mut body = Vec::new();
-    for line in lines {
-        if line.trim_end() == "---" {
-            return Ok(body.join("\n"));
-        }
-        body.push(line);
-    }
-    Err("the front matter is not closed by a --- line".into())
-}
-
-fn parse_yaml(text: &str) -> Result<Value, String> {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = 16;
-    budget.max_aliases = 64;
-    budget.max_anchors = 64;
-    budget.max_documents = 1;
-    budget.max_nodes = 4_096;
-    budget.max_events = 16_384;
-    budget.max_total_scalar_bytes = MAX_SIGNOFF_BYTES as usize;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
-    options.merge_keys = serde_saphyr::MergeKeyPolicy::Error;
-    options.reject_unsupported_tags = true;
-    options.with_snippet = false;
-    serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| {
-        let text = e.to_string();
-        let first = text.lines().next().unwrap_or("invalid YAML");
-        // The parser suggests relaxing its options; the gate never does.
-        first
-            .replace(", set DuplicateKeyPolicy in Options if acceptable", "")
-            .replace(" by configured policy", "")
-    })
 }
 
 #[cfg(test)]
@@ -539,6 +523,79 @@ mod tests {
             matches!(s.verdict, Verdict::Incomplete(_)),
             "{:?}",
             s.verdict
+        );
+    }
+
+    fn unparseable_because(front: &str) -> String {
+        match parse("p", &doc(front)).verdict {
+            Verdict::Unparseable(why) => why,
+            other => panic!("expected Unparseable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_binary_tag_does_not_decode_to_approved() {
+        let why = unparseable_because(
+            "engineering_signoff:\n  decision: !!binary QVBQUk9WRUQ=\nstakeholder_signoff:\n  decision: APPROVED\n",
+        );
+        assert_eq!(
+            why,
+            "the tag !!binary is not allowed in the front matter (line 3): only plain values and the tags !!str, !!int, !!bool and !!null are"
+        );
+    }
+
+    #[test]
+    fn a_capture_through_an_alias_is_not_verbatim() {
+        let why = unparseable_because(
+            "engineering_signoff:\n  decision: &eng REJECTED\nstakeholder_signoff:\n  decision: APPROVED\nstate_override:\n  engineering_signoff:\n    decision: *eng\n  stakeholder_signoff:\n    decision: APPROVED\n  approved_by: cto@x\n  reason: hotfix\n",
+        );
+        assert_eq!(
+            why,
+            "anchors and aliases are not allowed in the front matter; a verbatim capture must be written out (line 3: &eng)"
+        );
+    }
+
+    const CAPTURED_BOTH: &str = "state_override:\n  engineering_signoff:\n    decision: REJECTED\n  stakeholder_signoff:\n    decision: APPROVED\n";
+
+    #[test]
+    fn an_override_must_name_who_approved_it_and_why() {
+        for (extra, fault) in [
+            (
+                "  reason: hotfix\n",
+                "state_override.approved_by is missing",
+            ),
+            ("  approved_by: cto@x\n", "state_override.reason is missing"),
+            (
+                "  approved_by: ' '\n  reason: hotfix\n",
+                "state_override.approved_by is empty",
+            ),
+            (
+                "  approved_by: cto@x\n  reason: 42\n",
+                "state_override.reason is 42, not a string",
+            ),
+            (
+                "",
+                "state_override.approved_by is missing; state_override.reason is missing",
+            ),
+        ] {
+            let why = rejected_because(&format!("{REJECTED_AND_APPROVED}{CAPTURED_BOTH}{extra}"));
+            assert_eq!(
+                why,
+                format!(
+                    "engineering_signoff.decision is \"REJECTED\"; {fault}; an override must name who approved it (approved_by) and why (reason)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn approver_aliases_do_not_sign_an_override() {
+        let why = rejected_because(&format!(
+            "{REJECTED_AND_APPROVED}{CAPTURED_BOTH}  approver: cto@x\n  justification: hotfix\n"
+        ));
+        assert!(
+            why.contains("state_override.approved_by is missing; state_override.reason is missing"),
+            "{why}"
         );
     }
 
