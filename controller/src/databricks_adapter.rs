@@ -721,7 +721,7 @@ impl WorkspaceFactory for ClientFactory {
             builder = builder.observer(Arc::new(MetricsObserver(Arc::clone(m))));
         }
         let client = builder.build().map_err(|e| ConnectError {
-            host: connection.host.clone(),
+            host: agentrelease_api::host::redact_userinfo(&connection.host),
             message: e.to_string(),
         })?;
         let ws = Arc::new(ClientWorkspace::new(client));
@@ -733,5 +733,33 @@ impl WorkspaceFactory for ClientFactory {
             cache.insert(key, Arc::clone(&ws));
         }
         Ok(ws)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::SecretString;
+
+    /// A target's host lands in its conditions when the connection fails: a password written
+    /// into it must not.
+    #[test]
+    fn a_host_with_a_password_is_refused_without_showing_it() {
+        let connection = Connection {
+            host: "https://alice:s3cr3t@adb-1.7.azuredatabricks.net".into(),
+            credentials: Credentials::Token(SecretString::new("dapi-token")),
+            requests_per_second: 5,
+            allow_insecure_http: false,
+        };
+        let message = match ClientFactory::default().connect(&connection) {
+            Ok(_) => panic!("a host with a user name and password was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            message.contains("carries no user name or password"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cr3t"), "{message}");
+        assert!(!message.contains("alice"), "{message}");
     }
 }

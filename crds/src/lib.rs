@@ -9,6 +9,7 @@
 pub mod condition;
 pub mod conditions;
 pub mod duration;
+pub mod host;
 pub mod names;
 pub mod release;
 pub mod rules;

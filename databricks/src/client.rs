@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agentrelease_api::host::{HostError, check_workspace_host};
 use bytes::Bytes;
 use reqwest::Method;
 use serde::Serialize;
@@ -22,14 +23,10 @@ const MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// The host is not a usable URL.
-    #[error("invalid workspace host {host:?}: {reason}")]
-    Host {
-        /// The host as given.
-        host: String,
-        /// Why.
-        reason: String,
-    },
+    /// The host breaks a rule of [`agentrelease_api::host`] (the message never shows a user
+    /// name or password written into it).
+    #[error("invalid workspace host: {0}")]
+    Host(#[from] HostError),
     /// The HTTP stack failed to initialise.
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
@@ -39,7 +36,7 @@ impl BuildError {
     /// A short category.
     pub fn category(&self) -> &'static str {
         match self {
-            BuildError::Host { .. } => "host",
+            BuildError::Host(_) => "host",
             BuildError::Http(_) => "http",
         }
     }
@@ -83,7 +80,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Allow an `http://` host (a local simulator only).
+    /// Allow an `http://` or loopback host (a local simulator only).
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
         self
@@ -107,47 +104,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. The host is checked by [`check_workspace_host`] (a missing scheme is
+    /// taken as `https://`, surrounding whitespace ignored) and reduced to its origin.
     pub fn build(self) -> std::result::Result<Client, BuildError> {
-        let raw = self.host.trim().trim_end_matches('/');
+        let raw = self.host.trim();
         let with_scheme = if raw.contains("://") {
             raw.to_string()
         } else {
             format!("https://{raw}")
         };
-        let url = url::Url::parse(&with_scheme).map_err(|e| BuildError::Host {
-            host: self.host.clone(),
-            reason: e.to_string(),
-        })?;
-        match url.scheme() {
-            "https" => {}
-            "http" if self.allow_insecure_http => {}
-            "http" => {
-                return Err(BuildError::Host {
-                    host: self.host.clone(),
-                    reason:
-                        "plain http is refused; set allowInsecureHttp only for a local simulator"
-                            .into(),
-                });
-            }
-            other => {
-                return Err(BuildError::Host {
-                    host: self.host.clone(),
-                    reason: format!("unsupported scheme {other}"),
-                });
-            }
-        }
-        if url.host_str().is_none_or(str::is_empty)
-            || url.query().is_some()
-            || !matches!(url.path(), "" | "/")
-        {
-            return Err(BuildError::Host {
-                host: self.host.clone(),
-                reason: "expected a bare workspace URL such as https://adb-123.azuredatabricks.net"
-                    .into(),
-            });
-        }
-        let base = with_scheme.trim_end_matches('/').to_string();
+        let base = check_workspace_host(&with_scheme, self.allow_insecure_http)?;
         // reqwest needs a process-wide TLS crypto provider; install ring unless one is set.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
@@ -590,5 +556,46 @@ mod tests {
         );
         assert!(Client::builder("https://x/api").build().is_err());
         assert!(Client::builder("ftp://x").build().is_err());
+    }
+
+    #[test]
+    fn the_builder_applies_the_host_rules_and_keeps_the_origin() {
+        assert!(
+            Client::builder(" https://ADB-1.AzureDatabricks.net:443/ ")
+                .build()
+                .is_ok_and(|c| c.host() == "https://adb-1.azuredatabricks.net")
+        );
+        for host in [
+            "https://alice:s3cr3t@adb-1.azuredatabricks.net",
+            "alice:s3cr3t@adb-1.azuredatabricks.net",
+            "https://evil.example#.azuredatabricks.net",
+            "https://evil.example?.azuredatabricks.net",
+            "https://2852039166",
+            "https://[::ffff:169.254.169.254]",
+            "https://[fe80::1]",
+            "https://metadata.google.internal",
+            "https://127.0.0.1",
+        ] {
+            let e = Client::builder(host)
+                .build()
+                .expect_err("a host that leads elsewhere");
+            assert_eq!(e.category(), "host");
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+        // Loopback and link-local are different things: a simulator may be local, a metadata
+        // service never.
+        assert!(
+            Client::builder("http://[::1]:1")
+                .allow_insecure_http(true)
+                .build()
+                .is_ok()
+        );
+        assert!(
+            Client::builder("http://169.254.169.254")
+                .allow_insecure_http(true)
+                .build()
+                .is_err()
+        );
     }
 }

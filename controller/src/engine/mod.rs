@@ -178,7 +178,11 @@ pub async fn reconcile<W: Workspace, C: Clock>(
         types::TARGET_RESOLVED,
         agentrelease_api::ConditionStatus::True,
         reasons::SUCCEEDED,
-        format!("artifacts under {} of {}", ctx.volume_root, ctx.target.host),
+        format!(
+            "artifacts under {} of {}",
+            ctx.volume_root,
+            agentrelease_api::host::redact_userinfo(&ctx.target.host)
+        ),
     );
 
     let mut pass = Pass {
