@@ -27,6 +27,9 @@ fn kind(k: dbx::ErrorKind) -> WorkspaceErrorKind {
         dbx::ErrorKind::Transient => WorkspaceErrorKind::Transient,
         dbx::ErrorKind::Unauthenticated => WorkspaceErrorKind::Unauthenticated,
         dbx::ErrorKind::TooLarge => WorkspaceErrorKind::TooLarge,
+        // Nothing was sent where the credentials do not belong; the target (its host, or what
+        // the host answers) needs a human, so the call is not repeated.
+        dbx::ErrorKind::UntrustedEndpoint => WorkspaceErrorKind::InvalidInput,
         dbx::ErrorKind::Other => WorkspaceErrorKind::Other,
     }
 }
@@ -680,6 +683,7 @@ impl dbx::Observer for MetricsObserver {
 #[derive(Default)]
 pub struct ClientFactory {
     metrics: Option<Arc<Metrics>>,
+    allowed_addresses: Vec<dbx::AddressRange>,
     cache: Mutex<HashMap<String, Arc<ClientWorkspace>>>,
 }
 
@@ -688,8 +692,18 @@ impl ClientFactory {
     pub fn with_metrics(metrics: Arc<Metrics>) -> Self {
         ClientFactory {
             metrics: Some(metrics),
-            cache: Mutex::default(),
+            ..ClientFactory::default()
         }
+    }
+
+    /// Addresses workspace names may resolve to although clients drop them otherwise (see
+    /// [`dbx::ClientBuilder::allow_resolved_addresses`]).
+    pub fn allow_resolved_addresses(
+        mut self,
+        ranges: impl IntoIterator<Item = dbx::AddressRange>,
+    ) -> Self {
+        self.allowed_addresses.extend(ranges);
+        self
     }
 }
 
@@ -716,7 +730,8 @@ impl WorkspaceFactory for ClientFactory {
         let mut builder = dbx::Client::builder(&connection.host)
             .credentials(credentials)
             .rate_limit(connection.requests_per_second)
-            .allow_insecure_http(connection.allow_insecure_http);
+            .allow_insecure_http(connection.allow_insecure_http)
+            .allow_resolved_addresses(self.allowed_addresses.iter().copied());
         if let Some(m) = &self.metrics {
             builder = builder.observer(Arc::new(MetricsObserver(Arc::clone(m))));
         }

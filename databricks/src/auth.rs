@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use tokio::sync::Mutex;
 
+use crate::dns::refused_in;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::{Credentials, SecretString};
 
@@ -85,13 +86,12 @@ impl TokenSource {
             oidc = endpoint.trim_end_matches('/').to_string();
         }
         let url = format!("{oidc}/.well-known/oauth-authorization-server");
-        let resp = self.http.get(&url).send().await.map_err(|e| {
-            Error::local(
-                ErrorKind::Transient,
-                route,
-                format!("OAuth discovery failed: {}", e.without_url()),
-            )
-        })?;
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| send_failed(route, "OAuth discovery", e))?;
         if !resp.status().is_success() {
             return Err(Error::local(
                 ErrorKind::Unauthenticated,
@@ -127,13 +127,7 @@ impl TokenSource {
             .body("grant_type=client_credentials&scope=all-apis")
             .send()
             .await
-            .map_err(|e| {
-                Error::local(
-                    ErrorKind::Transient,
-                    route,
-                    format!("OAuth token request failed: {}", e.without_url()),
-                )
-            })?;
+            .map_err(|e| send_failed(route, "OAuth token request", e))?;
         let status = resp.status().as_u16();
         let body: serde_json::Value = resp.json().await.unwrap_or_default();
         if !(200..300).contains(&status) {
@@ -176,5 +170,22 @@ impl TokenSource {
             token: SecretString::new(token),
             refresh_at: Instant::now() + refresh_in,
         })
+    }
+}
+
+/// The error of an OAuth request that got no answer: refused by the resolver (not repeated), or
+/// a transient failure.
+fn send_failed(route: &str, what: &str, e: reqwest::Error) -> Error {
+    match refused_in(&e) {
+        Some(refused) => Error::local(
+            ErrorKind::UntrustedEndpoint,
+            route,
+            format!("{what} not sent: {refused}"),
+        ),
+        None => Error::local(
+            ErrorKind::Transient,
+            route,
+            format!("{what} failed: {}", e.without_url()),
+        ),
     }
 }

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentrelease_api::host::{HostError, check_workspace_host};
+use agentrelease_api::host::{AddressRange, HostError, check_workspace_host};
 use bytes::Bytes;
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::TokenSource;
+use crate::dns::{AddressPolicy, GuardedResolver, Lookup, refused_in};
 use crate::error::{Error, ErrorKind, Result, classify, parse_error_body};
 use crate::observe::{Attempt, NoopObserver, Observer, Outcome};
 use crate::rate::RateLimiter;
@@ -53,6 +54,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     refresh_margin: Duration,
+    allowed_addresses: Vec<AddressRange>,
+    lookup: Option<Lookup>,
 }
 
 impl ClientBuilder {
@@ -86,6 +89,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Addresses the workspace's name (or the OAuth token endpoint's) may resolve to although
+    /// the client drops them otherwise: link-local, cloud metadata, unspecified, and loopback
+    /// without [`allow_insecure_http`](Self::allow_insecure_http). Only for a private
+    /// deployment that really reaches Databricks there; the operator sets it with
+    /// `agentrelease controller --allow-resolved-address CIDR` (repeatable). It does not let a
+    /// host written as such an address pass: that is refused when the client is built.
+    pub fn allow_resolved_addresses(
+        mut self,
+        ranges: impl IntoIterator<Item = AddressRange>,
+    ) -> Self {
+        self.allowed_addresses.extend(ranges);
+        self
+    }
+
+    /// Looks names up with `lookup` instead of the system resolver (the filter still applies).
+    #[cfg(test)]
+    pub(crate) fn lookup(mut self, lookup: Lookup) -> Self {
+        self.lookup = Some(lookup);
+        self
+    }
+
     /// Connect timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -116,7 +140,15 @@ impl ClientBuilder {
         let base = check_workspace_host(&with_scheme, self.allow_insecure_http)?;
         // reqwest needs a process-wide TLS crypto provider; install ring unless one is set.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let resolver = GuardedResolver::new(
+            AddressPolicy {
+                allow_loopback: self.allow_insecure_http,
+                allowed: self.allowed_addresses,
+            },
+            self.lookup,
+        );
         let http = reqwest::Client::builder()
+            .dns_resolver(resolver)
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .user_agent(concat!("agentrelease/", env!("CARGO_PKG_VERSION")))
@@ -195,6 +227,8 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             refresh_margin: Duration::from_secs(60),
+            allowed_addresses: Vec::new(),
+            lookup: None,
         }
     }
 
@@ -256,6 +290,15 @@ impl Client {
             // act twice: its outcome is unknown, and only the caller can settle it by a read.
             let mut unknown_outcome = false;
             let (outcome, status, retry_after, answer) = match result {
+                Err(e) if refused_in(&e).is_some() => {
+                    let message = refused_in(&e).map(ToString::to_string).unwrap_or_default();
+                    (
+                        Outcome::Error(ErrorKind::UntrustedEndpoint),
+                        None,
+                        None,
+                        Err(Error::local(ErrorKind::UntrustedEndpoint, route, message)),
+                    )
+                }
                 Err(e) => {
                     unknown_outcome = !e.is_connect() && !repeatable(&method, route);
                     let message = if e.is_timeout() {
@@ -556,6 +599,74 @@ mod tests {
         );
         assert!(Client::builder("https://x/api").build().is_err());
         assert!(Client::builder("ftp://x").build().is_err());
+    }
+
+    /// A lookup that answers `addrs` for every name.
+    fn answers(addrs: &[&str]) -> crate::dns::Lookup {
+        let addrs: Vec<std::net::IpAddr> = addrs.iter().map(|a| a.parse().unwrap()).collect();
+        Arc::new(move |_name| {
+            let addrs = addrs.clone();
+            Box::pin(async move { Ok(addrs) })
+        })
+    }
+
+    /// A TCP listener that counts the connections it accepts (and drops them).
+    async fn counting_listener(addr: &str) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = Arc::clone(&count);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        (port, count)
+    }
+
+    fn fast(builder: ClientBuilder) -> ClientBuilder {
+        builder
+            .credentials(Credentials::Pat(crate::SecretString::new("dapi-secret")))
+            .retry(RetryPolicy::none())
+            .connect_timeout(Duration::from_secs(2))
+            .request_timeout(Duration::from_secs(5))
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_only_to_refused_addresses_is_never_connected_to() {
+        // Loopback is refused for a client without allow_insecure_http, and safe to offer in a
+        // test: a connection, if one were made, would reach the listener.
+        let (port, connections) = counting_listener("127.0.0.1:0").await;
+        let c = fast(Client::builder(format!("https://workspace.example:{port}")))
+            .lookup(answers(&["127.0.0.1", "::1"]))
+            .build()
+            .unwrap();
+        let e = c.list_apps().await.expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::UntrustedEndpoint, "{e}");
+        assert!(
+            e.message
+                .contains("workspace.example resolves only to addresses the client does not connect to: 127.0.0.1 (a loopback address"),
+            "{e}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn refused_answers_are_skipped_and_listed_ones_kept() {
+        let (port, listed) = counting_listener("127.0.0.2:0").await;
+        let (_, dropped) = counting_listener(&format!("127.0.0.1:{port}")).await;
+        let c = fast(Client::builder(format!("https://workspace.example:{port}")))
+            .lookup(answers(&["127.0.0.1", "127.0.0.2"]))
+            .allow_resolved_addresses(["127.0.0.2/32".parse().unwrap()])
+            .build()
+            .unwrap();
+        // The listener speaks no TLS: the call fails, after connecting to the listed address.
+        let e = c.list_apps().await.expect_err("no TLS there");
+        assert_ne!(e.kind(), ErrorKind::UntrustedEndpoint, "{e}");
+        assert!(listed.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+        assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 
     #[test]
