@@ -158,7 +158,13 @@ impl ClientBuilder {
         let credentials = self
             .credentials
             .unwrap_or(Credentials::Pat(crate::SecretString::new("")));
-        let tokens = TokenSource::new(credentials, base.clone(), http.clone(), self.refresh_margin);
+        let tokens = TokenSource::new(
+            credentials,
+            base.clone(),
+            self.allow_insecure_http,
+            http.clone(),
+            self.refresh_margin,
+        );
         Ok(Client {
             inner: Arc::new(Inner {
                 base,

@@ -25,6 +25,7 @@ pub mod secret;
 
 pub use agentrelease_api::host::AddressRange;
 pub use api::*;
+pub use auth::{ACCOUNT_HOSTS, EndpointRefusal, check_oauth_endpoint};
 pub use client::{BuildError, Client, ClientBuilder, encode_path, encode_segment};
 pub use dns::RefusedAddresses;
 pub use error::{Error, ErrorKind, Result};
