@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use tokio::sync::Mutex;
 
+use crate::client::{is_unfollowed_redirect, redirect_refused};
 use crate::dns::refused_in;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::{Credentials, SecretString};
@@ -206,6 +207,9 @@ impl TokenSource {
             .send()
             .await
             .map_err(|e| send_failed(route, "OAuth discovery", e))?;
+        if is_unfollowed_redirect(&resp) {
+            return Err(redirect_refused(route, &resp));
+        }
         if !resp.status().is_success() {
             return Err(Error::local(
                 ErrorKind::Unauthenticated,
@@ -244,6 +248,9 @@ impl TokenSource {
             .send()
             .await
             .map_err(|e| send_failed(route, "OAuth token request", e))?;
+        if is_unfollowed_redirect(&resp) {
+            return Err(redirect_refused(route, &resp));
+        }
         let status = resp.status().as_u16();
         let body: serde_json::Value = resp.json().await.unwrap_or_default();
         if !(200..300).contains(&status) {

@@ -149,6 +149,7 @@ impl ClientBuilder {
         );
         let http = reqwest::Client::builder()
             .dns_resolver(resolver)
+            .redirect(same_origin_redirects())
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .user_agent(concat!("agentrelease/", env!("CARGO_PKG_VERSION")))
@@ -175,6 +176,61 @@ impl ClientBuilder {
                 observer: self.observer,
             }),
         })
+    }
+}
+
+/// The most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+
+/// More than [`MAX_REDIRECTS`] redirects.
+#[derive(Debug, thiserror::Error)]
+#[error("more than {MAX_REDIRECTS} redirects")]
+struct TooManyRedirects;
+
+/// Redirects are followed only within the origin (scheme, host and port) of the request, so a
+/// header carrying a credential (a bearer token, the OAuth client's Basic credentials) never
+/// follows one elsewhere; a redirect to another origin is not followed and its 3xx answer is
+/// the answer ([`redirect_refused`]). The Databricks REST API does not redirect.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same_origin {
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(TooManyRedirects)
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Whether `resp` is a redirect the client did not follow (to another origin).
+pub(crate) fn is_unfollowed_redirect(resp: &reqwest::Response) -> bool {
+    resp.status().is_redirection() && resp.headers().contains_key(reqwest::header::LOCATION)
+}
+
+/// The error for a redirect the client did not follow; shows only the origin redirected to.
+pub(crate) fn redirect_refused(route: &str, resp: &reqwest::Response) -> Error {
+    let to = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| resp.url().join(l).ok())
+        .map_or_else(
+            || "an unreadable location".to_string(),
+            |u| u.origin().ascii_serialization(),
+        );
+    Error {
+        kind: ErrorKind::UntrustedEndpoint,
+        status: Some(resp.status().as_u16()),
+        error_code: None,
+        message: format!(
+            "redirected to {to}, another origin; redirects are followed only within the origin of the request, so nothing was sent there"
+        ),
+        route: route.to_string(),
     }
 }
 
@@ -325,6 +381,10 @@ impl Client {
                         None,
                         Err(Error::local(ErrorKind::Transient, route, message)),
                     )
+                }
+                Ok(resp) if is_unfollowed_redirect(&resp) => {
+                    let e = redirect_refused(route, &resp);
+                    (Outcome::Error(e.kind), e.status, None, Err(e))
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();

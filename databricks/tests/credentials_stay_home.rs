@@ -9,7 +9,7 @@ use std::time::Duration;
 use agentrelease_databricks::*;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 
@@ -188,4 +188,129 @@ async fn a_token_endpoint_on_the_workspace_origin_is_used() {
             .any(|(_, _, a)| a.as_deref() == Some("Bearer stolen-token")),
         "{requests:?}"
     );
+}
+/// A workspace that answers every API call with a redirect to `location` + the path.
+async fn redirecting(location: String) -> (String, Seen) {
+    let seen = Seen::default();
+    async fn redirect(
+        State((seen, location)): State<(Seen, String)>,
+        headers: HeaderMap,
+        request: Request,
+    ) -> Response {
+        let auth = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let path = request.uri().path().to_string();
+        if let Ok(mut v) = seen.0.lock() {
+            v.push((request.method().to_string(), path.clone(), auth));
+        }
+        if path.starts_with("/moved") {
+            return axum::Json(serde_json::json!({"userName": "same-origin", "id": "1"}))
+                .into_response();
+        }
+        (
+            StatusCode::FOUND,
+            [(header::LOCATION, format!("{location}{path}"))],
+        )
+            .into_response()
+    }
+    let url = serve(
+        Router::new()
+            .fallback(any(redirect))
+            .with_state((seen.clone(), location)),
+    )
+    .await;
+    (url, seen)
+}
+
+fn pat_client(base: &str) -> Client {
+    Client::builder(base)
+        .credentials(Credentials::Pat(SecretString::new("dapi-the-token")))
+        .allow_insecure_http(true)
+        .retry(RetryPolicy::none())
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_not_followed() {
+    let (elsewhere, elsewhere_seen) = recorder().await;
+    let (base, seen) = redirecting(elsewhere.clone()).await;
+    let e = pat_client(&base)
+        .current_user()
+        .await
+        .expect_err("not followed");
+    assert_eq!(e.kind(), ErrorKind::UntrustedEndpoint, "{e}");
+    assert_eq!(e.status, Some(302));
+    assert!(
+        e.message.contains(&format!("redirected to {elsewhere}")),
+        "{e}"
+    );
+    assert_eq!(
+        elsewhere_seen.requests(),
+        vec![],
+        "the other port never sees a request, let alone an Authorization header"
+    );
+    assert_eq!(seen.requests().len(), 1, "not repeated");
+}
+
+#[tokio::test]
+async fn a_redirect_within_the_origin_is_followed_with_its_credentials() {
+    let (base, seen) = {
+        // The location is this server itself, known only once it listens: redirect to a
+        // relative path instead.
+        redirecting(String::from("/moved")).await
+    };
+    let me = pat_client(&base).current_user().await.expect("followed");
+    assert_eq!(me.user_name, "same-origin");
+    let requests = seen.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|(_, _, a)| a.as_deref() == Some("Bearer dapi-the-token")),
+        "{requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_token_request_is_not_redirected_to_another_origin() {
+    let (elsewhere, elsewhere_seen) = recorder().await;
+    // The workspace's token endpoint answers 307 to the other server.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let token = format!("{base}/oidc/v1/token");
+    let target = format!("{elsewhere}/oidc/v1/token");
+    let router = Router::new()
+        .route(
+            "/oidc/.well-known/oauth-authorization-server",
+            get(move || async move { axum::Json(serde_json::json!({ "token_endpoint": token })) }),
+        )
+        .route(
+            "/oidc/v1/token",
+            any(move || async move {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(header::LOCATION, target)],
+                )
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let e = oauth_client(&base)
+        .current_user()
+        .await
+        .expect_err("not followed");
+    assert_eq!(
+        (e.kind(), e.status),
+        (ErrorKind::UntrustedEndpoint, Some(307)),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("the-client-secret"), "{e}");
+    assert_eq!(elsewhere_seen.requests(), vec![]);
 }
