@@ -163,19 +163,16 @@ async fn run(
 
     c.clear_calls();
     let started = Instant::now();
-    let outcomes = futures::future::join_all(
-        jobs.iter_mut()
-            .map(|(r, id)| drive(&ws, target, r, id)),
-    )
-    .await;
+    let outcomes =
+        futures::future::join_all(jobs.iter_mut().map(|(r, id)| drive(&ws, target, r, id))).await;
     let wall = started.elapsed();
     let ready = outcomes.iter().filter(|o| o.is_ready()).count();
     let (fresh_calls, fresh_writes) = calls(&c);
 
     c.clear_calls();
     for (r, id) in &jobs {
-        let _ = engine::reconcile(r, &target.spec, id.clone(), &*ws, &SystemClock, Mode::Apply)
-            .await;
+        let _ =
+            engine::reconcile(r, &target.spec, id.clone(), &*ws, &SystemClock, Mode::Apply).await;
     }
     let (converged_calls, converged_writes) = calls(&c);
     println!(
@@ -196,10 +193,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let latency_ms: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
-    let sample: AgentRelease =
-        serde_saphyr::from_str(&std::fs::read_to_string(samples().join("agentrelease.yaml"))?)?;
-    let target: ReleaseTarget =
-        serde_saphyr::from_str(&std::fs::read_to_string(samples().join("releasetarget.yaml"))?)?;
+    let sample: AgentRelease = serde_saphyr::from_str(&std::fs::read_to_string(
+        samples().join("agentrelease.yaml"),
+    )?)?;
+    let target: ReleaseTarget = serde_saphyr::from_str(&std::fs::read_to_string(
+        samples().join("releasetarget.yaml"),
+    )?)?;
     // One release alone: the sequential script's shape is this times N.
     let alone = Instant::now();
     run(1, latency_ms, &sample, &target).await?;

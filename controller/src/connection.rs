@@ -71,60 +71,20 @@ pub fn target_rate(target: &ReleaseTargetSpec) -> u32 {
         .unwrap_or(1)
 }
 
-/// Why a string is not usable as a workspace URL.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HostError {
-    /// Not a URL at all.
-    #[error("{url} is not a URL: {reason}")]
-    NotAUrl {
-        /// The text as given.
-        url: String,
-        /// What the URL parser said.
-        reason: String,
-    },
-    /// A URL, but not `http` or `https`.
-    #[error("{url} is not an https:// (or http://) URL")]
-    Scheme {
-        /// The text as given.
-        url: String,
-    },
-    /// A URL with more than scheme, host and port.
-    #[error(
-        "{url} is not a bare workspace URL: give scheme and host (and port), no path, query or user"
-    )]
-    NotBare {
-        /// The text as given.
-        url: String,
-    },
-}
+/// Why a string is not usable as a workspace URL (its message never shows a user name or
+/// password written into the URL).
+pub use agentrelease_api::host::HostError;
 
 /// A workspace URL reduced to what identifies the workspace: scheme, host in lower case and
 /// port (left out when it is the scheme's default), no trailing slash. Two URLs name the same
 /// workspace exactly when their origins are equal: `https://ADB-1.azuredatabricks.net/` and
 /// `https://adb-1.azuredatabricks.net:443` do, `http://` and `https://` of one host do not.
+///
+/// The rules of [`agentrelease_api::host`] apply (surrounding whitespace aside), except that
+/// `http://` and loopback hosts pass: whether they may be used is decided where the connection
+/// is made, by `allowInsecureHttp`.
 pub fn workspace_origin(url: &str) -> Result<String, HostError> {
-    let text = url.trim();
-    let parsed = url::Url::parse(text).map_err(|e| HostError::NotAUrl {
-        url: text.to_string(),
-        reason: e.to_string(),
-    })?;
-    if !matches!(parsed.scheme(), "https" | "http") {
-        return Err(HostError::Scheme {
-            url: text.to_string(),
-        });
-    }
-    let bare = parsed.host_str().is_some_and(|h| !h.is_empty())
-        && parsed.path() == "/"
-        && parsed.query().is_none()
-        && parsed.fragment().is_none()
-        && parsed.username().is_empty()
-        && parsed.password().is_none();
-    if !bare {
-        return Err(HostError::NotBare {
-            url: text.to_string(),
-        });
-    }
-    Ok(parsed.origin().ascii_serialization())
+    agentrelease_api::host::check_workspace_host(url.trim(), true)
 }
 
 impl Connection {
@@ -147,7 +107,8 @@ impl Connection {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot connect to {host}: {message}")]
 pub struct ConnectError {
-    /// The host.
+    /// The host, with any user name and password shown as `***` (the message lands in
+    /// conditions and Events).
     pub host: String,
     /// Why.
     pub message: String,
@@ -212,14 +173,22 @@ mod tests {
     fn a_workspace_url_is_bare() {
         for (url, problem) in [
             ("adb-1.7.azuredatabricks.net", "is not a URL"),
-            ("ftp://adb-1", "is not an https://"),
+            ("ftp://adb-1", "unsupported scheme ftp"),
             ("https://adb-1/api/2.0", "is not a bare workspace URL"),
-            ("https://adb-1/?o=1", "is not a bare workspace URL"),
-            ("https://me@adb-1", "is not a bare workspace URL"),
+            ("https://adb-1/?o=1", "has no query (?) or fragment (#)"),
+            ("https://me@adb-1", "carries no user name or password"),
+            (
+                "https://169.254.169.254",
+                "a cloud metadata service address",
+            ),
         ] {
             let err = workspace_origin(url).expect_err(url).to_string();
             assert!(err.contains(problem), "{url}: {err}");
         }
+        let err = workspace_origin("https://me:s3cr3t@adb-1")
+            .expect_err("userinfo")
+            .to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
     }
 
     #[test]

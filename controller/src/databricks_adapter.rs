@@ -27,6 +27,9 @@ fn kind(k: dbx::ErrorKind) -> WorkspaceErrorKind {
         dbx::ErrorKind::Transient => WorkspaceErrorKind::Transient,
         dbx::ErrorKind::Unauthenticated => WorkspaceErrorKind::Unauthenticated,
         dbx::ErrorKind::TooLarge => WorkspaceErrorKind::TooLarge,
+        // Nothing was sent where the credentials do not belong; the target (its host, or what
+        // the host answers) needs a human, so the call is not repeated.
+        dbx::ErrorKind::UntrustedEndpoint => WorkspaceErrorKind::InvalidInput,
         dbx::ErrorKind::Other => WorkspaceErrorKind::Other,
     }
 }
@@ -696,6 +699,7 @@ impl dbx::Observer for MetricsObserver {
 #[derive(Default)]
 pub struct ClientFactory {
     metrics: Option<Arc<Metrics>>,
+    allowed_addresses: Vec<dbx::AddressRange>,
     cache: Mutex<HashMap<String, Arc<ClientWorkspace>>>,
 }
 
@@ -704,8 +708,18 @@ impl ClientFactory {
     pub fn with_metrics(metrics: Arc<Metrics>) -> Self {
         ClientFactory {
             metrics: Some(metrics),
-            cache: Mutex::default(),
+            ..ClientFactory::default()
         }
+    }
+
+    /// Addresses workspace names may resolve to although clients drop them otherwise (see
+    /// [`dbx::ClientBuilder::allow_resolved_addresses`]).
+    pub fn allow_resolved_addresses(
+        mut self,
+        ranges: impl IntoIterator<Item = dbx::AddressRange>,
+    ) -> Self {
+        self.allowed_addresses.extend(ranges);
+        self
     }
 }
 
@@ -732,12 +746,13 @@ impl WorkspaceFactory for ClientFactory {
         let mut builder = dbx::Client::builder(&connection.host)
             .credentials(credentials)
             .rate_limit(connection.requests_per_second)
-            .allow_insecure_http(connection.allow_insecure_http);
+            .allow_insecure_http(connection.allow_insecure_http)
+            .allow_resolved_addresses(self.allowed_addresses.iter().copied());
         if let Some(m) = &self.metrics {
             builder = builder.observer(Arc::new(MetricsObserver(Arc::clone(m))));
         }
         let client = builder.build().map_err(|e| ConnectError {
-            host: connection.host.clone(),
+            host: agentrelease_api::host::redact_userinfo(&connection.host),
             message: e.to_string(),
         })?;
         let ws = Arc::new(ClientWorkspace::new(client));
@@ -749,5 +764,33 @@ impl WorkspaceFactory for ClientFactory {
             cache.insert(key, Arc::clone(&ws));
         }
         Ok(ws)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::SecretString;
+
+    /// A target's host lands in its conditions when the connection fails: a password written
+    /// into it must not.
+    #[test]
+    fn a_host_with_a_password_is_refused_without_showing_it() {
+        let connection = Connection {
+            host: "https://alice:s3cr3t@adb-1.7.azuredatabricks.net".into(),
+            credentials: Credentials::Token(SecretString::new("dapi-token")),
+            requests_per_second: 5,
+            allow_insecure_http: false,
+        };
+        let message = match ClientFactory::default().connect(&connection) {
+            Ok(_) => panic!("a host with a user name and password was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            message.contains("carries no user name or password"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cr3t"), "{message}");
+        assert!(!message.contains("alice"), "{message}");
     }
 }

@@ -420,3 +420,74 @@ fn artifact_paths_the_engine_refuses_are_refused_with_the_rule_broken() {
         }
     }
 }
+
+#[test]
+fn a_target_whose_host_leads_elsewhere_is_refused_with_a_clear_message() {
+    for (host, message) in [
+        (
+            "https://alice:s3cr3t@adb-1234567890123456.7.azuredatabricks.net",
+            "spec.host must not carry a user name or password",
+        ),
+        (
+            "'https://evil.example#.7.azuredatabricks.net'",
+            "spec.host must not have a query (?) or fragment (#)",
+        ),
+        (
+            "'https://evil.example?.7.azuredatabricks.net'",
+            "spec.host must not have a query (?) or fragment (#)",
+        ),
+        (
+            "https://169.254.169.254",
+            "spec.host must not be an unspecified, link-local or cloud metadata address",
+        ),
+        (
+            "https://2852039166",
+            "spec.host must not be an unspecified, link-local or cloud metadata address",
+        ),
+        (
+            "https://0xa9fea9fe",
+            "spec.host must not be an unspecified, link-local or cloud metadata address",
+        ),
+        (
+            "https://0251.0376.0251.0376",
+            "spec.host must not be an unspecified, link-local or cloud metadata address",
+        ),
+        (
+            "'https://[::ffff:169.254.169.254]'",
+            "spec.host must not be an IPv4-mapped IPv6 address",
+        ),
+        (
+            "'https://[fe80::1]'",
+            "spec.host must not be an unspecified, link-local or cloud metadata address",
+        ),
+        (
+            "https://metadata.google.internal",
+            "spec.host must not name a cloud metadata service",
+        ),
+        (
+            "https://metadata",
+            "spec.host must not name a cloud metadata service",
+        ),
+        (
+            "https://0x0a010203",
+            "is 10.1.2.3 written another way; write an IPv4 address as four decimal numbers",
+        ),
+        (
+            "https://127.0.0.1",
+            "spec.host must not be a loopback address or localhost",
+        ),
+    ] {
+        let dir = files(&[("target.yaml", target("prod", host))]);
+        let (code, stdout, _) = validate_in(dir.path(), &["-f", "target.yaml"]);
+        assert_eq!(code, 1, "{host}: {stdout}");
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(message))
+            .unwrap_or_else(|| panic!("{host}: expected {message:?} in:\n{stdout}"));
+        assert!(
+            line.starts_with("target.yaml:6: ReleaseTarget/prod: spec.host: "),
+            "{line}"
+        );
+        assert!(!stdout.contains("s3cr3t"), "{stdout}");
+    }
+}

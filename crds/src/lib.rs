@@ -10,6 +10,7 @@ pub mod artifact_path;
 pub mod condition;
 pub mod conditions;
 pub mod duration;
+pub mod host;
 pub mod names;
 pub mod release;
 pub mod rules;

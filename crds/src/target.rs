@@ -8,6 +8,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::host;
 use crate::names;
 use crate::rules::self_matches;
 use crate::status::ReleaseTargetStatus;
@@ -53,9 +54,21 @@ use crate::status::ReleaseTargetStatus;
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.host.startsWith('https://') || (self.allowInsecureHttp && self.host.startsWith('http://'))").message("spec.host must be an https:// URL (http:// only with allowInsecureHttp, for a local simulator)").field_path(".host"))]
+#[x_kube(validation = Rule::new(host::cel::loopback_needs_insecure_http()).message("spec.host must not be a loopback address or localhost (only with allowInsecureHttp, for a local simulator)").field_path(".host"))]
 pub struct ReleaseTargetSpec {
-    /// The workspace URL, e.g. `https://adb-1234567890123456.7.azuredatabricks.net`.
-    #[x_kube(validation = Rule::new("isURL(self) && url(self).getHostname() != '' && url(self).getEscapedPath() in ['', '/'] && url(self).getQuery().size() == 0").message("spec.host must be a bare workspace URL: scheme and host (and port), no path or query"))]
+    /// The workspace URL, e.g. `https://adb-1234567890123456.7.azuredatabricks.net`: scheme,
+    /// host and port only. No user name or password (credentials belong in the Secret), no
+    /// path, query or fragment. Never an unspecified, link-local or cloud metadata address
+    /// (169.254.169.254 in any notation, fe80::/10, metadata.google.internal); IPv4 addresses
+    /// as four decimal numbers; loopback hosts only with `allowInsecureHttp`.
+    #[x_kube(validation = Rule::new(host::cel::printable_ascii()).message("spec.host must be printable ASCII without spaces (an internationalised name in its xn-- form)"))]
+    #[x_kube(validation = Rule::new(host::cel::NO_USERINFO).message("spec.host must not carry a user name or password (user:password@): credentials belong in the Secret"))]
+    #[x_kube(validation = Rule::new(host::cel::NO_QUERY_OR_FRAGMENT).message("spec.host must not have a query (?) or fragment (#): either would send requests to what precedes it"))]
+    #[x_kube(validation = Rule::new(host::cel::BARE).message("spec.host must be a bare workspace URL: scheme and host (and port), no path or query"))]
+    #[x_kube(validation = Rule::new(host::cel::ipv4_notation()).message("spec.host must write an IPv4 address as four decimal numbers (not 2852039166, 0xa9fea9fe or 0251.0376.0251.0376)"))]
+    #[x_kube(validation = Rule::new(host::cel::PLAIN_IPV6).message("spec.host must not be an IPv4-mapped IPv6 address or carry a zone: write an IPv4 address as four decimal numbers"))]
+    #[x_kube(validation = Rule::new(host::cel::refused_addresses()).message("spec.host must not be an unspecified, link-local or cloud metadata address (such as 169.254.169.254 or fe80::/10)"))]
+    #[x_kube(validation = Rule::new(host::cel::metadata_names()).message("spec.host must not name a cloud metadata service (metadata.google.internal, metadata)"))]
     #[schemars(length(min = 8, max = 512))]
     pub host: String,
 
@@ -97,7 +110,8 @@ pub struct ReleaseTargetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<GatewaySpec>,
 
-    /// Allow an `http://` host. Only for a local workspace simulator; never for a real workspace.
+    /// Allow an `http://` or loopback host. Only for a local workspace simulator; never for a
+    /// real workspace.
     #[serde(default)]
     pub allow_insecure_http: bool,
 

@@ -676,6 +676,106 @@ fn target_host_rules() {
     );
 }
 
+/// Hosts that would send requests (and credentials) somewhere other than a workspace.
+const BAD_HOSTS: [&str; 24] = [
+    "https://alice:s3cr3t@adb-1.azuredatabricks.net",
+    "https://adb-1.azuredatabricks.net@evil.example",
+    "https://evil.example#.azuredatabricks.net",
+    "https://evil.example?.azuredatabricks.net",
+    "https://adb-1.azuredatabricks.net/%2e",
+    "https://169.254.169.254",
+    "https://169.254.169.254.",
+    "https://2852039166",
+    "https://0xa9fea9fe",
+    "https://0251.0376.0251.0376",
+    "https://169.254.43518",
+    "https://[::ffff:169.254.169.254]",
+    "https://[::ffff:a9fe:a9fe]",
+    "https://[::169.254.169.254]",
+    "https://[64:ff9b::a9fe:a9fe]",
+    "https://[fe80::1]",
+    "https://[fd00:ec2::254]",
+    "https://100.100.100.200",
+    "https://0.0.0.0",
+    "https://[::]",
+    "https://metadata.google.internal",
+    "https://METADATA.google.internal.",
+    "https://metadata",
+    "https://127.0.0.1",
+];
+
+#[test]
+fn target_hosts_that_lead_elsewhere_are_refused() {
+    for host in BAD_HOSTS {
+        rejects_target(|o| o["spec"]["host"] = json!(host), "spec.host");
+        // With allowInsecureHttp only loopback passes.
+        let mut obj = target();
+        obj["spec"]["host"] = json!(host);
+        obj["spec"]["allowInsecureHttp"] = json!(true);
+        let found = problems(Kind::ReleaseTarget, &obj);
+        assert_eq!(
+            found.is_empty(),
+            host == "https://127.0.0.1",
+            "{host}: {found:#?}"
+        );
+    }
+    for host in [
+        "https://127.0.0.1:8443",
+        "https://[::1]",
+        "https://localhost",
+        "https://api.localhost",
+    ] {
+        rejects_target(
+            |o| o["spec"]["host"] = json!(host),
+            "spec.host must not be a loopback address or localhost",
+        );
+        accepts_target(|o| {
+            o["spec"]["host"] = json!(host);
+            o["spec"]["allowInsecureHttp"] = json!(true);
+        });
+    }
+    for host in [
+        "https://dbc-1a2b3c4d-5e6f.cloud.databricks.com",
+        "https://1234567890123456.7.gcp.databricks.com:443/",
+        "https://10.20.30.40",
+        "https://[2001:db8::10]",
+        "https://metadata.example.com",
+    ] {
+        accepts_target(|o| o["spec"]["host"] = json!(host));
+    }
+    let mut obj = target();
+    obj["spec"]["host"] = json!("https://alice:s3cr3t@adb-1.azuredatabricks.net");
+    let found = problems(Kind::ReleaseTarget, &obj);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("must not carry a user name or password")),
+        "{found:#?}"
+    );
+    assert!(!found.iter().any(|p| p.contains("s3cr3t")), "{found:#?}");
+}
+
+/// The API server refuses each bad host by its CEL rules alone (no Rust-side check there).
+#[test]
+fn cel_alone_refuses_every_bad_host() {
+    use kube::core::cel::{Validator as Cel, compile_schema};
+    let compiled = compile_schema(validator().schema(Kind::ReleaseTarget));
+    let cel = Cel::new();
+    for host in BAD_HOSTS {
+        let mut obj = target();
+        obj["spec"]["host"] = json!(host);
+        let errors = cel
+            .validate_compiled(&compiled, &obj, None)
+            .err()
+            .map(|e| e.into_vec())
+            .unwrap_or_default();
+        assert!(
+            errors.iter().any(|e| e.field_path == "spec.host"),
+            "{host}: {errors:#?}"
+        );
+    }
+}
+
 #[test]
 fn target_names_and_bounds() {
     rejects_target(

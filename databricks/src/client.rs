@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agentrelease_api::host::{AddressRange, HostError, check_workspace_host};
 use bytes::Bytes;
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::TokenSource;
+use crate::dns::{AddressPolicy, GuardedResolver, Lookup, refused_in};
 use crate::error::{Error, ErrorKind, Result, classify, parse_error_body};
 use crate::observe::{Attempt, NoopObserver, Observer, Outcome};
 use crate::rate::RateLimiter;
@@ -22,14 +24,10 @@ const MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
 /// Why a client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// The host is not a usable URL.
-    #[error("invalid workspace host {host:?}: {reason}")]
-    Host {
-        /// The host as given.
-        host: String,
-        /// Why.
-        reason: String,
-    },
+    /// The host breaks a rule of [`agentrelease_api::host`] (the message never shows a user
+    /// name or password written into it).
+    #[error("invalid workspace host: {0}")]
+    Host(#[from] HostError),
     /// The HTTP stack failed to initialise.
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
@@ -39,7 +37,7 @@ impl BuildError {
     /// A short category.
     pub fn category(&self) -> &'static str {
         match self {
-            BuildError::Host { .. } => "host",
+            BuildError::Host(_) => "host",
             BuildError::Http(_) => "http",
         }
     }
@@ -56,6 +54,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     refresh_margin: Duration,
+    allowed_addresses: Vec<AddressRange>,
+    lookup: Option<Lookup>,
 }
 
 impl ClientBuilder {
@@ -83,9 +83,30 @@ impl ClientBuilder {
         self
     }
 
-    /// Allow an `http://` host (a local simulator only).
+    /// Allow an `http://` or loopback host (a local simulator only).
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Addresses the workspace's name (or the OAuth token endpoint's) may resolve to although
+    /// the client drops them otherwise: link-local, cloud metadata, unspecified, and loopback
+    /// without [`allow_insecure_http`](Self::allow_insecure_http). Only for a private
+    /// deployment that really reaches Databricks there; the operator sets it with
+    /// `agentrelease controller --allow-resolved-address CIDR` (repeatable). It does not let a
+    /// host written as such an address pass: that is refused when the client is built.
+    pub fn allow_resolved_addresses(
+        mut self,
+        ranges: impl IntoIterator<Item = AddressRange>,
+    ) -> Self {
+        self.allowed_addresses.extend(ranges);
+        self
+    }
+
+    /// Looks names up with `lookup` instead of the system resolver (the filter still applies).
+    #[cfg(test)]
+    pub(crate) fn lookup(mut self, lookup: Lookup) -> Self {
+        self.lookup = Some(lookup);
         self
     }
 
@@ -107,50 +128,28 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. The host is checked by [`check_workspace_host`] (a missing scheme is
+    /// taken as `https://`, surrounding whitespace ignored) and reduced to its origin.
     pub fn build(self) -> std::result::Result<Client, BuildError> {
-        let raw = self.host.trim().trim_end_matches('/');
+        let raw = self.host.trim();
         let with_scheme = if raw.contains("://") {
             raw.to_string()
         } else {
             format!("https://{raw}")
         };
-        let url = url::Url::parse(&with_scheme).map_err(|e| BuildError::Host {
-            host: self.host.clone(),
-            reason: e.to_string(),
-        })?;
-        match url.scheme() {
-            "https" => {}
-            "http" if self.allow_insecure_http => {}
-            "http" => {
-                return Err(BuildError::Host {
-                    host: self.host.clone(),
-                    reason:
-                        "plain http is refused; set allowInsecureHttp only for a local simulator"
-                            .into(),
-                });
-            }
-            other => {
-                return Err(BuildError::Host {
-                    host: self.host.clone(),
-                    reason: format!("unsupported scheme {other}"),
-                });
-            }
-        }
-        if url.host_str().is_none_or(str::is_empty)
-            || url.query().is_some()
-            || !matches!(url.path(), "" | "/")
-        {
-            return Err(BuildError::Host {
-                host: self.host.clone(),
-                reason: "expected a bare workspace URL such as https://adb-123.azuredatabricks.net"
-                    .into(),
-            });
-        }
-        let base = with_scheme.trim_end_matches('/').to_string();
+        let base = check_workspace_host(&with_scheme, self.allow_insecure_http)?;
         // reqwest needs a process-wide TLS crypto provider; install ring unless one is set.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let resolver = GuardedResolver::new(
+            AddressPolicy {
+                allow_loopback: self.allow_insecure_http,
+                allowed: self.allowed_addresses,
+            },
+            self.lookup,
+        );
         let http = reqwest::Client::builder()
+            .dns_resolver(resolver)
+            .redirect(same_origin_redirects())
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .user_agent(concat!("agentrelease/", env!("CARGO_PKG_VERSION")))
@@ -160,7 +159,13 @@ impl ClientBuilder {
         let credentials = self
             .credentials
             .unwrap_or(Credentials::Pat(crate::SecretString::new("")));
-        let tokens = TokenSource::new(credentials, base.clone(), http.clone(), self.refresh_margin);
+        let tokens = TokenSource::new(
+            credentials,
+            base.clone(),
+            self.allow_insecure_http,
+            http.clone(),
+            self.refresh_margin,
+        );
         Ok(Client {
             inner: Arc::new(Inner {
                 base,
@@ -171,6 +176,61 @@ impl ClientBuilder {
                 observer: self.observer,
             }),
         })
+    }
+}
+
+/// The most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+
+/// More than [`MAX_REDIRECTS`] redirects.
+#[derive(Debug, thiserror::Error)]
+#[error("more than {MAX_REDIRECTS} redirects")]
+struct TooManyRedirects;
+
+/// Redirects are followed only within the origin (scheme, host and port) of the request, so a
+/// header carrying a credential (a bearer token, the OAuth client's Basic credentials) never
+/// follows one elsewhere; a redirect to another origin is not followed and its 3xx answer is
+/// the answer ([`redirect_refused`]). The Databricks REST API does not redirect.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same_origin {
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(TooManyRedirects)
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Whether `resp` is a redirect the client did not follow (to another origin).
+pub(crate) fn is_unfollowed_redirect(resp: &reqwest::Response) -> bool {
+    resp.status().is_redirection() && resp.headers().contains_key(reqwest::header::LOCATION)
+}
+
+/// The error for a redirect the client did not follow; shows only the origin redirected to.
+pub(crate) fn redirect_refused(route: &str, resp: &reqwest::Response) -> Error {
+    let to = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| resp.url().join(l).ok())
+        .map_or_else(
+            || "an unreadable location".to_string(),
+            |u| u.origin().ascii_serialization(),
+        );
+    Error {
+        kind: ErrorKind::UntrustedEndpoint,
+        status: Some(resp.status().as_u16()),
+        error_code: None,
+        message: format!(
+            "redirected to {to}, another origin; redirects are followed only within the origin of the request, so nothing was sent there"
+        ),
+        route: route.to_string(),
     }
 }
 
@@ -229,6 +289,8 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             refresh_margin: Duration::from_secs(60),
+            allowed_addresses: Vec::new(),
+            lookup: None,
         }
     }
 
@@ -290,6 +352,15 @@ impl Client {
             // act twice: its outcome is unknown, and only the caller can settle it by a read.
             let mut unknown_outcome = false;
             let (outcome, status, retry_after, answer) = match result {
+                Err(e) if refused_in(&e).is_some() => {
+                    let message = refused_in(&e).map(ToString::to_string).unwrap_or_default();
+                    (
+                        Outcome::Error(ErrorKind::UntrustedEndpoint),
+                        None,
+                        None,
+                        Err(Error::local(ErrorKind::UntrustedEndpoint, route, message)),
+                    )
+                }
                 Err(e) => {
                     unknown_outcome = !e.is_connect() && !repeatable(&method, route);
                     let message = if e.is_timeout() {
@@ -310,6 +381,10 @@ impl Client {
                         None,
                         Err(Error::local(ErrorKind::Transient, route, message)),
                     )
+                }
+                Ok(resp) if is_unfollowed_redirect(&resp) => {
+                    let e = redirect_refused(route, &resp);
+                    (Outcome::Error(e.kind), e.status, None, Err(e))
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -590,5 +665,114 @@ mod tests {
         );
         assert!(Client::builder("https://x/api").build().is_err());
         assert!(Client::builder("ftp://x").build().is_err());
+    }
+
+    /// A lookup that answers `addrs` for every name.
+    fn answers(addrs: &[&str]) -> crate::dns::Lookup {
+        let addrs: Vec<std::net::IpAddr> = addrs.iter().map(|a| a.parse().unwrap()).collect();
+        Arc::new(move |_name| {
+            let addrs = addrs.clone();
+            Box::pin(async move { Ok(addrs) })
+        })
+    }
+
+    /// A TCP listener that counts the connections it accepts (and drops them).
+    async fn counting_listener(addr: &str) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = Arc::clone(&count);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        (port, count)
+    }
+
+    fn fast(builder: ClientBuilder) -> ClientBuilder {
+        builder
+            .credentials(Credentials::Pat(crate::SecretString::new("dapi-secret")))
+            .retry(RetryPolicy::none())
+            .connect_timeout(Duration::from_secs(2))
+            .request_timeout(Duration::from_secs(5))
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_only_to_refused_addresses_is_never_connected_to() {
+        // Loopback is refused for a client without allow_insecure_http, and safe to offer in a
+        // test: a connection, if one were made, would reach the listener.
+        let (port, connections) = counting_listener("127.0.0.1:0").await;
+        let c = fast(Client::builder(format!("https://workspace.example:{port}")))
+            .lookup(answers(&["127.0.0.1", "::1"]))
+            .build()
+            .unwrap();
+        let e = c.list_apps().await.expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::UntrustedEndpoint, "{e}");
+        assert!(
+            e.message
+                .contains("workspace.example resolves only to addresses the client does not connect to: 127.0.0.1 (a loopback address"),
+            "{e}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn refused_answers_are_skipped_and_listed_ones_kept() {
+        let (port, listed) = counting_listener("127.0.0.2:0").await;
+        let (_, dropped) = counting_listener(&format!("127.0.0.1:{port}")).await;
+        let c = fast(Client::builder(format!("https://workspace.example:{port}")))
+            .lookup(answers(&["127.0.0.1", "127.0.0.2"]))
+            .allow_resolved_addresses(["127.0.0.2/32".parse().unwrap()])
+            .build()
+            .unwrap();
+        // The listener speaks no TLS: the call fails, after connecting to the listed address.
+        let e = c.list_apps().await.expect_err("no TLS there");
+        assert_ne!(e.kind(), ErrorKind::UntrustedEndpoint, "{e}");
+        assert!(listed.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+        assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn the_builder_applies_the_host_rules_and_keeps_the_origin() {
+        assert!(
+            Client::builder(" https://ADB-1.AzureDatabricks.net:443/ ")
+                .build()
+                .is_ok_and(|c| c.host() == "https://adb-1.azuredatabricks.net")
+        );
+        for host in [
+            "https://alice:s3cr3t@adb-1.azuredatabricks.net",
+            "alice:s3cr3t@adb-1.azuredatabricks.net",
+            "https://evil.example#.azuredatabricks.net",
+            "https://evil.example?.azuredatabricks.net",
+            "https://2852039166",
+            "https://[::ffff:169.254.169.254]",
+            "https://[fe80::1]",
+            "https://metadata.google.internal",
+            "https://127.0.0.1",
+        ] {
+            let e = Client::builder(host)
+                .build()
+                .expect_err("a host that leads elsewhere");
+            assert_eq!(e.category(), "host");
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
+        // Loopback and link-local are different things: a simulator may be local, a metadata
+        // service never.
+        assert!(
+            Client::builder("http://[::1]:1")
+                .allow_insecure_http(true)
+                .build()
+                .is_ok()
+        );
+        assert!(
+            Client::builder("http://169.254.169.254")
+                .allow_insecure_http(true)
+                .build()
+                .is_err()
+        );
     }
 }

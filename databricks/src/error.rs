@@ -24,6 +24,10 @@ pub enum ErrorKind {
     Unauthenticated,
     /// A response larger than the caller accepts.
     TooLarge,
+    /// The client refused to send the request where credentials do not belong: a name that
+    /// resolves only to refused addresses, an OAuth endpoint off the workspace's origin, a
+    /// redirect to another origin. Nothing was sent there; retrying does not help.
+    UntrustedEndpoint,
     /// Anything else.
     Other,
 }
@@ -41,6 +45,7 @@ impl ErrorKind {
             ErrorKind::Transient => "transient",
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::TooLarge => "too_large",
+            ErrorKind::UntrustedEndpoint => "untrusted_endpoint",
             ErrorKind::Other => "other",
         }
     }

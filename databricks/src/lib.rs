@@ -16,14 +16,18 @@
 pub mod api;
 mod auth;
 pub mod client;
+pub mod dns;
 pub mod error;
 pub mod observe;
 pub mod rate;
 pub mod retry;
 pub mod secret;
 
+pub use agentrelease_api::host::AddressRange;
 pub use api::*;
+pub use auth::{ACCOUNT_HOSTS, EndpointRefusal, check_oauth_endpoint};
 pub use client::{BuildError, Client, ClientBuilder, encode_path, encode_segment};
+pub use dns::RefusedAddresses;
 pub use error::{Error, ErrorKind, Result};
 pub use observe::{Attempt, NoopObserver, Observer, Outcome};
 pub use retry::RetryPolicy;

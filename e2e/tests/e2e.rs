@@ -169,6 +169,7 @@ impl World {
             identity: Some("e2e".into()),
             allow_cross_namespace_refs: false,
             lease_duration: 15,
+            allow_resolved_addresses: Vec::new(),
         };
         let metrics = Arc::new(Metrics::new());
         let factory = Arc::new(ClientFactory::with_metrics(metrics.clone()));

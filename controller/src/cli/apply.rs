@@ -216,7 +216,7 @@ async fn prepare<E: Environment>(
 
     let workspace = match &args.host {
         Some(host) => {
-            let origin = workspace_origin(host).with_context(|| format!("--host {host}"))?;
+            let origin = workspace_origin(host).context("--host")?;
             // Every target is checked before anything is sent anywhere.
             let mut refused = Vec::new();
             let mut overrides = Vec::new();

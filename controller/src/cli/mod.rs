@@ -51,7 +51,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             crate::telemetry::logging::init(crate::telemetry::logging::LogFormat::Json, "info");
             let metrics = std::sync::Arc::new(crate::telemetry::metrics::Metrics::new());
             let factory = std::sync::Arc::new(
-                crate::databricks_adapter::ClientFactory::with_metrics(metrics.clone()),
+                crate::databricks_adapter::ClientFactory::with_metrics(metrics.clone())
+                    .allow_resolved_addresses(args.allow_resolved_addresses.clone()),
             );
             crate::kube::run::run(args, factory, metrics).await?;
             Ok(0)
@@ -62,5 +63,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 .map_err(|e| anyhow::anyhow!(e))?;
             Ok(0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_controller_takes_an_allow_list_of_resolved_addresses() {
+        let cli = Cli::try_parse_from([
+            "agentrelease",
+            "controller",
+            "--allow-resolved-address",
+            "169.254.10.0/24",
+            "--allow-resolved-address=fd00:ec2::254",
+        ])
+        .expect("parses");
+        let Command::Controller(args) = cli.command else {
+            panic!("not the controller: {cli:?}");
+        };
+        assert_eq!(
+            args.allow_resolved_addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["169.254.10.0/24", "fd00:ec2::254/128"]
+        );
+        let e = Cli::try_parse_from([
+            "agentrelease",
+            "controller",
+            "--allow-resolved-address",
+            "metadata.google.internal",
+        ])
+        .expect_err("not an address");
+        assert!(
+            e.to_string().contains("is not an IP address or CIDR range"),
+            "{e}"
+        );
     }
 }

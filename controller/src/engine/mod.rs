@@ -204,7 +204,11 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
         types::TARGET_RESOLVED,
         agentrelease_api::ConditionStatus::True,
         reasons::SUCCEEDED,
-        format!("artifacts under {} of {}", ctx.volume_root, ctx.target.host),
+        format!(
+            "artifacts under {} of {}",
+            ctx.volume_root,
+            agentrelease_api::host::redact_userinfo(&ctx.target.host)
+        ),
     );
 
     let mut pass = Pass {

@@ -62,6 +62,17 @@ pub struct ControllerArgs {
     /// Lease duration in seconds (a lost leader is replaced after at most this long).
     #[arg(long, default_value_t = 15)]
     pub lease_duration: u64,
+    /// An address or CIDR range workspace names may resolve to although the client drops such
+    /// answers otherwise (link-local, cloud metadata, unspecified; loopback for targets without
+    /// allowInsecureHttp). Repeatable, or comma-separated in the environment variable. Only
+    /// for a private deployment that really reaches Databricks there.
+    #[arg(
+        long = "allow-resolved-address",
+        value_name = "CIDR",
+        env = "AGENTRELEASE_ALLOW_RESOLVED_ADDRESSES",
+        value_delimiter = ','
+    )]
+    pub allow_resolved_addresses: Vec<agentrelease_databricks::AddressRange>,
 }
 
 /// Runs the operator until SIGTERM / Ctrl-C. `metrics` is shared with the factory's clients.

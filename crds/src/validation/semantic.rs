@@ -66,9 +66,17 @@ fn principal_key(p: &PrincipalRef) -> String {
     )
 }
 
-/// Checks of one ReleaseTarget on its own.
+/// Checks of one ReleaseTarget on its own: the host against [`crate::host`] (unless a CEL rule
+/// already refused it), experiment paths without `..`.
 pub fn check_target(target: &ReleaseTarget, problems: &mut Vec<Problem>) {
     let spec = &target.spec;
+    // The CEL rules see the host as the API server's URL parser does; the client reads it as
+    // the URL standard does (numeric IPv4 notations, IDNA). One problem per field is enough.
+    if !problems.iter().any(|p| p.path == "spec.host")
+        && let Err(e) = crate::host::check_workspace_host(&spec.host, spec.allow_insecure_http)
+    {
+        problems.push(Problem::new("spec.host", e.to_string()));
+    }
     for (field, path) in [
         ("development", spec.experiments.development.as_deref()),
         ("evaluation", spec.experiments.evaluation.as_deref()),
