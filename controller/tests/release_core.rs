@@ -367,3 +367,17 @@ async fn a_release_finds_its_own_plan_however_many_plans_the_target_holds() {
         "no other release's plan was read"
     );
 }
+
+#[tokio::test]
+async fn plan_numbering_counts_plans_not_folders() {
+    let mut h = harness().await;
+    let c = h.control();
+    // An empty v3 folder (an upload that failed once): the next plan fills it.
+    c.put_file("/Volumes/main/agents/deployment_plans/v3/plan.md", "x")
+        .expect("put");
+    assert!(c.delete_file("/Volumes/main/agents/deployment_plans/v3/plan.md"));
+    let outcome = h.run(200).await.0;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(outcome.status.plan.as_ref().map(|p| p.version), Some(3));
+    assert_eq!(plans(&c).len(), 3);
+}

@@ -660,7 +660,7 @@ fn duplicate_permissions_and_grants() {
 fn target_host_rules() {
     rejects_target(
         |o| o["spec"]["host"] = json!("http://127.0.0.1:8765"),
-        "spec.host must be an https:// URL",
+        "plain http is refused",
     );
     accepts_target(|o| {
         o["spec"]["host"] = json!("http://127.0.0.1:8765");
@@ -668,11 +668,11 @@ fn target_host_rules() {
     });
     rejects_target(
         |o| o["spec"]["host"] = json!("https://adb-1.azuredatabricks.net/some/path"),
-        "spec.host must be a bare workspace URL",
+        "path",
     );
     rejects_target(
         |o| o["spec"]["host"] = json!("not a url at all"),
-        "spec.host must be",
+        "spec.host",
     );
 }
 
@@ -727,7 +727,7 @@ fn target_hosts_that_lead_elsewhere_are_refused() {
     ] {
         rejects_target(
             |o| o["spec"]["host"] = json!(host),
-            "spec.host must not be a loopback address or localhost",
+            "(allowed only with allowInsecureHttp, for a local simulator)",
         );
         accepts_target(|o| {
             o["spec"]["host"] = json!(host);
@@ -749,7 +749,7 @@ fn target_hosts_that_lead_elsewhere_are_refused() {
     assert!(
         found
             .iter()
-            .any(|p| p.contains("must not carry a user name or password")),
+            .any(|p| p.contains("carries no user name or password")),
         "{found:#?}"
     );
     assert!(!found.iter().any(|p| p.contains("s3cr3t")), "{found:#?}");

@@ -17,6 +17,8 @@ use agentrelease_api::status::PlanRecord;
 pub const MARKER_SCAN_LIMIT: usize = 50;
 /// The largest plan read while searching.
 pub const MAX_PLAN_BYTES: u64 = 256 * 1024;
+/// How many empty `v<M>` folders at the top of the plans volume are looked into and reused.
+pub const EMPTY_PROBES: usize = 3;
 /// How many times a version taken by a concurrent writer is retried with the next one.
 pub const WRITE_ATTEMPTS: usize = 5;
 
@@ -71,7 +73,29 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(v) => v,
         Err(e) => return StepResult::from_workspace(&e),
     };
-    let mut next = versions.last().copied().unwrap_or(0) + 1;
+    // Numbering counts plans, not folders: an empty `v<M>` at the top (a failed upload of an
+    // older version) is filled, not skipped.
+    let mut highest = versions.clone();
+    let mut probes = 0;
+    while let Some(&top) = highest.last() {
+        if probes == EMPTY_PROBES {
+            break;
+        }
+        probes += 1;
+        match pass
+            .ws
+            .read_file(&pass.ctx.plan_path(top), MAX_PLAN_BYTES)
+            .await
+        {
+            Ok(Some(_)) => break,
+            Err(e) if e.kind == WorkspaceErrorKind::TooLarge => break,
+            Ok(None) => {
+                highest.pop();
+            }
+            Err(e) => return StepResult::from_workspace(&e),
+        }
+    }
+    let mut next = highest.last().copied().unwrap_or(0) + 1;
     for _ in 0..WRITE_ATTEMPTS {
         let path = pass.ctx.plan_path(next);
         let content = plan_doc::render(&PlanInput {
