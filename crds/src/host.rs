@@ -24,8 +24,6 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use crate::rules::cel_str;
-
 /// Why an address is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AddressClass {
@@ -136,19 +134,6 @@ impl AddressRange {
             }
             _ => false,
         }
-    }
-
-    /// The same range inside the IPv6 prefix `embedding` (a `/96`), for an IPv4 range.
-    fn embedded_in(&self, embedding: Ipv6Addr) -> Option<AddressRange> {
-        let IpAddr::V4(n) = self.network else {
-            return None;
-        };
-        Some(AddressRange {
-            network: IpAddr::V6(Ipv6Addr::from(
-                u128::from(embedding) | u128::from(u32::from(n)),
-            )),
-            prefix: 96 + self.prefix,
-        })
     }
 }
 
@@ -509,8 +494,6 @@ pub fn check_workspace_host(text: &str, allow_insecure_http: bool) -> Result<Str
 /// CEL sees the host as the API server's URL parser does (Go's, which does not rewrite numeric
 /// IPv4 notations), so the rules refuse every notation other than the canonical one.
 pub mod cel {
-    use super::*;
-
     /// Printable ASCII, no spaces.
     pub fn printable_ascii() -> String {
         crate::rules::self_matches("^[!-~]*$")
@@ -525,78 +508,54 @@ pub mod cel {
     /// Scheme, host and port only.
     pub const BARE: &str = "!self.contains('%') && !self.contains('\\\\') && isURL(self) && url(self).getHostname() != '' && url(self).getEscapedPath() in ['', '/'] && url(self).getQuery().size() == 0";
 
-    /// A host name whose last label is a number (decimal, octal or `0x` hexadecimal): a URL
-    /// parser takes it for an IPv4 address. Go's, which the API server uses, keeps such a name
-    /// as written (`2852039166`), so the rule below needs it.
-    pub(crate) const NUMERIC_LAST_LABEL: &str = r"(^|\.)(0[xX][0-9a-fA-F]*|[0-9]+)\.?$";
+    /// The literal forms of refused hosts, matched on the URL itself. The API server bounds a
+    /// rule's cost by the length of the strings it walks, and it cannot bound the host name
+    /// that `url()` returns: so these rules read `self` (at most 512 bytes), and cover the
+    /// notations people write. [`check_workspace_host`] (in `validate`, the client and the
+    /// controller) refuses every other notation before any request is sent.
+    const HOST_START: &str = r"^[a-z][a-z0-9+.-]*://";
 
-    /// A host read as an IPv4 address must be written as four decimal numbers.
-    pub fn ipv4_notation() -> String {
+    /// Link-local and cloud metadata addresses and names, and numeric hosts not written as four
+    /// decimal numbers (`2852039166`, `0xa9fea9fe`, `0251.0376.0251.0376`, `169.254.43518`).
+    pub fn refused_literals() -> String {
+        let forms = [
+            r"169\.254\.[0-9.]*",
+            r"100\.100\.100\.200\.?",
+            r"0\.[0-9.]*",
+            r"\[(fe[89ab][0-9a-f]*:|::ffff:|::[0-9a-f]*[.:]|64:ff9b:|fd00:ec2:|::\])[^\]]*\]?",
+            r"metadata(\.google\.internal)?\.?",
+            r"0x[0-9a-f]*\.?",
+            r"[0-9]+\.?",
+            r"[0-9]+\.[0-9]+\.?",
+            r"[0-9]+\.[0-9]+\.[0-9]+\.?",
+            r"([0-9]+\.)*0[0-9]+(\.[0-9]+)*\.?",
+        ]
+        .join("|");
+        let pattern = format!("{HOST_START}({forms})(:[0-9]+)?/?$");
         format!(
-            "!isURL(self) || isIP(url(self).getHostname()) || !url(self).getHostname().matches({})",
-            cel_str(NUMERIC_LAST_LABEL)
+            "!self.lowerAscii().matches({})",
+            crate::rules::cel_str(&pattern)
         )
     }
 
-    /// An IPv6 host must be an address CEL's `ip()` takes: not IPv4-mapped, no zone.
-    pub const PLAIN_IPV6: &str =
-        "!isURL(self) || !url(self).getHostname().contains(':') || isIP(url(self).getHostname())";
-
-    /// The refused ranges other than loopback, and their IPv4-compatible and NAT64 forms.
-    pub fn refused_addresses() -> String {
-        let h = "url(self).getHostname()";
-        format!(
-            "!isURL(self) || !({})",
-            within(h, &ranges(|class| class != AddressClass::Loopback))
-        )
-    }
-
-    /// The metadata service names.
-    pub fn metadata_names() -> String {
-        let names = METADATA_HOST_NAMES
-            .iter()
-            .map(|n| n.replace('.', r"\."))
-            .collect::<Vec<_>>()
-            .join("|");
-        format!(
-            "!isURL(self) || !url(self).getHostname().lowerAscii().matches({})",
-            cel_str(&format!(r"^({names})\.?$"))
-        )
+    /// The regular expression of [`refused_literals`], as the API server runs it (for tests).
+    #[cfg(test)]
+    pub(crate) fn refused_pattern() -> String {
+        let rule = refused_literals();
+        let start = rule.find('\'').map(|i| i + 1).unwrap_or(0);
+        let end = rule.rfind('\'').unwrap_or(rule.len());
+        rule[start..end].replace("\\\\", "\\")
     }
 
     /// On the spec: no loopback address or `localhost` name without `allowInsecureHttp`.
     pub fn loopback_needs_insecure_http() -> String {
-        let h = "url(self.host).getHostname()";
+        let pattern = format!(
+            r"{HOST_START}(127\.[0-9.]*|\[(0*:)*0*1\]|\[::ffff:127\.[^\]]*\]|([^/:]*\.)?localhost\.?)(:[0-9]+)?/?$"
+        );
         format!(
-            "self.allowInsecureHttp || !isURL(self.host) || !({h}.lowerAscii().matches({}) || ({}))",
-            cel_str(r"(^|\.)localhost\.?$"),
-            within(h, &ranges(|class| class == AddressClass::Loopback))
+            "self.allowInsecureHttp || !self.host.lowerAscii().matches({})",
+            crate::rules::cel_str(&pattern)
         )
-    }
-
-    /// The ranges of the classes kept, each also as the IPv6 forms that reach it.
-    fn ranges(keep: impl Fn(AddressClass) -> bool) -> Vec<String> {
-        let mut out = Vec::new();
-        for (range, class) in REFUSED.iter().filter(|(_, c)| keep(*c)) {
-            out.push(range.to_string());
-            // `0.0.0.0/8` inside `::/96` would cover `::1`; `::` is listed on its own.
-            if *class != AddressClass::Unspecified {
-                out.extend(range.embedded_in(COMPATIBLE).map(|r| r.to_string()));
-            }
-            out.extend(range.embedded_in(NAT64).map(|r| r.to_string()));
-        }
-        out
-    }
-
-    /// `isIP(h) && [ranges].exists(c, cidr(c).containsIP(h))`. An IPv4-mapped host is not an IP
-    /// to CEL; [`PLAIN_IPV6`] refuses it.
-    fn within(h: &str, ranges: &[String]) -> String {
-        let list = ranges
-            .iter()
-            .map(|r| cel_str(r))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!("isIP({h}) && [{list}].exists(c, cidr(c).containsIP({h}))")
     }
 }
 
@@ -801,31 +760,41 @@ mod tests {
         ));
     }
 
-    /// kube's client-side CEL reads hosts with the `url` crate, which rewrites numeric IPv4
-    /// notations before a rule sees them; the API server does not. What the rule then matches:
+    /// The API server sees hosts as written (kube's client-side CEL rewrites numeric IPv4
+    /// notations first), so the literal rule is checked on the URLs themselves.
     #[test]
-    fn the_notation_rule_matches_what_the_api_server_sees() {
-        let numeric = regex::Regex::new(cel::NUMERIC_LAST_LABEL).unwrap();
-        for name in [
-            "2852039166",
-            "0xa9fea9fe",
-            "0XA9FEA9FE",
-            "0251.0376.0251.0376",
-            "0xa9.0xfe.0xa9.0xfe",
-            "169.254.43518",
-            "169.254.169.254.",
-            "010.1.2.3",
-            "example.0x",
+    fn the_literal_rule_refuses_the_notations_people_write() {
+        let refused = regex::Regex::new(&cel::refused_pattern()).unwrap();
+        for url in [
+            "https://2852039166",
+            "https://0xa9fea9fe",
+            "https://0251.0376.0251.0376",
+            "https://169.254.43518",
+            "https://169.254.169.254.",
+            "https://169.254.169.254:443/",
+            "https://010.1.2.3",
+            "https://[fe80::1]",
+            "https://[::ffff:169.254.169.254]",
+            "https://[::169.254.169.254]",
+            "https://[64:ff9b::a9fe:a9fe]",
+            "https://[fd00:ec2::254]",
+            "https://100.100.100.200",
+            "https://0.0.0.0",
+            "https://[::]",
+            "https://metadata.google.internal.",
+            "https://metadata",
         ] {
-            assert!(numeric.is_match(name), "{name}");
+            assert!(refused.is_match(url), "{url}");
         }
-        for name in [
-            "adb-1.7.azuredatabricks.net",
-            "1e100.net",
-            "10x.example",
-            "v4.0a",
+        for url in [
+            "https://adb-1.7.azuredatabricks.net",
+            "https://1e100.net",
+            "https://10.20.30.40",
+            "https://[2001:db8::10]",
+            "https://metadata.example.com",
+            "https://1234567890123456.7.gcp.databricks.com:443/",
         ] {
-            assert!(!numeric.is_match(name), "{name}");
+            assert!(!refused.is_match(url), "{url}");
         }
     }
 

@@ -65,10 +65,7 @@ pub struct ReleaseTargetSpec {
     #[x_kube(validation = Rule::new(host::cel::NO_USERINFO).message("spec.host must not carry a user name or password (user:password@): credentials belong in the Secret"))]
     #[x_kube(validation = Rule::new(host::cel::NO_QUERY_OR_FRAGMENT).message("spec.host must not have a query (?) or fragment (#): either would send requests to what precedes it"))]
     #[x_kube(validation = Rule::new(host::cel::BARE).message("spec.host must be a bare workspace URL: scheme and host (and port), no path or query"))]
-    #[x_kube(validation = Rule::new(host::cel::ipv4_notation()).message("spec.host must write an IPv4 address as four decimal numbers (not 2852039166, 0xa9fea9fe or 0251.0376.0251.0376)"))]
-    #[x_kube(validation = Rule::new(host::cel::PLAIN_IPV6).message("spec.host must not be an IPv4-mapped IPv6 address or carry a zone: write an IPv4 address as four decimal numbers"))]
-    #[x_kube(validation = Rule::new(host::cel::refused_addresses()).message("spec.host must not be an unspecified, link-local or cloud metadata address (such as 169.254.169.254 or fe80::/10)"))]
-    #[x_kube(validation = Rule::new(host::cel::metadata_names()).message("spec.host must not name a cloud metadata service (metadata.google.internal, metadata)"))]
+    #[x_kube(validation = Rule::new(host::cel::refused_literals()).message("spec.host must not be a link-local or cloud metadata address or name, nor an IPv4 address written other than as four decimal numbers"))]
     #[schemars(length(min = 8, max = 512))]
     pub host: String,
 
