@@ -9,6 +9,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "../tests/support/fleet.rs"]
+mod fleet;
+
 use agentrelease::cli::pacing::{Pacing, Progress};
 use agentrelease::databricks_adapter::ClientWorkspace;
 use agentrelease::engine::{self, Identity, Mode, Outcome, SystemClock};
@@ -19,62 +22,10 @@ fn samples() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/samples")
 }
 
-fn model_id(i: usize) -> String {
-    format!("m-{i:032x}")
-}
-
-/// The sample seed plus `n` agents (`agent0..`), each with model version 12 READY.
+/// The sample seed and the fragment that adds `n` agents.
 fn seed(n: usize) -> Result<(Seed, String), Box<dyn std::error::Error>> {
     let base = Seed::from_yaml_file(&samples().join("workspace-seed.yaml"))?;
-    let mut models = String::new();
-    for i in 0..n {
-        models.push_str(&format!(
-            "          - name: agent{i}\n            versions:\n              - version: 12\n                run_id: {i:032x}\n                model_id: {}\n",
-            model_id(i)
-        ));
-    }
-    let extra = format!(
-        "catalogs:\n  - name: main\n    schemas:\n      - name: agents\n        models:\n{models}"
-    );
-    Ok((base, extra))
-}
-
-/// The sample release for agent `i`: its own model, alias, app and endpoint.
-fn release_of(sample: &AgentRelease, i: usize) -> (AgentRelease, Identity) {
-    let mut r = sample.clone();
-    let name = format!("agent{i}-v7");
-    r.metadata.name = Some(name.clone());
-    r.spec.model.name = format!("main.agents.agent{i}");
-    r.spec.model.logged_model_id = None;
-    if let Some(app) = r.spec.app.as_mut() {
-        app.name = format!("agent{i}-app");
-        for res in &mut app.resources {
-            if let Some(e) = res.serving_endpoint.as_mut() {
-                e.name = format!("agent{i}-endpoint");
-            }
-        }
-    }
-    if let Some(e) = r.spec.serving_endpoint.as_mut() {
-        e.name = format!("agent{i}-endpoint");
-        for se in &mut e.served_entities {
-            se.name = format!("agent{i}-12");
-        }
-    }
-    for g in &mut r.spec.grants {
-        if g.full_name == "main.agents.skyloyalty" {
-            g.full_name = format!("main.agents.agent{i}");
-        }
-    }
-    if let Some(v) = r.spec.verification.as_mut() {
-        v.expect_substring = Some(model_id(i));
-    }
-    let identity = Identity {
-        uid: format!("bench-{name}"),
-        generation: 1,
-        namespace: "bench".into(),
-        name,
-    };
-    (r, identity)
+    Ok((base, fleet::seed_yaml(n)))
 }
 
 /// Drives one release to Ready (or blocked) as `apply` does.
@@ -159,7 +110,8 @@ async fn run(
         .rate_limit(u32::try_from(target.spec.requests_per_second.max(1)).unwrap_or(15) * 100)
         .build()?;
     let ws = Arc::new(ClientWorkspace::new(client));
-    let mut jobs: Vec<(AgentRelease, Identity)> = (0..n).map(|i| release_of(sample, i)).collect();
+    let mut jobs: Vec<(AgentRelease, Identity)> =
+        (0..n).map(|i| fleet::release_of(sample, i)).collect();
 
     c.clear_calls();
     let started = Instant::now();

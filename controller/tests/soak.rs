@@ -12,55 +12,11 @@ use support::*;
 
 const AGENTS: usize = 6;
 
-fn model_id(i: usize) -> String {
-    format!("m-{i:032x}")
-}
-
-/// Registers agents `agent0..` (model version 12, READY, with a logged model each).
+/// Registers the fleet's agents.
 fn seed_agents(h: &Harness) {
-    let mut models = String::new();
-    for i in 0..AGENTS {
-        models.push_str(&format!(
-            "          - name: agent{i}\n            versions:\n              - version: 12\n                run_id: {i:032x}\n                model_id: {}\n",
-            model_id(i)
-        ));
-    }
-    let yaml = format!(
-        "catalogs:\n  - name: main\n    schemas:\n      - name: agents\n        models:\n{models}"
-    );
     h.control()
-        .apply_seed(&Seed::from_yaml_str(&yaml, None).expect("seed"))
+        .apply_seed(&Seed::from_yaml_str(&fleet::seed_yaml(AGENTS), None).expect("seed"))
         .expect("agents");
-}
-
-/// The sample release, for agent `i`: its own model, alias, app and endpoint.
-fn release_of(h: &Harness, i: usize) -> (AgentRelease, engine::Identity) {
-    let (mut r, id) = other_release(h, &format!("agent{i}-v7"));
-    r.spec.model.name = format!("main.agents.agent{i}");
-    r.spec.model.logged_model_id = None;
-    if let Some(app) = r.spec.app.as_mut() {
-        app.name = format!("agent{i}-app");
-        for res in &mut app.resources {
-            if let Some(e) = res.serving_endpoint.as_mut() {
-                e.name = format!("agent{i}-endpoint");
-            }
-        }
-    }
-    if let Some(e) = r.spec.serving_endpoint.as_mut() {
-        e.name = format!("agent{i}-endpoint");
-        for se in &mut e.served_entities {
-            se.name = format!("agent{i}-12");
-        }
-    }
-    for g in &mut r.spec.grants {
-        if g.full_name == MODEL {
-            g.full_name = format!("main.agents.agent{i}");
-        }
-    }
-    if let Some(v) = r.spec.verification.as_mut() {
-        v.expect_substring = Some(model_id(i));
-    }
-    (r, id)
 }
 
 async fn drive(h: &Harness, mut release: AgentRelease, id: engine::Identity) -> Outcome {
@@ -116,7 +72,7 @@ async fn six_releases_under_twenty_percent_faults_all_converge_once() {
         .expect("fault");
     }
     let drives = (0..AGENTS).map(|i| {
-        let (r, id) = release_of(&h, i);
+        let (r, id) = fleet::release_of(&h.release, i);
         drive(&h, r, id)
     });
     let outcomes = futures::future::join_all(drives).await;

@@ -3,6 +3,8 @@
 //! the controller would.
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::time::Duration;
 
 use agentrelease::databricks_adapter::ClientWorkspace;
