@@ -10,6 +10,7 @@ use std::time::Duration;
 use agentrelease::databricks_adapter::ClientFactory;
 use agentrelease::kube::backoff::Backoff;
 use agentrelease::kube::reconciler::{self, Context, Settings};
+use agentrelease::kube::workspace_slots::WorkspaceSlots;
 use agentrelease::telemetry::metrics::Metrics;
 use agentrelease_api::{AgentRelease, FINALIZER, ReleaseTarget};
 use agentrelease_sim::{RunningSim, Seed, SimConfig, Simulator};
@@ -203,6 +204,7 @@ async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harne
             Duration::from_millis(10),
             Duration::from_secs(1),
         )),
+        slots: Arc::new(WorkspaceSlots::new(4)),
     });
     Harness {
         ctx,
@@ -398,6 +400,33 @@ async fn a_suspended_release_never_touches_the_workspace() {
         h.sim.control().calls().is_empty(),
         "{:?}",
         h.sim.control().calls()
+    );
+}
+
+#[tokio::test]
+async fn a_new_suspended_release_gets_its_status_in_one_write_and_the_finalizer_when_resumed() {
+    let mut release = sample_release();
+    release["spec"]["policy"]["suspend"] = json!(true);
+    let h = harness(release, true, settings()).await;
+    h.reconcile().await.expect("reconcile");
+    let seen = h.seen();
+    let patches: Vec<&Seen> = seen.iter().filter(|s| s.method == "PATCH").collect();
+    assert_eq!(patches.len(), 1, "one status write, no finalizer: {seen:?}");
+    assert!(patches[0].path.ends_with("/status"), "{seen:?}");
+    assert_eq!(
+        h.condition("Suspended").expect("Suspended")["status"],
+        "True"
+    );
+
+    // Resumed: the finalizer comes first, before anything reaches the workspace.
+    h.fake.lock().expect("lock").release["spec"]["policy"]["suspend"] = json!(false);
+    h.reconcile().await.expect("reconcile");
+    let seen = h.seen();
+    let last = seen.last().expect("a write");
+    assert!(last.body.to_string().contains(FINALIZER), "{seen:?}");
+    assert!(
+        h.sim.control().calls().is_empty(),
+        "the workspace is not touched before the finalizer"
     );
 }
 

@@ -3,10 +3,14 @@
 //! leader, serve metrics and health.
 
 pub mod backoff;
+pub mod cache;
+pub mod client_rate;
 pub mod credentials;
 pub mod http;
 pub mod index;
 pub mod reconciler;
 pub mod run;
+pub mod shard;
 pub mod status;
 pub mod target_status;
+pub mod workspace_slots;

@@ -24,6 +24,7 @@ use crate::telemetry::metrics::Metrics;
 use super::backoff::Backoff;
 use super::credentials;
 use super::status::{self, FIELD_MANAGER};
+use super::workspace_slots::{RETRY_WHEN_FULL, WorkspaceSlots};
 
 /// How the controller behaves.
 #[derive(Debug, Clone)]
@@ -48,6 +49,8 @@ pub struct Context<F: WorkspaceFactory> {
     pub metrics: Arc<Metrics>,
     /// Per-object backoff.
     pub backoff: Arc<Backoff>,
+    /// How many reconciles may talk to each workspace at once.
+    pub slots: Arc<WorkspaceSlots>,
 }
 
 /// Why a reconcile failed (it is retried with per-object backoff).
@@ -131,6 +134,9 @@ async fn with_finalizer<F: WorkspaceFactory>(
 ) -> Result<Action, ReconcileError> {
     let ns = release.namespace().ok_or(ReconcileError::NoNamespace)?;
     let api: Api<AgentRelease> = Api::namespaced(ctx.client.clone(), &ns);
+    if needs_no_finalizer(release) {
+        return apply(release, ctx).await;
+    }
     let release = Arc::new(release.clone());
     finalizer(&api, FINALIZER, release, |event| async {
         match event {
@@ -144,6 +150,16 @@ async fn with_finalizer<F: WorkspaceFactory>(
         | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner,
         other => ReconcileError::Finalizer(other.to_string()),
     })
+}
+
+/// A suspended release that has no finalizer yet gets none: suspended, it writes nothing to
+/// the workspace, so deleting it has nothing to clean up (`cleanup` keeps the workspace of a
+/// suspended release either way). It gets the finalizer when it is resumed, before its first
+/// workspace write. This halves the writes of a fleet of suspended releases.
+fn needs_no_finalizer(release: &AgentRelease) -> bool {
+    release.spec.policy.suspend
+        && release.metadata.deletion_timestamp.is_none()
+        && !release.finalizers().iter().any(|f| f == FINALIZER)
 }
 
 /// A condition that stops the release before the engine runs.
@@ -261,19 +277,28 @@ async fn apply<F: WorkspaceFactory>(
                 blocked.reason,
                 &blocked.message,
             ),
-            Ok((target, connection)) => match ctx.factory.connect(&connection) {
-                Ok(ws) => {
-                    engine::reconcile(release, &target.spec, id, &*ws, &clock, Mode::Apply).await
+            Ok((target, connection)) => {
+                let workspace = crate::connection::workspace_origin(&connection.host)
+                    .unwrap_or_else(|_| connection.host.clone());
+                let Some(_slot) = ctx.slots.try_take(&workspace) else {
+                    ctx.metrics.reconciled("deferred", started.elapsed());
+                    return Ok(Action::requeue(RETRY_WHEN_FULL));
+                };
+                match ctx.factory.connect(&connection) {
+                    Ok(ws) => {
+                        engine::reconcile(release, &target.spec, id, &*ws, &clock, Mode::Apply)
+                            .await
+                    }
+                    Err(e) => engine::blocked(
+                        release,
+                        generation,
+                        &clock,
+                        types::TARGET_RESOLVED,
+                        reasons::INVALID_SPEC,
+                        &e.to_string(),
+                    ),
                 }
-                Err(e) => engine::blocked(
-                    release,
-                    generation,
-                    &clock,
-                    types::TARGET_RESOLVED,
-                    reasons::INVALID_SPEC,
-                    &e.to_string(),
-                ),
-            },
+            }
         }
     };
     let action = finish(release, outcome, ctx).await?;

@@ -24,10 +24,14 @@ use crate::connection::WorkspaceFactory;
 use crate::telemetry::metrics::Metrics;
 
 use super::backoff::Backoff;
+use super::cache;
+use super::client_rate::RateLimitLayer;
 use super::http::{self, HttpState};
 use super::index;
 use super::reconciler::{self, Context, Settings};
+use super::shard;
 use super::target_status::{self, TargetContext};
+use super::workspace_slots::WorkspaceSlots;
 
 /// Arguments of `agentrelease controller`.
 #[derive(Debug, Clone, clap::Args)]
@@ -41,9 +45,26 @@ pub struct ControllerArgs {
     /// Where to serve /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: SocketAddr,
-    /// How many releases are reconciled at once.
-    #[arg(long, default_value_t = 4)]
+    /// How many releases are reconciled at once, over all workspaces.
+    #[arg(long, default_value_t = 16)]
     pub concurrency: u16,
+    /// How many releases of one workspace are reconciled at once. A release whose workspace is
+    /// busy is looked at again shortly, so a slow or throttled workspace holds at most this many
+    /// of the `--concurrency` slots.
+    #[arg(long, default_value_t = 4)]
+    pub workspace_concurrency: u16,
+    /// Reconcile only the releases labelled `agentops.dev/shard=<SHARD>`, under a leader Lease
+    /// of its own (`<lease-name>-<SHARD>`). Run one replica set per shard; the replicas that
+    /// take the unlabelled releases use `--selector '!agentops.dev/shard'`.
+    #[arg(long, value_name = "SHARD")]
+    pub shard: Option<String>,
+    /// Requests per second to the Kubernetes API server, on average (0: no client-side limit;
+    /// the API server's priority and fairness still applies).
+    #[arg(long, default_value_t = 0.0)]
+    pub kube_qps: f32,
+    /// Requests to the Kubernetes API server allowed at once above `--kube-qps`.
+    #[arg(long, default_value_t = 100)]
+    pub kube_burst: u32,
     /// Reconcile only while holding the leader Lease (run several replicas for availability).
     #[arg(long)]
     pub leader_elect: bool,
@@ -81,9 +102,13 @@ pub async fn run<F: WorkspaceFactory>(
     factory: Arc<F>,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<()> {
-    let client = Client::try_default()
+    let config = kube::Config::infer()
         .await
         .context("connecting to Kubernetes (in-cluster config or KUBECONFIG)")?;
+    let client = kube::client::ClientBuilder::try_from(config)
+        .context("connecting to Kubernetes (in-cluster config or KUBECONFIG)")?
+        .with_layer(&RateLimitLayer::new(args.kube_qps, args.kube_burst))
+        .build();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -101,6 +126,10 @@ pub async fn run_with_client<F: WorkspaceFactory>(
     metrics: Arc<Metrics>,
     shutdown_rx: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    if let Some(name) = &args.shard {
+        shard::check(name)?;
+    }
+    let lease_name = shard::lease_name(&args.lease_name, args.shard.as_deref());
     let ready = Arc::new(AtomicBool::new(false));
     let http_state = HttpState {
         metrics: metrics.clone(),
@@ -143,15 +172,14 @@ pub async fn run_with_client<F: WorkspaceFactory>(
             .lease_namespace
             .clone()
             .unwrap_or_else(|| client.default_namespace().to_string());
-        let manager =
-            kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
-                .with_namespace(&namespace)
-                .with_identity(&identity)
-                .with_duration(args.lease_duration)
-                .with_grace(args.lease_duration.div_ceil(3).max(2))
-                .build()
-                .await
-                .context("setting up leader election")?;
+        let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &lease_name)
+            .with_namespace(&namespace)
+            .with_identity(&identity)
+            .with_duration(args.lease_duration)
+            .with_grace(args.lease_duration.div_ceil(3).max(2))
+            .build()
+            .await
+            .context("setting up leader election")?;
         let (mut leader_rx, lease_task) = manager.watch().await;
         // A standby replica is healthy and ready; it just does not reconcile.
         ready.store(true, Ordering::Relaxed);
@@ -163,7 +191,7 @@ pub async fn run_with_client<F: WorkspaceFactory>(
                     _ = shutdown.changed() => if *shutdown.borrow() { break 'outer },
                 }
             }
-            tracing::info!(%identity, lease = %args.lease_name, "became the leader; reconciling");
+            tracing::info!(%identity, lease = %lease_name, "became the leader; reconciling");
             metrics.set_leader(true);
             let mut lost = leader_rx.clone();
             let lease_lost = async move {
@@ -299,23 +327,34 @@ async fn run_release_controller<F: WorkspaceFactory>(
     // Metadata only: the operator never caches Secret contents.
     let secrets: Api<PartialObjectMeta<Secret>> = api_for(client, &scope);
     let config = watcher::Config::default();
-    let release_config = match &parts.args.selector {
-        Some(selector) => config.clone().labels(selector),
+    let release_config = match shard::release_selector(
+        parts.args.selector.as_deref(),
+        parts.args.shard.as_deref(),
+    ) {
+        Some(selector) => config.clone().labels(&selector),
         None => config.clone(),
     };
 
     let (target_store, target_writer) = reflector::store();
-    let target_stream =
-        reflector::reflector(target_writer, watcher::watcher(targets, config.clone()))
-            .default_backoff()
-            .touched_objects();
+    let target_stream = reflector::reflector(
+        target_writer,
+        watcher::watcher(targets, config.clone()).modify(cache::trim),
+    )
+    .default_backoff()
+    .touched_objects();
     let secret_stream = watcher::watcher(secrets, config.clone())
         .default_backoff()
         .touched_objects();
 
-    let controller = Controller::new(releases, release_config)
+    let (release_store, release_writer) = reflector::store();
+    let release_stream = reflector::reflector(
+        release_writer,
+        watcher::watcher(releases, release_config).modify(cache::trim),
+    )
+    .applied_objects()
+    .predicate_filter(cache::wakes, Default::default());
+    let controller = Controller::for_stream(release_stream, release_store.clone())
         .with_config(ControllerConfig::default().concurrency(parts.args.concurrency));
-    let release_store = controller.store();
     let by_target = release_store.clone();
     let by_secret = release_store.clone();
     let targets_for_secrets = target_store.clone();
@@ -345,6 +384,21 @@ async fn run_release_controller<F: WorkspaceFactory>(
         }
     });
 
+    // Releases deleted without a finalizer are never reconciled again: forget their phase.
+    let (metrics, live) = (parts.metrics.clone(), release_store.clone());
+    let prune = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let keys: std::collections::HashSet<String> = live
+                .state()
+                .iter()
+                .map(|r| format!("{}/{}", r.namespace().unwrap_or_default(), r.name_any()))
+                .collect();
+            metrics.retain_releases(|key| keys.contains(key));
+        }
+    });
+
     let ctx = Arc::new(Context {
         client: client.clone(),
         recorder: Recorder::new(
@@ -359,9 +413,11 @@ async fn run_release_controller<F: WorkspaceFactory>(
         settings: parts.settings.clone(),
         metrics: parts.metrics.clone(),
         backoff: parts.backoff.clone(),
+        slots: Arc::new(WorkspaceSlots::new(parts.args.workspace_concurrency)),
     });
     tracing::info!(
         scope = scope.as_deref().unwrap_or("all namespaces"),
+        shard = parts.args.shard.as_deref().unwrap_or("(none)"),
         "watching AgentReleases"
     );
     controller
@@ -373,6 +429,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
             }
         })
         .await;
+    prune.abort();
 }
 
 /// Resolves when the flag becomes true (or its sender is gone).

@@ -205,6 +205,20 @@ impl Metrics {
         }
     }
 
+    /// Forgets the phase of every release `keep` says is gone (a release deleted without a
+    /// finalizer is never reconciled again, so nothing else would).
+    pub fn retain_releases(&self, keep: impl Fn(&str) -> bool) {
+        let Ok(mut map) = self.release_phase.lock() else {
+            return;
+        };
+        let gone: Vec<String> = map.keys().filter(|k| !keep(k)).cloned().collect();
+        for key in gone {
+            if let Some(old) = map.remove(&key) {
+                self.phases.get_or_create(&PhaseLabels { phase: old }).dec();
+            }
+        }
+    }
+
     /// Records leadership.
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
