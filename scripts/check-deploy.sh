@@ -56,6 +56,14 @@ serviceMonitor:
   enabled: true
 YAML
 
+cat >"$WORK/sharded-values.yaml" <<'YAML'
+shards: [eu, us]
+selector: team=agents
+kubeClient:
+  qps: 50
+  burst: 100
+YAML
+
 # The ServiceMonitor is not in the Kubernetes schemas; drop it (CRDs themselves are validated).
 split_builtin() {
   "$VENV/bin/python" - "$1" "$2" <<'PY'
@@ -72,9 +80,27 @@ check "helm lint --strict (defaults)" "$HELM" lint --strict charts/agentrelease
 check "helm lint --strict (namespaced)" "$HELM" lint --strict charts/agentrelease -f "$WORK/namespaced-values.yaml"
 check "helm template (defaults)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system --include-crds > '$WORK/default.yaml'"
 check "helm template (namespaced)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system -f '$WORK/namespaced-values.yaml' > '$WORK/namespaced.yaml'"
+check "helm lint --strict (sharded)" "$HELM" lint --strict charts/agentrelease -f "$WORK/sharded-values.yaml"
+check "helm template (sharded)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system -f '$WORK/sharded-values.yaml' > '$WORK/sharded.yaml'"
+check "sharded: one Deployment per shard and one for the unlabelled releases" "$VENV/bin/python" - "$WORK/sharded.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+deps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+assert sorted(deps) == ["ar-agentrelease", "ar-agentrelease-shard-eu", "ar-agentrelease-shard-us"], sorted(deps)
+def args(name):
+    return deps[name]["spec"]["template"]["spec"]["containers"][0]["args"]
+assert "--selector=team=agents,!agentops.dev/shard" in args("ar-agentrelease"), args("ar-agentrelease")
+assert "--shard=eu" in args("ar-agentrelease-shard-eu") and "--selector=team=agents" in args("ar-agentrelease-shard-eu")
+assert "--kube-qps=50" in args("ar-agentrelease-shard-us")
+selectors = [tuple(sorted(d["spec"]["selector"]["matchLabels"].items())) for d in deps.values()]
+assert len(set(selectors)) == 3, "the Deployments' selectors overlap"
+pdbs = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+assert len(pdbs) == 3, len(pdbs)
+PY
 check "a bad value is refused by values.schema.json" sh -c "! '$HELM' template ar charts/agentrelease --set concurrency=0"
+check "a shard name that is not a label value is refused" sh -c "! '$HELM' template ar charts/agentrelease --set 'shards={Bad_Name}'"
 check "kubectl kustomize config/default" sh -c "'$TOOLS/kubectl' kustomize config/default > '$WORK/kustomize.yaml'"
-for f in default namespaced kustomize; do
+for f in default namespaced sharded kustomize; do
   split_builtin "$WORK/$f.yaml" "$WORK/$f.builtin.yaml" >/dev/null
   check "kubernetes-validate $K8S_VERSION --strict ($f)" "$VENV/bin/kubernetes-validate" -k "$K8S_VERSION" --strict "$WORK/$f.builtin.yaml"
 done

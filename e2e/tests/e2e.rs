@@ -157,8 +157,9 @@ impl World {
             .await;
     }
 
-    fn start_controller(&mut self) {
-        let args = ControllerArgs {
+    /// The arguments of a controller watching this world's namespace as `identity`.
+    fn controller_args(&self, identity: &str) -> ControllerArgs {
+        ControllerArgs {
             namespaces: vec![self.ns.clone()],
             selector: None,
             metrics_addr: "127.0.0.1:0".parse().expect("addr"),
@@ -170,11 +171,15 @@ impl World {
             leader_elect: false,
             lease_name: "agentrelease-e2e".into(),
             lease_namespace: Some(self.ns.clone()),
-            identity: Some("e2e".into()),
+            identity: Some(identity.into()),
             allow_cross_namespace_refs: false,
             lease_duration: 15,
             allow_resolved_addresses: Vec::new(),
-        };
+        }
+    }
+
+    /// Starts a controller with `args`; send `true` to stop it.
+    fn spawn_controller(&self, args: ControllerArgs) -> (watch::Sender<bool>, JoinHandle<()>) {
         let metrics = Arc::new(Metrics::new());
         let factory = Arc::new(ClientFactory::with_metrics(metrics.clone()));
         let (tx, rx) = watch::channel(false);
@@ -184,7 +189,12 @@ impl World {
                 eprintln!("controller stopped: {e:#}");
             }
         });
-        self.controller = Some((tx, task));
+        (tx, task)
+    }
+
+    fn start_controller(&mut self) {
+        let running = self.spawn_controller(self.controller_args("e2e"));
+        self.controller = Some(running);
     }
 
     async fn stop_controller(&mut self) {
@@ -514,6 +524,127 @@ async fn a_controller_restart_mid_release_neither_duplicates_nor_loses_work() {
         "one audit run"
     );
     assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    w.teardown().await;
+}
+
+/// The Events recorded for the sample release, as (reason, reporting instance).
+async fn release_events(w: &World) -> Vec<(String, String)> {
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(w.client.clone(), &w.ns);
+    events
+        .list(&Default::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("skyloyalty-v7"))
+        .map(|e| {
+            (
+                e.reason.unwrap_or_default(),
+                e.reporting_instance.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn two_sharded_controllers_split_releases_and_hand_one_over_by_its_label() {
+    let Some(path) = kubeconfig() else { return };
+    let w = World::new(&path, "shards", 2000.0).await;
+    w.apply_samples(|r| {
+        r["metadata"]["labels"]["agentops.dev/shard"] = json!("a");
+    })
+    .await;
+    let mut shard = |name: &str| {
+        let mut args = w.controller_args(&format!("e2e-{name}"));
+        args.shard = Some(name.into());
+        args.leader_elect = true;
+        w.spawn_controller(args)
+    };
+    let a = shard("a");
+    let b = shard("b");
+
+    w.wait("Ready", Duration::from_secs(120), |r| {
+        is(r, "Ready", "True")
+    })
+    .await;
+    // Each shard elects its own leader.
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(w.client.clone(), &w.ns);
+    for (lease, holder) in [
+        ("agentrelease-e2e-a", "e2e-a"),
+        ("agentrelease-e2e-b", "e2e-b"),
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let held = leases
+                .get_opt(lease)
+                .await
+                .expect("lease")
+                .and_then(|l| l.spec)
+                .and_then(|s| s.holder_identity);
+            if held.as_deref() == Some(holder) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{lease} is held by {held:?}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    let events = release_events(&w).await;
+    assert!(
+        events.iter().any(|(reason, _)| reason == "Verified"),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().all(|(_, by)| by == "e2e-a"),
+        "only shard a reconciles a release labelled a: {events:?}"
+    );
+
+    // Moving the label hands the release over: shard b takes it (and records the suspension),
+    // shard a lets it go.
+    w.releases()
+        .patch(
+            "skyloyalty-v7",
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+                "metadata": {"labels": {"agentops.dev/shard": "b"}},
+                "spec": {"policy": {"suspend": true, "suspendReason": "handed to shard b"}},
+            })),
+        )
+        .await
+        .expect("relabel");
+    w.wait("Suspended", Duration::from_secs(60), |r| {
+        is(r, "Suspended", "True")
+    })
+    .await;
+    let events = release_events(&w).await;
+    let suspended_by: Vec<&String> = events
+        .iter()
+        .filter(|(reason, _)| reason == "Suspended")
+        .map(|(_, by)| by)
+        .collect();
+    assert!(
+        !suspended_by.is_empty() && suspended_by.iter().all(|by| *by == "e2e-b"),
+        "shard b handles the release once it is labelled b: {events:?}"
+    );
+
+    // No double writes: one deployment, one plan, one audit run in the workspace.
+    let c = w.sim.control();
+    assert_eq!(
+        c.list_files("/Volumes/main/agents/deployment_plans").len(),
+        3,
+        "one new plan: {:?}",
+        c.list_files("/Volumes/main/agents/deployment_plans")
+    );
+    assert_eq!(
+        c.runs_of("/Shared/skyloyalty/deploy").len(),
+        1,
+        "one audit run"
+    );
+    for (tx, task) in [a, b] {
+        let _ = tx.send(true);
+        task.abort();
+        let _ = task.await;
+    }
     w.teardown().await;
 }
 
