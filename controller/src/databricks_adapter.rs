@@ -700,6 +700,7 @@ impl dbx::Observer for MetricsObserver {
 pub struct ClientFactory {
     metrics: Option<Arc<Metrics>>,
     allowed_addresses: Vec<dbx::AddressRange>,
+    request_timeout: Option<std::time::Duration>,
     cache: Mutex<HashMap<String, Arc<ClientWorkspace>>>,
 }
 
@@ -719,6 +720,12 @@ impl ClientFactory {
         ranges: impl IntoIterator<Item = dbx::AddressRange>,
     ) -> Self {
         self.allowed_addresses.extend(ranges);
+        self
+    }
+
+    /// How long one request may take before it fails (the client's default otherwise).
+    pub fn request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.request_timeout = Some(timeout);
         self
     }
 }
@@ -748,6 +755,9 @@ impl WorkspaceFactory for ClientFactory {
             .rate_limit(connection.requests_per_second)
             .allow_insecure_http(connection.allow_insecure_http)
             .allow_resolved_addresses(self.allowed_addresses.iter().copied());
+        if let Some(timeout) = self.request_timeout {
+            builder = builder.request_timeout(timeout);
+        }
         if let Some(m) = &self.metrics {
             builder = builder.observer(Arc::new(MetricsObserver(Arc::clone(m))));
         }

@@ -181,7 +181,18 @@ impl World {
     /// Starts a controller with `args`; send `true` to stop it.
     fn spawn_controller(&self, args: ControllerArgs) -> (watch::Sender<bool>, JoinHandle<()>) {
         let metrics = Arc::new(Metrics::new());
-        let factory = Arc::new(ClientFactory::with_metrics(metrics.clone()));
+        let factory = ClientFactory::with_metrics(metrics.clone());
+        self.spawn_controller_with(args, factory, metrics)
+    }
+
+    /// Starts a controller with `args` and its own workspace client factory.
+    fn spawn_controller_with(
+        &self,
+        args: ControllerArgs,
+        factory: ClientFactory,
+        metrics: Arc<Metrics>,
+    ) -> (watch::Sender<bool>, JoinHandle<()>) {
+        let factory = Arc::new(factory);
         let (tx, rx) = watch::channel(false);
         let client = self.client.clone();
         let task = tokio::spawn(async move {
@@ -644,6 +655,87 @@ async fn two_sharded_controllers_split_releases_and_hand_one_over_by_its_label()
         let _ = tx.send(true);
         task.abort();
         let _ = task.await;
+    }
+    w.teardown().await;
+}
+
+#[tokio::test]
+async fn a_workspace_that_hangs_does_not_hold_up_releases_on_another() {
+    let Some(path) = kubeconfig() else { return };
+    let w = World::new(&path, "noisy", 2000.0).await;
+    // A second workspace that answers nothing for ten minutes (and 429s what it does answer).
+    let seed = Seed::from_yaml_file(&samples().join("workspace-seed.yaml")).expect("seed");
+    let noisy = Simulator::start(SimConfig {
+        seed: Some(seed),
+        time_scale: 2000.0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let rule: agentrelease_sim::FaultRule = serde_json::from_value(json!({
+        "path": "**",
+        "action": {"kind": "latency", "min_ms": 600000},
+    }))
+    .expect("fault rule");
+    noisy.control().add_fault(rule).expect("fault");
+    let mut target = sample("releasetarget.yaml");
+    target["metadata"]["name"] = json!("noisy");
+    target["spec"]["host"] = json!(noisy.url());
+    target["spec"]["allowInsecureHttp"] = json!(true);
+    w.apply(("agentops.dev/v1alpha1", "releasetargets"), target)
+        .await;
+    for i in 0..6 {
+        let mut r = sample("agentrelease.yaml");
+        r["metadata"]["name"] = json!(format!("noisy-{i}"));
+        r["spec"]["targetRef"]["name"] = json!("noisy");
+        w.apply(("agentops.dev/v1alpha1", "agentreleases"), r).await;
+    }
+    // The quiet workspace's release comes last, behind six releases on the hanging one.
+    w.apply_samples(|_| {}).await;
+
+    // Two reconciles at once, at most one per workspace: the hanging workspace holds one slot
+    // (its requests wait ten minutes), the other keeps serving the quiet one. Without the
+    // per-workspace bound both slots hang and the quiet release never gets a second pass.
+    let mut args = w.controller_args("e2e-noisy");
+    args.concurrency = 2;
+    args.workspace_concurrency = 1;
+    let metrics = Arc::new(Metrics::new());
+    let factory =
+        ClientFactory::with_metrics(metrics.clone()).request_timeout(Duration::from_secs(900));
+    let (tx, task) = w.spawn_controller_with(args, factory, metrics);
+    w.wait(
+        "Ready on the quiet workspace",
+        Duration::from_secs(180),
+        |r| is(r, "Ready", "True"),
+    )
+    .await;
+    assert_eq!(w.sim.control().model_alias(MODEL, "champion"), Some(12));
+    // Every release of the hanging workspace is still in its first pass (one hangs, the others
+    // wait their turn): none has a status yet.
+    for i in 0..6 {
+        let stuck = w
+            .releases()
+            .get(&format!("noisy-{i}"))
+            .await
+            .expect("noisy");
+        assert!(
+            stuck.status.is_none(),
+            "noisy-{i} has a status: {:?}",
+            stuck.status
+        );
+    }
+    let _ = tx.send(true);
+    task.abort();
+    let _ = task.await;
+    for i in 0..6 {
+        let _ = w
+            .releases()
+            .patch(
+                &format!("noisy-{i}"),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+            )
+            .await;
     }
     w.teardown().await;
 }
