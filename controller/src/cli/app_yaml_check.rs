@@ -6,7 +6,7 @@
 //! `<sourceCodePath>/app.yaml` to a file (`from_file`, relative to the seed) or inline `content`.
 //! Warnings never change the exit code.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agentrelease_api::AgentRelease;
 use serde_json::Value;
@@ -129,7 +129,7 @@ fn locate(
     None
 }
 
-fn read(path: &PathBuf) -> Found {
+fn read(path: &Path) -> Found {
     Found {
         shown: path.display().to_string(),
         text: agentrelease_sim::local_file::read_to_string(path, app_yaml::MAX_BYTES)
