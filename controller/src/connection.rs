@@ -24,6 +24,14 @@ pub enum Credentials {
         /// Its OAuth secret.
         client_secret: SecretString,
     },
+    /// Workload identity federation: an OIDC token read from a file, exchanged for a workspace
+    /// token at each refresh.
+    WorkloadIdentity {
+        /// The service principal whose federation policy accepts the token (None: account-wide).
+        client_id: Option<String>,
+        /// The token file.
+        token_file: std::path::PathBuf,
+    },
 }
 
 impl Credentials {
@@ -35,6 +43,14 @@ impl Credentials {
                 client_id,
                 client_secret,
             } => crate::engine::fingerprint::digest(&["oauth", client_id, client_secret.expose()]),
+            Credentials::WorkloadIdentity {
+                client_id,
+                token_file,
+            } => crate::engine::fingerprint::digest(&[
+                "workload-identity",
+                client_id.as_deref().unwrap_or(""),
+                &token_file.display().to_string(),
+            ]),
         }
     }
 
@@ -43,6 +59,7 @@ impl Credentials {
         match self {
             Credentials::Token(_) => "token",
             Credentials::OAuthM2M { .. } => "oauth-m2m",
+            Credentials::WorkloadIdentity { .. } => "workload-identity",
         }
     }
 }

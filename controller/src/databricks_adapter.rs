@@ -749,6 +749,13 @@ impl WorkspaceFactory for ClientFactory {
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
             },
+            Credentials::WorkloadIdentity {
+                client_id,
+                token_file,
+            } => dbx::Credentials::WorkloadIdentity {
+                client_id: client_id.clone(),
+                token_file: token_file.clone(),
+            },
         };
         let mut builder = dbx::Client::builder(&connection.host)
             .credentials(credentials)

@@ -151,6 +151,12 @@ pub enum CredentialsType {
     Token,
     /// OAuth machine-to-machine, keys `client_id` and `client_secret`.
     OAuthM2M,
+    /// Workload identity federation: the operator's own OIDC token (a projected ServiceAccount
+    /// token) is exchanged for a workspace token, so no secret is stored. Key `client_id`: the
+    /// service principal whose federation policy accepts the token; optional key
+    /// `oidc_token_file`: where the token is mounted in the operator's pod (default
+    /// `/var/run/secrets/agentrelease/oidc/token`). Only used when set explicitly.
+    WorkloadIdentity,
 }
 
 /// Volume names of the contract, each inside `catalog.schema`.

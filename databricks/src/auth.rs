@@ -18,6 +18,7 @@ use tokio::sync::Mutex;
 use crate::client::{is_unfollowed_redirect, redirect_refused};
 use crate::dns::refused_in;
 use crate::error::{Error, ErrorKind, Result};
+use crate::federation;
 use crate::secret::{Credentials, SecretString};
 
 /// The Databricks account hosts, where the token endpoint of an account-level service principal
@@ -154,7 +155,10 @@ impl TokenSource {
     }
 
     pub(crate) fn is_oauth(&self) -> bool {
-        matches!(self.credentials, Credentials::OAuthM2M { .. })
+        matches!(
+            self.credentials,
+            Credentials::OAuthM2M { .. } | Credentials::WorkloadIdentity { .. }
+        )
     }
 
     /// Forgets the cached token (after a 401).
@@ -164,20 +168,36 @@ impl TokenSource {
 
     /// A token valid now.
     pub(crate) async fn token(&self, route: &str) -> Result<SecretString> {
-        let (client_id, secret) = match &self.credentials {
-            Credentials::Pat(t) => return Ok(t.clone()),
-            Credentials::OAuthM2M {
-                client_id,
-                client_secret,
-            } => (client_id, client_secret),
-        };
+        if let Credentials::Pat(t) = &self.credentials {
+            return Ok(t.clone());
+        }
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref()
             && Instant::now() < c.refresh_at
         {
             return Ok(c.token.clone());
         }
-        let fresh = self.fetch(client_id, secret, route).await?;
+        let fresh = match &self.credentials {
+            Credentials::OAuthM2M {
+                client_id,
+                client_secret,
+            } => self.fetch(client_id, client_secret, route).await?,
+            Credentials::WorkloadIdentity {
+                client_id,
+                token_file,
+            } => {
+                let subject = federation::read_subject_token(token_file, route)?;
+                let endpoint = self.token_endpoint(route).await?;
+                let form = federation::exchange_form(client_id.as_deref(), &subject);
+                let what = match client_id {
+                    Some(id) => format!("the federation policy of service principal {id}"),
+                    None => "account-wide token federation".to_string(),
+                };
+                self.request_token(endpoint, None, form, &what, route)
+                    .await?
+            }
+            Credentials::Pat(t) => return Ok(t.clone()),
+        };
         let token = fresh.token.clone();
         *cached = Some(fresh);
         Ok(token)
@@ -236,15 +256,34 @@ impl TokenSource {
         let endpoint = self.token_endpoint(route).await?;
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{client_id}:{}", secret.expose()));
-        let resp = self
-            .http
-            .post(endpoint)
-            .header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"))
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body("grant_type=client_credentials&scope=all-apis")
+        self.request_token(
+            endpoint,
+            Some(format!("Basic {basic}")),
+            "grant_type=client_credentials&scope=all-apis".to_string(),
+            &format!("client {client_id}"),
+            route,
+        )
+        .await
+    }
+
+    /// POSTs a token request (a form) to a checked token endpoint and reads the answer.
+    async fn request_token(
+        &self,
+        endpoint: url::Url,
+        authorization: Option<String>,
+        form: String,
+        who: &str,
+        route: &str,
+    ) -> Result<Cached> {
+        let mut request = self.http.post(endpoint).header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        );
+        if let Some(value) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, value);
+        }
+        let resp = request
+            .body(form)
             .send()
             .await
             .map_err(|e| send_failed(route, "OAuth token request", e))?;
@@ -267,7 +306,7 @@ impl TokenSource {
                 kind,
                 status: Some(status),
                 error_code: Some(error.to_string()),
-                message: format!("the OAuth token endpoint refused client {client_id}: {error}"),
+                message: format!("the OAuth token endpoint refused {who}: {error}"),
                 route: route.to_string(),
             });
         }

@@ -18,6 +18,7 @@ mod auth;
 pub mod client;
 pub mod dns;
 pub mod error;
+pub mod federation;
 pub mod observe;
 pub mod rate;
 pub mod retry;

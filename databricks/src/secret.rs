@@ -42,6 +42,17 @@ pub enum Credentials {
         /// The OAuth secret.
         client_secret: SecretString,
     },
+    /// Workload identity federation: an OIDC token (a Kubernetes ServiceAccount token, a CI
+    /// job's OIDC token) read from a file and exchanged at the workspace's token endpoint (RFC
+    /// 8693 token exchange) for a workspace token. No long-lived secret. The file is read again
+    /// at every exchange, so a rotated (projected) token is picked up.
+    WorkloadIdentity {
+        /// The service principal's application id its federation policy belongs to; None for
+        /// account-wide federation (the token's subject names the user).
+        client_id: Option<String>,
+        /// The file holding the OIDC token (a JWT).
+        token_file: std::path::PathBuf,
+    },
 }
 
 #[cfg(test)]

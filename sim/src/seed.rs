@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::local_file::{self, LocalFileError};
 use crate::world::{
-    AclPrincipal, Compute, Denial, Deployment, Experiment, LoggedModel, Metric, Model,
-    ModelVersion, OAuthClient, Prompt, PromptVersion, Run, SmokeReply, StoredFile, Timings,
+    AclPrincipal, Compute, Denial, Deployment, Experiment, FederationPolicy, LoggedModel, Metric,
+    Model, ModelVersion, OAuthClient, Prompt, PromptVersion, Run, SmokeReply, StoredFile, Timings,
     TokenInfo, Warehouse, World, split_volume_path, workspace_key,
 };
 
@@ -308,6 +308,28 @@ pub struct SeedServicePrincipal {
     /// An OAuth secret, enabling M2M token requests for it.
     #[serde(default)]
     pub client_secret: Option<String>,
+    /// Federation policies: OIDC tokens they accept are exchanged for tokens of this service
+    /// principal (workload identity federation, `client_id` = the application id).
+    #[serde(default)]
+    pub federation_policies: Vec<SeedFederationPolicy>,
+}
+
+/// A service principal federation policy: which OIDC tokens the token exchange accepts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFederationPolicy {
+    /// The required `iss` claim, e.g. `https://token.actions.githubusercontent.com` or the
+    /// cluster's service account issuer.
+    pub issuer: String,
+    /// The accepted audiences: the token's `aud` must name one.
+    pub audiences: Vec<String>,
+    /// The required value of the subject claim, e.g.
+    /// `system:serviceaccount:agentrelease-system:agentrelease` or
+    /// `repo:org/repo:environment:prod`.
+    pub subject: String,
+    /// The claim holding the subject; `sub` by default.
+    #[serde(default)]
+    pub subject_claim: Option<String>,
 }
 
 /// A denial.
@@ -549,6 +571,21 @@ impl Seed {
                 ));
             }
             world.add_service_principal(sp.application_id.clone(), sp.display_name.clone());
+            for (j, p) in sp.federation_policies.iter().enumerate() {
+                if p.issuer.is_empty() || p.subject.is_empty() || p.audiences.is_empty() {
+                    return Err(self.invalid(
+                        format!("service_principals[{i}].federation_policies[{j}]"),
+                        "issuer, subject and at least one audience are required",
+                    ));
+                }
+                world.federation_policies.push(FederationPolicy {
+                    principal: sp.application_id.clone(),
+                    issuer: p.issuer.clone(),
+                    audiences: p.audiences.clone(),
+                    subject: p.subject.clone(),
+                    subject_claim: p.subject_claim.clone().unwrap_or_else(|| "sub".into()),
+                });
+            }
             if let Some(secret) = &sp.client_secret {
                 world.oauth_clients.insert(
                     sp.application_id.clone(),

@@ -423,6 +423,22 @@ pub struct OAuthClient {
     pub principal: String,
 }
 
+/// A service principal federation policy: the OIDC tokens the token exchange trades for tokens
+/// of `principal`.
+#[derive(Debug, Clone)]
+pub struct FederationPolicy {
+    /// The service principal's application id.
+    pub principal: String,
+    /// The required `iss`.
+    pub issuer: String,
+    /// One of these must be in `aud`.
+    pub audiences: Vec<String>,
+    /// The required subject.
+    pub subject: String,
+    /// The claim holding it.
+    pub subject_claim: String,
+}
+
 /// A denial: requests of a principal matching a pattern get 403.
 #[derive(Debug, Clone)]
 pub struct Denial {
@@ -504,6 +520,8 @@ pub struct World {
     pub tokens: BTreeMap<String, TokenInfo>,
     /// OAuth clients by client id.
     pub oauth_clients: BTreeMap<String, OAuthClient>,
+    /// Federation policies of service principals.
+    pub federation_policies: Vec<FederationPolicy>,
     /// Denials by principal.
     pub denials: BTreeMap<String, Vec<Denial>>,
     /// Counter for ids.
@@ -547,6 +565,7 @@ impl World {
             service_principals: BTreeMap::new(),
             tokens: BTreeMap::new(),
             oauth_clients: BTreeMap::new(),
+            federation_policies: Vec::new(),
             denials: BTreeMap::new(),
             next_id: 1,
         }

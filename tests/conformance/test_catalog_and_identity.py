@@ -3,6 +3,8 @@
 import base64
 import io
 import json
+import time
+
 import pytest
 from databricks.sdk.errors import (
     BadRequest,
@@ -104,6 +106,33 @@ def test_oauth_machine_to_machine():
     )
     assert m2m.current_user.me().user_name == "5f0c2a8e-3b1d-4e6f-9a7c-2d4b6e8f0a1c"
     assert m2m.model_versions.get_by_alias("main.agents.bot", "champion").version == 1
+
+
+def _unsigned_jwt(claims: dict) -> str:
+    def enc(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{enc({'alg': 'none', 'typ': 'JWT'})}.{enc(claims)}.sig"
+
+
+def test_workload_identity_federation_file_oidc(tmp_path):
+    token = tmp_path / "oidc-token"
+    token.write_text(
+        _unsigned_jwt(
+            {
+                "iss": "https://token.actions.githubusercontent.com",
+                "aud": "databricks",
+                "sub": "repo:example/agents:environment:prod",
+                "exp": int(time.time()) + 3600 * 24 * 365,
+            }
+        )
+    )
+    federated = client(
+        client_id="5f0c2a8e-3b1d-4e6f-9a7c-2d4b6e8f0a1c",
+        oidc_token_filepath=str(token),
+        auth_type="file-oidc",
+    )
+    assert federated.current_user.me().user_name == "5f0c2a8e-3b1d-4e6f-9a7c-2d4b6e8f0a1c"
 
 
 def test_error_classes(w, sim):

@@ -41,12 +41,20 @@ pub struct WorkspaceArgs {
     /// The environment variable holding a personal access token for --host.
     #[arg(long, value_name = "VAR", default_value = "DATABRICKS_TOKEN")]
     pub token_env: String,
-    /// The environment variable holding an OAuth client id (with --client-secret-env).
-    #[arg(long, value_name = "VAR", requires = "client_secret_env")]
+    /// The environment variable holding an OAuth client id (with --client-secret-env, or with
+    /// --oidc-token-file for workload identity federation).
+    #[arg(long, value_name = "VAR")]
     pub client_id_env: Option<String>,
     /// The environment variable holding the OAuth client secret.
     #[arg(long, value_name = "VAR", requires = "client_id_env")]
     pub client_secret_env: Option<String>,
+    /// Workload identity federation: the file holding this job's OIDC token (a CI OIDC token, a
+    /// ServiceAccount token), exchanged for a workspace token and read again at each refresh;
+    /// with --client-id-env naming the service principal whose federation policy accepts it.
+    /// `DATABRICKS_OIDC_TOKEN_FILEPATH` (or `DATABRICKS_OIDC_TOKEN_FILE`) is used when set and
+    /// no other credentials flag is given.
+    #[arg(long, value_name = "FILE", conflicts_with = "client_secret_env")]
+    pub oidc_token_file: Option<PathBuf>,
     /// Allow an http:// --host (a simulator of your own).
     #[arg(long)]
     pub allow_insecure_http: bool,
@@ -80,6 +88,10 @@ pub struct ApplyArgs {
     /// Output format: progress lines, or the final statuses as JSON.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Wait until every release is Ready or blocked (up to --timeout). `apply` always waits;
+    /// the flag is accepted so CI scripts can say so.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// Arguments of `agentrelease plan`.
@@ -379,11 +391,40 @@ fn credentials_from_env(args: &WorkspaceArgs) -> anyhow::Result<Credentials> {
         anyhow::ensure!(!value.is_empty(), "environment variable {var} is empty");
         Ok(value)
     };
+    let federated = args.oidc_token_file.clone().or_else(|| {
+        (args.client_secret_env.is_none() && std::env::var_os(&args.token_env).is_none())
+            .then(|| {
+                [
+                    "DATABRICKS_OIDC_TOKEN_FILEPATH",
+                    "DATABRICKS_OIDC_TOKEN_FILE",
+                ]
+                .iter()
+                .find_map(|v| std::env::var_os(v).filter(|p| !p.is_empty()))
+                .map(PathBuf::from)
+            })
+            .flatten()
+    });
+    if let Some(token_file) = federated {
+        let client_id = match &args.client_id_env {
+            Some(var) => Some(read(var)?),
+            None => std::env::var("DATABRICKS_CLIENT_ID")
+                .ok()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+        };
+        return Ok(Credentials::WorkloadIdentity {
+            client_id,
+            token_file,
+        });
+    }
     match (&args.client_id_env, &args.client_secret_env) {
         (Some(id), Some(secret)) => Ok(Credentials::OAuthM2M {
             client_id: read(id)?,
             client_secret: SecretString::new(read(secret)?),
         }),
+        (Some(_), None) => anyhow::bail!(
+            "--client-id-env needs --client-secret-env (OAuth M2M) or --oidc-token-file (workload identity federation)"
+        ),
         _ => Ok(Credentials::Token(SecretString::new(read(
             &args.token_env,
         )?))),

@@ -1,8 +1,10 @@
 //! The `agentrelease` command line.
 
+pub mod app_yaml_check;
 pub mod apply;
 pub mod crd;
 pub mod environment;
+pub mod import;
 pub mod pacing;
 pub mod validate;
 
@@ -30,6 +32,8 @@ pub enum Command {
     Plan(apply::PlanArgs),
     /// Run the Kubernetes controller.
     Controller(crate::kube::run::ControllerArgs),
+    /// Write ReleaseTargets and AgentRelease skeletons from a Databricks Asset Bundle.
+    Import(import::ImportArgs),
     /// Serve a simulated Databricks workspace (no credentials, no network needed).
     Sim(agentrelease_sim::cli::SimArgs),
 }
@@ -39,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Validate(args) => Ok(validate::run(&args)),
         Command::Crd(args) => crd::run(&args),
+        Command::Import(args) => Ok(import::run(&args)),
         Command::Apply(args) => {
             crate::telemetry::logging::init(crate::telemetry::logging::LogFormat::Text, "warn");
             apply::apply(&environment::Binary::default(), &args).await

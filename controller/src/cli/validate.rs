@@ -91,6 +91,10 @@ pub struct Report {
     pub checked: usize,
     /// Every problem found.
     pub problems: Vec<LocatedProblem>,
+    /// Warnings, which do not change the exit code: an app's `app.yaml` that duplicates or
+    /// contradicts the release's `command` or `env`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<LocatedProblem>,
     /// Documents of other kinds.
     pub skipped: Vec<Skipped>,
     /// The objects that passed, decoded (used by `apply` and `plan`).
@@ -141,6 +145,8 @@ pub fn validate_paths(paths: &[PathBuf], recursive: bool) -> Report {
     cross_check(&mut report);
     duplicate_check(&mut report);
     ownership_check(&mut report);
+    report.warnings =
+        crate::cli::app_yaml_check::warnings(&report.releases, &report.other_documents);
     report
         .problems
         .sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
@@ -556,6 +562,9 @@ pub fn run(args: &ValidateArgs) -> i32 {
             for p in &report.problems {
                 let _ = writeln!(out, "{p}");
             }
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
             eprintln!("{}", summary(&report));
         }
     }
@@ -569,6 +578,9 @@ fn summary(report: &Report) -> String {
         report.checked,
         report.problems.len()
     );
+    if !report.warnings.is_empty() {
+        line.push_str(&format!(", {} warning(s)", report.warnings.len()));
+    }
     if !report.skipped.is_empty() {
         let mut kinds: Vec<&str> = report.skipped.iter().map(|s| s.what.as_str()).collect();
         kinds.sort_unstable();

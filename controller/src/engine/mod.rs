@@ -3,6 +3,7 @@
 //! Kubernetes: it takes the release, its target and an identity, and returns the new status,
 //! the Events to record and when to look again.
 
+pub mod app_yaml;
 pub mod artifacts;
 pub mod change;
 pub mod cleanup;

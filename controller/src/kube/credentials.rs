@@ -100,8 +100,18 @@ pub fn from_secret(
                 client_secret.ok_or_else(|| missing("client_secret"))?,
             ),
         }),
+        CredentialsType::WorkloadIdentity => Ok(Credentials::WorkloadIdentity {
+            client_id: Some(client_id.ok_or_else(|| missing("client_id"))?),
+            token_file: read("oidc_token_file")?
+                .unwrap_or_else(|| DEFAULT_OIDC_TOKEN_FILE.to_string())
+                .into(),
+        }),
     }
 }
+
+/// Where the controller reads its OIDC token for workload identity federation when the Secret
+/// names no `oidc_token_file`: a projected ServiceAccount token volume mounted there.
+pub const DEFAULT_OIDC_TOKEN_FILE: &str = "/var/run/secrets/agentrelease/oidc/token";
 
 #[cfg(test)]
 mod tests {
@@ -112,6 +122,33 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), ByteString(v.to_vec())))
             .collect()
+    }
+
+    #[test]
+    fn workload_identity_needs_a_client_id_and_defaults_the_token_file() {
+        let wanted = Some(CredentialsType::WorkloadIdentity);
+        let c = from_secret("s", &data(&[("client_id", b"sp")]), wanted).unwrap();
+        assert_eq!(
+            c,
+            Credentials::WorkloadIdentity {
+                client_id: Some("sp".into()),
+                token_file: DEFAULT_OIDC_TOKEN_FILE.into(),
+            }
+        );
+        let c = from_secret(
+            "s",
+            &data(&[("client_id", b"sp"), ("oidc_token_file", b"/t/token")]),
+            wanted,
+        )
+        .unwrap();
+        assert_eq!(c.kind(), "workload-identity");
+        assert_eq!(
+            from_secret("s", &data(&[]), wanted).unwrap_err(),
+            CredentialsError::Missing {
+                secret: "s".into(),
+                key: "client_id"
+            }
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use base64::Engine;
 use serde_json::json;
 
 use super::ok;
+use super::token_exchange;
 use crate::shared::SharedState;
 use crate::world::TokenInfo;
 
@@ -30,7 +31,7 @@ pub async fn discovery(State(s): State<SharedState>) -> Response {
         "issuer": format!("{base}/oidc"),
         "authorization_endpoint": format!("{base}/oidc/v1/authorize"),
         "token_endpoint": format!("{base}/oidc/v1/token"),
-        "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
+        "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token", token_exchange::GRANT_TYPE],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": ["all-apis", "offline_access"],
     }))
@@ -52,11 +53,19 @@ pub async fn token(State(s): State<SharedState>, headers: HeaderMap, body: Bytes
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
     };
+    if get("grant_type").as_deref() == Some(token_exchange::GRANT_TYPE) {
+        let mut world = s.world();
+        let now = world.now();
+        return match token_exchange::judge(&get, &world.federation_policies, now) {
+            Ok(principal) => issue(&mut world, principal, get("scope")),
+            Err(r) => oauth_error(StatusCode::BAD_REQUEST, r.error, &r.description),
+        };
+    }
     if get("grant_type").as_deref() != Some("client_credentials") {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "Only client_credentials is supported",
+            "Only client_credentials and token exchange are supported",
         );
     }
     let basic = headers
@@ -101,6 +110,11 @@ pub async fn token(State(s): State<SharedState>, headers: HeaderMap, body: Bytes
         .get(&id)
         .map(|c| c.principal.clone())
         .unwrap_or(id);
+    issue(&mut world, principal, get("scope"))
+}
+
+/// A fresh access token for `principal`, expiring on the simulated clock.
+fn issue(world: &mut crate::world::World, principal: String, scope: Option<String>) -> Response {
     let lifetime = world.timings.token_lifetime_seconds;
     let expires = world.after(lifetime);
     let access = format!("sim-oauth-{}", uuid::Uuid::new_v4().simple());
@@ -115,6 +129,6 @@ pub async fn token(State(s): State<SharedState>, headers: HeaderMap, body: Bytes
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": lifetime,
-        "scope": get("scope").unwrap_or_else(|| "all-apis".into()),
+        "scope": scope.unwrap_or_else(|| "all-apis".into()),
     }))
 }

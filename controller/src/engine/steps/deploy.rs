@@ -10,6 +10,7 @@ use std::time::Duration;
 use agentrelease_api::conditions::{reasons, types};
 use agentrelease_api::status::{DeploymentPhase, DeploymentRecord};
 
+use crate::engine::app_yaml;
 use crate::engine::change::Change;
 use crate::engine::desired;
 use crate::engine::effects::{Applied, Cause, Effect};
@@ -50,17 +51,19 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     let generation = pass.ctx.identity.generation;
     let Some(app) = pass.artifacts.app.clone() else {
         // The app does not exist yet (plan).
-        let diff = desired::env_lines(&request.env)
+        let mut diff: Vec<String> = desired::env_lines(&request.env)
             .into_iter()
             .map(|l| format!("+ {l}"))
             .collect();
+        let (note, lines) = app_yaml_note(pass, &app_spec).await;
+        diff.extend(lines);
         let change = Change::Deploy {
             app: app_spec.name.clone(),
             request,
             diff,
         };
         return match pass.effect(change, Cause::Progress).await {
-            Ok(_) => StepResult::done(reasons::DEPLOYED, "would deploy the app"),
+            Ok(_) => StepResult::done(reasons::DEPLOYED, format!("would deploy the app{note}")),
             Err(e) => StepResult::from_workspace(&e),
         };
     };
@@ -185,9 +188,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         );
     }
 
-    let diff = deployment_diff(active.as_ref(), &request);
+    let mut diff = deployment_diff(active.as_ref(), &request);
+    let (note, lines) = app_yaml_note(pass, &app_spec).await;
+    let cause_diff = diff.join(", ");
+    diff.extend(lines);
     let cause = pass.cause(types::APP_DEPLOYED, || {
-        format!("app {} deployment differs: {}", app.name, diff.join(", "))
+        format!("app {} deployment differs: {cause_diff}", app.name)
     });
     let change = Change::Deploy {
         app: app.name.clone(),
@@ -205,7 +211,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(_) => {
             // The new deployment is verified again.
             pass.status.verification = None;
-            return StepResult::done(reasons::DEPLOYED, "would deploy the app");
+            return StepResult::done(reasons::DEPLOYED, format!("would deploy the app{note}"));
         }
         Err(e) => return StepResult::from_workspace(&e),
     };
@@ -221,9 +227,50 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     });
     StepResult::waiting(
         reasons::WAITING,
-        format!("deployment {} of app {} started", created.id, app.name),
+        format!(
+            "deployment {} of app {} started{note}",
+            created.id, app.name
+        ),
         FIRST_POLL,
     )
+}
+
+/// What the app's `app.yaml` (or `app.yml`) in its workspace source folder sets that the
+/// release also sets: a note for the condition message (`; the release's command and env
+/// override <path>: ...`) and one `! <path>: <conflict>` line per conflict for the change's
+/// detail (shown by `plan`). The release's values win: the deployment's command and env_vars
+/// override the file. Read only when a deployment is about to be made (or planned), so a
+/// converged pass reads nothing more; a file that cannot be read or judged is named in the note
+/// and never blocks the deployment.
+async fn app_yaml_note<W: Workspace, C: Clock>(
+    pass: &Pass<'_, W, C>,
+    app: &agentrelease_api::release::AppSpec,
+) -> (String, Vec<String>) {
+    let folder = app.source_code_path.trim_end_matches('/');
+    for name in app_yaml::FILE_NAMES {
+        let path = format!("{folder}/{name}");
+        let text = match pass
+            .ws
+            .read_workspace_file(&path, app_yaml::MAX_BYTES)
+            .await
+        {
+            Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(None) => continue,
+            Err(e) => return (format!("; {path} not read: {e}"), Vec::new()),
+        };
+        return match app_yaml::conflicts(&text, app) {
+            Ok(conflicts) if conflicts.is_empty() => (String::new(), Vec::new()),
+            Ok(conflicts) => (
+                format!(
+                    "; the release's command and env override {}",
+                    app_yaml::summary(&path, &conflicts)
+                ),
+                conflicts.iter().map(|c| format!("! {path}: {c}")).collect(),
+            ),
+            Err(e) => (format!("; {path}: {e}"), vec![format!("! {path}: {e}")]),
+        };
+    }
+    (String::new(), Vec::new())
 }
 
 /// What a new deployment changes against the active one, one line each (pure).
