@@ -24,7 +24,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Config, ResourceExt};
 use serde_json::{Value, json};
 
@@ -73,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let mut child = tokio::process::Command::new(&binary)
+    let mut child = std::process::Command::new(&binary)
         .arg("controller")
         .args(["--metrics-addr", "127.0.0.1:0"])
         .args(&controller_flags)
@@ -82,9 +82,7 @@ async fn main() -> anyhow::Result<()> {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()?;
-    let pid = child
-        .id()
-        .ok_or_else(|| anyhow::anyhow!("controller exited at once"))?;
+    let pid = child.id();
     let started = Instant::now();
     println!(
         "controller started: {} controller {}",
@@ -143,8 +141,8 @@ async fn main() -> anyhow::Result<()> {
         peak_rss / 1024,
         hwm_kib(pid).unwrap_or(0) / 1024
     );
-    let _ = child.start_kill();
-    let _ = child.wait().await;
+    let _ = child.kill();
+    let _ = child.wait();
 
     if std::env::var("BENCH_KEEP").is_err() {
         let ns_api: Api<Namespace> = Api::all(client.clone());
