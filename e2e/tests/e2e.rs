@@ -162,6 +162,7 @@ impl World {
             namespaces: vec![self.ns.clone()],
             selector: None,
             metrics_addr: "127.0.0.1:0".parse().expect("addr"),
+            ui_addr: None,
             concurrency: 2,
             leader_elect: false,
             lease_name: "agentrelease-e2e".into(),

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod crd;
 pub mod environment;
 pub mod pacing;
+pub mod progress;
 pub mod validate;
 
 use clap::{Parser, Subcommand};
