@@ -129,6 +129,7 @@ mod tests {
         .await
         .expect("bind");
         let task = tokio::spawn(serve);
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::new();
         let got = client
             .get(format!("http://{addr}/"))
