@@ -8,23 +8,7 @@ use jiff::Timestamp;
 
 use super::style::{Mark, Style, human_duration};
 
-/// The pipeline's step conditions, in the order the steps run.
-pub const PIPELINE: &[&str] = &[
-    types::TARGET_RESOLVED,
-    types::EVALUATION_PASSED,
-    types::SIGNOFF_APPROVED,
-    types::VERSIONS_CONSISTENT,
-    types::PREFLIGHT_PASSED,
-    types::OWNERSHIP_CLAIMED,
-    types::PLAN_RECORDED,
-    types::ALIAS_PROMOTED,
-    types::APP_PROVISIONED,
-    types::ENDPOINT_READY,
-    types::PERMISSIONS_APPLIED,
-    types::APP_DEPLOYED,
-    types::VERIFIED,
-    types::AUDITED,
-];
+pub use agentrelease_api::conditions::PIPELINE;
 
 /// The kstatus trio, shown in the header rather than the tree.
 const SUMMARY: &[&str] = &[types::READY, types::RECONCILING, types::STALLED];
