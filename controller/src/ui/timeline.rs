@@ -75,7 +75,11 @@ pub fn render(releases: &[AgentRelease], now: Timestamp, source: &str) -> String
         releases.len(),
         by_target.len(),
         escape(source),
-        escape(&Timestamp::from_second(now.as_second()).unwrap_or(now).to_string())
+        escape(
+            &Timestamp::from_second(now.as_second())
+                .unwrap_or(now)
+                .to_string()
+        )
     );
     if releases.is_empty() {
         out.push_str("<p class=\"empty\">No AgentReleases.</p>\n");
