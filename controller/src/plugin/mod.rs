@@ -426,7 +426,7 @@ async fn watch_tree(
         if terminal {
             write!(out, "\x1b[H\x1b[2J{text}")?;
         } else if last_status.as_ref() != Some(&release.status) {
-            write!(out, "{text}\n")?;
+            writeln!(out, "{text}")?;
         }
         out.flush()?;
         last_status = Some(release.status.clone());

@@ -109,11 +109,11 @@ fn release(out: &mut String, r: &AgentRelease, now: Timestamp) {
     let name = r.metadata.name.as_deref().unwrap_or("(unnamed)");
     let mark = release_mark(status);
     let phase = status.phase.map(|p| p.as_str()).unwrap_or("Pending");
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<article class=\"release\" id=\"{id}\"><div class=\"head\"><span class=\"name\">{name}</span>\
          <span class=\"badge {cls}\">{phase}</span><span class=\"meta\">N={n} · {model} version {mv} \
-         @{alias}</span></div>\n",
+         @{alias}</span></div>",
         id = escape(&format!(
             "{}-{}",
             r.metadata.namespace.as_deref().unwrap_or("default"),
