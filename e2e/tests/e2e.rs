@@ -83,6 +83,8 @@ struct World {
     ns: String,
     sim: RunningSim,
     controller: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+    /// Where the controller serves the timeline page, when set before it starts.
+    ui_addr: Option<std::net::SocketAddr>,
 }
 
 impl World {
@@ -113,6 +115,7 @@ impl World {
             ns,
             sim,
             controller: None,
+            ui_addr: None,
         }
     }
 
@@ -162,7 +165,7 @@ impl World {
             namespaces: vec![self.ns.clone()],
             selector: None,
             metrics_addr: "127.0.0.1:0".parse().expect("addr"),
-            ui_addr: None,
+            ui_addr: self.ui_addr,
             concurrency: 2,
             leader_elect: false,
             lease_name: "agentrelease-e2e".into(),
@@ -479,6 +482,11 @@ async fn the_kubectl_plugin_shows_and_steers_a_release() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let bin = plugin_binary(&dir);
     let mut w = World::new(&path, "plugin", 2000.0).await;
+    let ui_addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        probe.local_addr().expect("addr")
+    };
+    w.ui_addr = Some(ui_addr);
     w.apply_samples(|_| {}).await;
     w.start_controller();
     w.wait("Ready", Duration::from_secs(120), |r| {
@@ -629,6 +637,30 @@ async fn the_kubectl_plugin_shows_and_steers_a_release() {
     let (code, _, err) = run(&["get", "no-such-release"]).await;
     assert_eq!(code, 1);
     assert!(err.contains("not found"), "{err}");
+
+    // The controller's timeline page (--ui-addr) shows the release from the cluster; it has no
+    // write action.
+    let page = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(ui_addr).expect("connect to the timeline page");
+        s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .expect("request");
+        let mut body = String::new();
+        s.read_to_string(&mut body).expect("answer");
+        body
+    })
+    .await
+    .expect("join");
+    assert!(
+        page.starts_with("HTTP/1.0 200") || page.starts_with("HTTP/1.1 200"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("Target {}/prod", w.ns)), "{page}");
+    assert!(page.contains("skyloyalty-v7"), "{page}");
+    assert!(
+        !page.contains("<form") && !page.contains("<script"),
+        "{page}"
+    );
     w.teardown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
