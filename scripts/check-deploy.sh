@@ -64,12 +64,27 @@ kubeClient:
   burst: 100
 YAML
 
-# The ServiceMonitor is not in the Kubernetes schemas; drop it (CRDs themselves are validated).
+cat >"$WORK/observability-values.yaml" <<'YAML'
+serviceMonitor:
+  enabled: true
+grafanaDashboard:
+  enabled: true
+  annotations:
+    grafana_folder: AgentRelease
+prometheusRule:
+  enabled: true
+  stalledFor: 1h
+  labels:
+    release: kube-prometheus-stack
+YAML
+
+# The ServiceMonitor and PrometheusRule are not in the Kubernetes schemas; drop them (CRDs
+# themselves are validated; the rules are checked below).
 split_builtin() {
   "$VENV/bin/python" - "$1" "$2" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-keep = [d for d in docs if d.get("kind") != "ServiceMonitor"]
+keep = [d for d in docs if d.get("kind") not in ("ServiceMonitor", "PrometheusRule")]
 with open(sys.argv[2], "w") as f:
     yaml.safe_dump_all(keep, f)
 print(f"{len(keep)} of {len(docs)} objects kept")
@@ -97,10 +112,31 @@ assert len(set(selectors)) == 3, "the Deployments' selectors overlap"
 pdbs = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
 assert len(pdbs) == 3, len(pdbs)
 PY
+check "helm lint --strict (dashboard and alerts on)" "$HELM" lint --strict charts/agentrelease -f "$WORK/observability-values.yaml"
+check "helm template (dashboard and alerts on)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system -f '$WORK/observability-values.yaml' > '$WORK/observability.yaml'"
+check "the dashboard ConfigMap and the PrometheusRule render, with valid JSON and rules" \
+  "$VENV/bin/python" - "$WORK/observability.yaml" "$WORK/default.yaml" <<'PY'
+import json, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard")]
+assert len(cm) == 1, "one dashboard ConfigMap"
+assert cm[0]["metadata"]["labels"].get("grafana_dashboard") == "1", "the Grafana sidecar label"
+dash = json.loads(cm[0]["data"]["agentrelease.json"])
+assert dash["panels"] and all(p["targets"] for p in dash["panels"]), "panels with queries"
+rules = [d for d in docs if d["kind"] == "PrometheusRule"]
+assert len(rules) == 1, "one PrometheusRule"
+alerts = {r["alert"]: r for g in rules[0]["spec"]["groups"] for r in g["rules"]}
+assert set(alerts) == {"AgentReleaseStalled", "AgentReleaseRolledBack", "AgentReleaseDatabricksErrors", "AgentReleaseLeaderMissing"}, alerts
+assert alerts["AgentReleaseStalled"]["for"] == "1h"
+assert rules[0]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+default = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
+assert not [d for d in default if d["kind"] == "PrometheusRule" or d["metadata"]["name"].endswith("-dashboard")], "off by default"
+print(f"{len(dash['panels'])} panels, {len(alerts)} alerts")
+PY
 check "a bad value is refused by values.schema.json" sh -c "! '$HELM' template ar charts/agentrelease --set concurrency=0"
 check "a shard name that is not a label value is refused" sh -c "! '$HELM' template ar charts/agentrelease --set 'shards={Bad_Name}'"
 check "kubectl kustomize config/default" sh -c "'$TOOLS/kubectl' kustomize config/default > '$WORK/kustomize.yaml'"
-for f in default namespaced sharded kustomize; do
+for f in default namespaced sharded observability kustomize; do
   split_builtin "$WORK/$f.yaml" "$WORK/$f.builtin.yaml" >/dev/null
   check "kubernetes-validate $K8S_VERSION --strict ($f)" "$VENV/bin/kubernetes-validate" -k "$K8S_VERSION" --strict "$WORK/$f.builtin.yaml"
 done

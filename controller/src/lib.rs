@@ -8,4 +8,7 @@ pub mod databricks_adapter;
 pub mod engine;
 pub mod kube;
 pub mod manifest;
+pub mod plugin;
 pub mod telemetry;
+pub mod troubleshooting;
+pub mod ui;

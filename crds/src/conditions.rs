@@ -49,6 +49,25 @@ pub mod types {
     pub const CREDENTIALS_VALID: &str = "CredentialsValid";
 }
 
+/// The pipeline steps' conditions, in the order the steps run (the README's order; views such
+/// as `kubectl agentrelease get` and the step duration metric follow it).
+pub const PIPELINE: &[&str] = &[
+    types::TARGET_RESOLVED,
+    types::EVALUATION_PASSED,
+    types::SIGNOFF_APPROVED,
+    types::VERSIONS_CONSISTENT,
+    types::PREFLIGHT_PASSED,
+    types::OWNERSHIP_CLAIMED,
+    types::PLAN_RECORDED,
+    types::ALIAS_PROMOTED,
+    types::APP_PROVISIONED,
+    types::ENDPOINT_READY,
+    types::PERMISSIONS_APPLIED,
+    types::APP_DEPLOYED,
+    types::VERIFIED,
+    types::AUDITED,
+];
+
 /// Condition reasons (also used as Event reasons and metric labels).
 pub mod reasons {
     /// Every step is done.

@@ -83,6 +83,8 @@ struct World {
     ns: String,
     sim: RunningSim,
     controller: Option<(watch::Sender<bool>, JoinHandle<()>)>,
+    /// Where the controller serves the timeline page, when set before it starts.
+    ui_addr: Option<std::net::SocketAddr>,
 }
 
 impl World {
@@ -113,6 +115,7 @@ impl World {
             ns,
             sim,
             controller: None,
+            ui_addr: None,
         }
     }
 
@@ -163,6 +166,7 @@ impl World {
             namespaces: vec![self.ns.clone()],
             selector: None,
             metrics_addr: "127.0.0.1:0".parse().expect("addr"),
+            ui_addr: self.ui_addr,
             concurrency: 2,
             workspace_concurrency: 2,
             shard: None,
@@ -443,6 +447,247 @@ async fn suspend_and_drift_correction() {
     );
     assert_eq!(w.sim.control().model_alias(MODEL, "champion"), Some(11));
     w.teardown().await;
+}
+
+/// The `agentrelease` binary, built if need be, linked as `kubectl-agentrelease` (the name it
+/// answers to as a kubectl plugin).
+fn plugin_binary(dir: &std::path::Path) -> PathBuf {
+    let bin = match std::env::var_os("E2E_AGENTRELEASE_BIN") {
+        Some(b) => PathBuf::from(b),
+        None => {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "-q", "-p", "agentrelease", "--bin", "agentrelease"])
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "cargo build -p agentrelease failed");
+            // target/debug/deps/<this test> -> target/debug/agentrelease
+            let exe = std::env::current_exe().expect("test binary path");
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .expect("target dir")
+                .join("agentrelease")
+        }
+    };
+    assert!(bin.exists(), "{} does not exist", bin.display());
+    let link = dir.join("kubectl-agentrelease");
+    std::os::unix::fs::symlink(&bin, &link).expect("link the plugin");
+    link
+}
+
+/// Runs the plugin; returns its exit code, stdout and stderr.
+async fn plugin(
+    bin: &std::path::Path,
+    kubeconfig: &PathBuf,
+    ns: &str,
+    args: &[&str],
+) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["-n", ns])
+        .args(args)
+        .env_remove("KUBECONFIG");
+    // Off the runtime's thread: the controller under test keeps running meanwhile.
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("run the plugin");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_kubectl_plugin_shows_and_steers_a_release() {
+    let Some(path) = kubeconfig() else { return };
+    let dir = std::env::temp_dir().join(format!("ar-e2e-plugin-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bin = plugin_binary(&dir);
+    let mut w = World::new(&path, "plugin", 2000.0).await;
+    let ui_addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        probe.local_addr().expect("addr")
+    };
+    w.ui_addr = Some(ui_addr);
+    w.apply_samples(|_| {}).await;
+    w.start_controller();
+    w.wait("Ready", Duration::from_secs(120), |r| {
+        is(r, "Ready", "True")
+    })
+    .await;
+    let ns = w.ns.clone();
+    let run = |args: &'static [&'static str]| plugin(&bin, &path, &ns, args);
+
+    let (code, tree, err) = run(&["get", "skyloyalty-v7"]).await;
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "Phase:      ✓ Ready (Released",
+        "├── ✓ EvaluationPassed",
+        "answer_correctness",
+        "✓ engineering  APPROVED by eng-lead@skyloyalty.example",
+        "main.agents.skyloyalty@champion 11 → 12",
+        "plan v",
+        "run deploy_",
+    ] {
+        assert!(tree.contains(needle), "{needle} missing:\n{tree}");
+    }
+    assert!(
+        !tree.contains('\u{1b}'),
+        "no colour off a terminal:\n{tree}"
+    );
+    let (code, list, _) = run(&["get"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("skyloyalty-v7") && l.contains("Ready")),
+        "{list}"
+    );
+    let (code, json_out, _) = run(&["get", "skyloyalty-v7", "-o", "json"]).await;
+    assert_eq!(code, 0);
+    let obj: Value = serde_json::from_str(&json_out).expect("-o json");
+    assert_eq!(obj["status"]["phase"], "Ready");
+    let (code, yaml_out, _) = run(&["get", "skyloyalty-v7", "-o", "yaml"]).await;
+    assert_eq!(code, 0);
+    assert!(yaml_out.contains("kind: AgentRelease"), "{yaml_out}");
+    let (code, why, _) = run(&["why", "skyloyalty-v7"]).await;
+    assert_eq!(code, 0);
+    assert!(why.contains("skyloyalty-v7 is Ready (Released)"), "{why}");
+    let (code, history, _) = run(&["history", "skyloyalty-v7"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        history
+            .lines()
+            .any(|l| l.contains("skyloyalty-v7") && l.contains("Released")),
+        "{history}"
+    );
+
+    let (code, out, err) = run(&["suspend", "skyloyalty-v7", "--reason", "change freeze"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let r = w
+        .wait("Suspended", Duration::from_secs(30), |r| {
+            is(r, "Suspended", "True")
+        })
+        .await;
+    assert!(r.spec.policy.suspend);
+    assert_eq!(
+        r.spec.policy.suspend_reason.as_deref(),
+        Some("change freeze")
+    );
+    let (_, why, _) = run(&["why", "skyloyalty-v7"]).await;
+    assert!(why.contains("Suspended is True (Suspended)"), "{why}");
+    assert!(
+        why.contains("What to do:    set it to false to resume"),
+        "{why}"
+    );
+
+    let (code, out, err) = run(&["resume", "skyloyalty-v7", "--reason", "freeze over"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let r = w
+        .wait("resumed", Duration::from_secs(30), |r| {
+            !is(r, "Suspended", "True")
+        })
+        .await;
+    assert!(!r.spec.policy.suspend);
+    assert_eq!(r.spec.policy.suspend_reason, None);
+    assert_eq!(
+        r.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("agentops.dev/resume-reason"))
+            .map(String::as_str),
+        Some("freeze over")
+    );
+
+    let (code, out, err) = run(&["reconcile", "skyloyalty-v7", "--timeout", "60s"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("agentrelease/skyloyalty-v7 reconciled: Ready=True"),
+        "{out}"
+    );
+    let r = w.releases().get("skyloyalty-v7").await.expect("get");
+    let requested = r
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(agentrelease_api::RECONCILE_REQUESTED_AT))
+        .cloned();
+    assert!(requested.is_some());
+    assert_eq!(
+        r.status
+            .as_ref()
+            .and_then(|s| s.last_handled_reconcile_at.clone()),
+        requested
+    );
+
+    // `approve` creates an AgentReleaseApproval when the cluster serves that resource.
+    let crds: Api<CustomResourceDefinition> = Api::all(w.client.clone());
+    let served = crds
+        .get_opt("agentreleaseapprovals.agentops.dev")
+        .await
+        .expect("get CRD")
+        .is_some();
+    let (code, out, err) = run(&["approve", "skyloyalty-v7", "--comment", "looks good"]).await;
+    if served {
+        assert_eq!(code, 0, "{out}{err}");
+        let resource = kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("agentops.dev", "v1alpha1", "AgentReleaseApproval"),
+            "agentreleaseapprovals",
+        );
+        let approvals: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(w.client.clone(), &w.ns, &resource);
+        let a = approvals
+            .get("skyloyalty-v7-v7-m12")
+            .await
+            .expect("the approval");
+        assert_eq!(a.data["spec"]["releaseName"], "skyloyalty-v7");
+        assert_eq!(a.data["spec"]["version"], 7);
+        assert_eq!(a.data["spec"]["modelVersion"], 12);
+        assert_eq!(a.data["spec"]["comment"], "looks good");
+        assert!(
+            !a.data["spec"]["approvedBy"]
+                .as_str()
+                .unwrap_or("")
+                .is_empty()
+        );
+    } else {
+        eprintln!(
+            "approve: the cluster has no AgentReleaseApproval CRD; checking the refusal only"
+        );
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(err.contains("no AgentReleaseApproval resource"), "{err}");
+    }
+    let (code, _, err) = run(&["get", "no-such-release"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("not found"), "{err}");
+
+    // The controller's timeline page (--ui-addr) shows the release from the cluster; it has no
+    // write action.
+    let page = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(ui_addr).expect("connect to the timeline page");
+        s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .expect("request");
+        let mut body = String::new();
+        s.read_to_string(&mut body).expect("answer");
+        body
+    })
+    .await
+    .expect("join");
+    assert!(
+        page.starts_with("HTTP/1.0 200") || page.starts_with("HTTP/1.1 200"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("Target {}/prod", w.ns)), "{page}");
+    assert!(page.contains("skyloyalty-v7"), "{page}");
+    assert!(
+        !page.contains("<form") && !page.contains("<script"),
+        "{page}"
+    );
+    w.teardown().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -9,7 +9,6 @@
 //! `--host` each target is told, up front, that its workspace is not the one used. Either way the
 //! client sends at most the target's `spec.requestsPerSecond`.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +21,7 @@ use serde::Serialize;
 use crate::connection::{
     Connection, Credentials, SecretString, WorkspaceFactory, target_rate, workspace_origin,
 };
-use crate::engine::{self, Identity, Mode, Outcome, Requeue, StepReport, SystemClock};
+use crate::engine::{self, Identity, Mode, Outcome, Requeue, SystemClock};
 
 use super::validate::{self, OutputFormat};
 use crate::manifest::Document;
@@ -92,6 +91,14 @@ pub struct ApplyArgs {
     /// the flag is accepted so CI scripts can say so.
     #[arg(long)]
     pub wait: bool,
+    /// No live spinners on a terminal, only the plain lines (as when not on a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Serve the read-only release timeline page of this run at ADDR (e.g. 127.0.0.1:8081); it
+    /// stays up after the releases end, until interrupted (Ctrl-C), and then apply exits with
+    /// its usual code.
+    #[arg(long, value_name = "ADDR")]
+    pub ui: Option<std::net::SocketAddr>,
 }
 
 /// Arguments of `agentrelease plan`.
@@ -513,12 +520,38 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
     };
     let jobs = connect_all(jobs, &workspace)?;
     let text = args.output == OutputFormat::Text;
+    let mut progress =
+        super::progress::Progress::new(text, super::progress::live_wanted(args.no_progress));
+    // What the timeline page shows: each release as its last pass left it.
+    let shared = Arc::new(std::sync::RwLock::new(
+        jobs.iter()
+            .map(|(job, _)| page_copy(job))
+            .collect::<Vec<_>>(),
+    ));
+    let (ui_stop, ui_task) = match args.ui {
+        Some(addr) => {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let (bound, serve) = crate::ui::server::bind(
+                addr,
+                crate::ui::server::Source::Run(shared.clone()),
+                async move {
+                    let _ = rx.await;
+                },
+            )
+            .await
+            .with_context(|| format!("--ui {addr}"))?;
+            eprintln!("the release timeline page is at http://{bound}/");
+            (Some(tx), Some(tokio::spawn(serve)))
+        }
+        None => (None, None),
+    };
     let mut finals = Vec::new();
+    let mut summaries = Vec::new();
     let mut exit = 0;
     // Releases progress side by side: none waits while another could move. Each connection
     // keeps its target's rate limit, so a busy workspace slows only its own releases.
     let several = jobs.len() > 1;
-    let drives = jobs.into_iter().map(|(job, ws)| {
+    let drives = jobs.into_iter().enumerate().map(|(index, (job, ws))| {
         let target = target_for(&job, &workspace);
         drive(
             job,
@@ -527,13 +560,18 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
             Drive {
                 timeout: args.timeout,
                 simulated: workspace.simulated,
-                text,
                 several,
+            },
+            &progress,
+            Page {
+                shared: &shared,
+                index,
             },
         )
     });
     let driven = futures::future::join_all(drives).await;
-    for (job, outcome) in driven {
+    progress.end();
+    for (job, outcome, took) in driven {
         let label = if several {
             format!("{}: ", job.identity.key())
         } else {
@@ -567,6 +605,19 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
             (false, true) => exit.max(2),
             (false, false) => 1.max(if exit == 2 { 2 } else { 1 }),
         };
+        summaries.push(super::progress::Summary {
+            release: job.identity.key(),
+            phase: outcome
+                .status
+                .phase
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "-".into()),
+            reason: ready_cond
+                .as_ref()
+                .map(|c| c.reason.clone())
+                .unwrap_or_else(|| "-".into()),
+            took,
+        });
         finals.push(Final {
             namespace: job.identity.namespace.clone(),
             name: job.identity.name.clone(),
@@ -579,6 +630,12 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
             status: outcome.status.clone(),
         });
     }
+    if text {
+        println!(
+            "\n{}",
+            super::progress::summary_table(&summaries).trim_end()
+        );
+    }
     if args.output == OutputFormat::Json {
         println!(
             "{}",
@@ -586,6 +643,14 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
                 &serde_json::json!({"workspace": workspace.description, "releases": finals})
             )?
         );
+    }
+    if let (Some(stop), Some(task)) = (ui_stop, ui_task) {
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        eprintln!("the releases have ended; the timeline page stays up until interrupted (Ctrl-C)");
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(());
+        let _ = task.await;
     }
     Ok(exit)
 }
@@ -595,36 +660,50 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
 struct Drive {
     timeout: Duration,
     simulated: bool,
-    text: bool,
     several: bool,
 }
 
-/// Passes over one release until it is Ready, blocked, or its deadline passes.
+/// Where a release's passes are published for the timeline page.
+struct Page<'a> {
+    shared: &'a std::sync::RwLock<Vec<AgentRelease>>,
+    index: usize,
+}
+
+/// The release as the timeline page shows it (namespace filled in, as `apply` names it).
+fn page_copy(job: &Job) -> AgentRelease {
+    let mut r = job.release.clone();
+    r.metadata.namespace = Some(job.identity.namespace.clone());
+    r
+}
+
+/// Passes over one release until it is Ready, blocked, or its deadline passes; returns how long
+/// it took.
 async fn drive<W: engine::Workspace>(
     mut job: Job,
     ws: Arc<W>,
     target: agentrelease_api::ReleaseTargetSpec,
     how: Drive,
-) -> (Job, Outcome) {
+    progress: &super::progress::Progress,
+    page: Page<'_>,
+) -> (Job, Outcome, Duration) {
     let key = job.identity.key();
     let prefix = if how.several {
         format!("[{key}] ")
     } else {
         String::new()
     };
-    if how.text {
-        println!(
-            "\n{prefix}{key} (N={}, {} version {} @{}, target {})",
-            job.release.spec.version,
-            job.release.spec.model.name,
-            job.release.spec.model.version,
-            job.release.spec.model.alias,
-            job.release.spec.target_ref.name
-        );
-    }
-    let mut shown: std::collections::HashMap<&'static str, (String, String)> = Default::default();
+    progress.println(&format!(
+        "\n{prefix}{key} (N={}, {} version {} @{}, target {})",
+        job.release.spec.version,
+        job.release.spec.model.name,
+        job.release.spec.model.version,
+        job.release.spec.model.alias,
+        job.release.spec.target_ref.name
+    ));
+    let mut shown = progress.release(&key, prefix);
+    let started = Instant::now();
     // Each release gets the whole --timeout, and its own backoff.
-    let deadline = Instant::now() + how.timeout;
+    let deadline = started + how.timeout;
     let mut pacing = super::pacing::Pacing::new(how.simulated);
     loop {
         let outcome = engine::reconcile(
@@ -636,84 +715,36 @@ async fn drive<W: engine::Workspace>(
             Mode::Apply,
         )
         .await;
-        if how.text {
-            print_progress(&prefix, &outcome.steps, &mut shown);
-            for e in &outcome.events {
-                if e.reason == "DriftCorrected" || e.reason == "DriftDetected" {
-                    println!("  {prefix}! {}: {}", e.reason, e.message);
-                }
+        shown.steps(&outcome.steps);
+        for e in &outcome.events {
+            if e.reason == "DriftCorrected" || e.reason == "DriftDetected" {
+                shown.line(&format!("! {}: {}", e.reason, e.message));
             }
         }
         job.release.status = Some(outcome.status.clone());
+        if let Ok(mut all) = page.shared.write()
+            && let Some(slot) = all.get_mut(page.index)
+        {
+            *slot = page_copy(&job);
+        }
+        let phase = outcome
+            .status
+            .phase
+            .map(|p| p.as_str())
+            .unwrap_or("Pending");
         if outcome.is_ready() || outcome.is_stalled() {
-            return (job, outcome);
+            shown.finish(&format!(
+                "{} {phase}",
+                if outcome.is_ready() { "✓" } else { "✗" }
+            ));
+            return (job, outcome, started.elapsed());
         }
         let wait = pacing.next(super::pacing::Progress::of(&outcome), outcome.requeue);
         if Instant::now() + wait > deadline {
-            return (job, outcome);
+            shown.finish(&format!("… {phase}, not ready after {:?}", how.timeout));
+            return (job, outcome, started.elapsed());
         }
-        if how.several {
-            tokio::time::sleep(wait).await;
-        } else {
-            spin(wait, &outcome).await;
-        }
-    }
-}
-
-fn print_progress(
-    prefix: &str,
-    steps: &[StepReport],
-    shown: &mut std::collections::HashMap<&'static str, (String, String)>,
-) {
-    for s in steps {
-        let key = (s.outcome.to_string(), s.reason.clone());
-        if shown.get(s.condition) == Some(&key) {
-            continue;
-        }
-        let mark = match s.outcome {
-            "done" => "✓",
-            "waiting" => "…",
-            "blocked" => "✗",
-            _ => "!",
-        };
-        clear_spinner();
-        println!("  {prefix}{mark} {:<19} {}", s.condition, s.message);
-        shown.insert(s.condition, key);
-    }
-    let _ = std::io::stdout().flush();
-}
-
-async fn spin(wait: Duration, outcome: &Outcome) {
-    let interactive = std::io::stderr().is_terminal();
-    if !interactive {
         tokio::time::sleep(wait).await;
-        return;
-    }
-    let waiting = outcome
-        .steps
-        .last()
-        .map(|s| s.message.clone())
-        .unwrap_or_default();
-    let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-    let start = Instant::now();
-    let mut i = 0;
-    while start.elapsed() < wait {
-        eprint!(
-            "\r{} {}\x1b[K",
-            frames[i % frames.len()],
-            waiting.chars().take(100).collect::<String>()
-        );
-        let _ = std::io::stderr().flush();
-        i += 1;
-        tokio::time::sleep(Duration::from_millis(100).min(wait.saturating_sub(start.elapsed())))
-            .await;
-    }
-    clear_spinner();
-}
-
-fn clear_spinner() {
-    if std::io::stderr().is_terminal() {
-        eprint!("\r\x1b[K");
     }
 }
 

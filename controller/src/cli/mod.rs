@@ -6,6 +6,7 @@ pub mod crd;
 pub mod environment;
 pub mod import;
 pub mod pacing;
+pub mod progress;
 pub mod validate;
 
 use clap::{Parser, Subcommand};

@@ -49,15 +49,20 @@ async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
     }
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves; `extra` routes (the timeline page) are added when given.
 pub async fn serve(
     addr: SocketAddr,
     state: HttpState,
+    extra: Option<Router>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
-    axum::serve(listener, router(state))
+    let app = match extra {
+        Some(extra) => router(state).merge(extra),
+        None => router(state),
+    };
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -348,6 +348,13 @@ async fn finish<F: WorkspaceFactory>(
     for step in &outcome.steps {
         ctx.metrics.step(step.step, step.outcome, &step.reason);
     }
+    for (step, seconds) in crate::telemetry::metrics::completed_steps(
+        agentrelease_api::conditions::PIPELINE,
+        release.status.as_ref(),
+        &new_status,
+    ) {
+        ctx.metrics.step_duration(&step, seconds);
+    }
     let phase = new_status.phase.map(|p| p.as_str());
     ctx.metrics.release_phase(&format!("{ns}/{name}"), phase);
 

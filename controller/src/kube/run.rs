@@ -45,6 +45,10 @@ pub struct ControllerArgs {
     /// Where to serve /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: SocketAddr,
+    /// Serve the read-only release timeline page (HTML, no scripts) at this address; off unless
+    /// given. The same address as --metrics-addr adds it to that server.
+    #[arg(long, value_name = "ADDR")]
+    pub ui_addr: Option<SocketAddr>,
     /// How many releases are reconciled at once, over all workspaces.
     #[arg(long, default_value_t = 16)]
     pub concurrency: u16,
@@ -137,8 +141,34 @@ pub async fn run_with_client<F: WorkspaceFactory>(
     };
     let http_shutdown = shutdown_rx.clone();
     let addr = args.metrics_addr;
+    let timeline = args.ui_addr.map(|ui_addr| {
+        let source = crate::ui::server::Source::Cluster {
+            client: client.clone(),
+            namespaces: args.namespaces.clone(),
+        };
+        (ui_addr, source)
+    });
+    let (extra, ui_server) = match timeline {
+        Some((ui_addr, source)) if ui_addr == addr => {
+            (Some(crate::ui::server::router(source)), None)
+        }
+        Some((ui_addr, source)) => {
+            let (bound, serve) =
+                crate::ui::server::bind(ui_addr, source, until_true(shutdown_rx.clone()))
+                    .await
+                    .with_context(|| format!("serving the timeline page at {ui_addr}"))?;
+            tracing::info!(addr = %bound, "serving the release timeline page");
+            let task = tokio::spawn(async move {
+                if let Err(e) = serve.await {
+                    tracing::error!(addr = %bound, error = %e, "the timeline server stopped");
+                }
+            });
+            (None, Some(task))
+        }
+        None => (None, None),
+    };
     let server = tokio::spawn(async move {
-        if let Err(e) = http::serve(addr, http_state, until_true(http_shutdown)).await {
+        if let Err(e) = http::serve(addr, http_state, extra, until_true(http_shutdown)).await {
             tracing::error!(%addr, error = %e, "the metrics and health server stopped");
         }
     });
@@ -224,6 +254,9 @@ pub async fn run_with_client<F: WorkspaceFactory>(
         }
     }
     server.abort();
+    if let Some(task) = ui_server {
+        task.abort();
+    }
     Ok(())
 }
 

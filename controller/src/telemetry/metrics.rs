@@ -42,6 +42,13 @@ pub struct CallLabels {
     pub outcome: String,
 }
 
+/// Labels of a step duration.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StepNameLabels {
+    /// The step's condition.
+    pub step: String,
+}
+
 /// Labels of a phase gauge.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PhaseLabels {
@@ -63,11 +70,16 @@ pub struct Metrics {
     failures: Family<CategoryLabels, Counter>,
     reconcile_duration: Histogram,
     steps: Family<StepLabels, Counter>,
+    step_duration: Family<StepNameLabels, Histogram, fn() -> Histogram>,
     calls: Family<CallLabels, Counter>,
     call_duration: Family<CallLabels, Histogram, fn() -> Histogram>,
     phases: Family<PhaseLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     leader: Gauge<i64, std::sync::atomic::AtomicI64>,
     release_phase: Mutex<HashMap<String, String>>,
+}
+
+fn step_histogram() -> Histogram {
+    Histogram::new([1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0])
 }
 
 fn call_histogram() -> Histogram {
@@ -92,6 +104,10 @@ impl Metrics {
             Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]);
         let steps = Family::<StepLabels, Counter>::default();
         let calls = Family::<CallLabels, Counter>::default();
+        let step_duration =
+            Family::<StepNameLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                step_histogram,
+            );
         let call_duration =
             Family::<CallLabels, Histogram, fn() -> Histogram>::new_with_constructor(
                 call_histogram,
@@ -115,6 +131,11 @@ impl Metrics {
             steps.clone(),
         );
         registry.register(
+            "step_duration_seconds",
+            "How long a pipeline step took, from the step before it completing to it completing",
+            step_duration.clone(),
+        );
+        registry.register(
             "databricks_requests",
             "Databricks API requests (each attempt) by route template, method and outcome",
             calls.clone(),
@@ -136,6 +157,7 @@ impl Metrics {
             failures,
             reconcile_duration,
             steps,
+            step_duration,
             calls,
             call_duration,
             phases,
@@ -172,6 +194,15 @@ impl Metrics {
                 reason: reason.to_string(),
             })
             .inc();
+    }
+
+    /// Records how long a step took.
+    pub fn step_duration(&self, step: &str, seconds: f64) {
+        self.step_duration
+            .get_or_create(&StepNameLabels {
+                step: step.to_string(),
+            })
+            .observe(seconds);
     }
 
     /// Counts a Databricks request attempt.
@@ -234,9 +265,61 @@ impl Metrics {
     }
 }
 
+/// The steps `new` completed that `old` had not, with how long each took: from the latest
+/// completion of an earlier step in `order` to its own (the time it could run until it was done).
+pub fn completed_steps(
+    order: &[&str],
+    old: Option<&agentrelease_api::AgentReleaseStatus>,
+    new: &agentrelease_api::AgentReleaseStatus,
+) -> Vec<(String, f64)> {
+    use agentrelease_api::condition::find;
+    let Some(old) = old else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut start: Option<i64> = None;
+    for step in order {
+        let Some(c) = find(&new.conditions, step).filter(|c| c.is_true()) else {
+            continue;
+        };
+        let at = c.last_transition_time.as_second();
+        let newly = find(&old.conditions, step).is_some_and(|o| !o.is_true());
+        if newly && let Some(from) = start {
+            out.push((step.to_string(), (at - from).max(0) as f64));
+        }
+        start = Some(start.map_or(at, |s| s.max(at)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_lasts_from_the_completion_before_it_to_its_own() {
+        use agentrelease_api::{Condition, ConditionStatus};
+        let t = |s: i64| jiff::Timestamp::from_second(1_800_000_000 + s).expect("t");
+        let c = |ty: &str, st: ConditionStatus, at: i64| {
+            Condition::new(ty, st, "R", "", Some(1), t(at))
+        };
+        let old = agentrelease_api::AgentReleaseStatus {
+            conditions: vec![
+                c("A", ConditionStatus::True, 0),
+                c("B", ConditionStatus::True, 10),
+                c("C", ConditionStatus::False, 0),
+            ],
+            ..Default::default()
+        };
+        let mut new = old.clone();
+        new.conditions[2] = c("C", ConditionStatus::True, 95);
+        assert_eq!(
+            completed_steps(&["A", "B", "C"], Some(&old), &new),
+            [("C".to_string(), 85.0)]
+        );
+        assert!(completed_steps(&["A", "B", "C"], Some(&new), &new).is_empty());
+        assert!(completed_steps(&["A", "B", "C"], None, &new).is_empty());
+    }
 
     #[test]
     fn exposes_every_family() {

@@ -1,0 +1,264 @@
+//! The troubleshooting table: every condition reason a user may meet, what it means and what to
+//! do. One source for the README's table (a test keeps the two equal) and `kubectl agentrelease
+//! why`.
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The reasons the row explains (PascalCase, as in the conditions).
+    pub reasons: &'static [&'static str],
+    /// What it means (Markdown).
+    pub meaning: &'static str,
+    /// What to do (Markdown).
+    pub action: &'static str,
+}
+
+/// The header of the README's table.
+pub const HEADER: &str = "| reason | what it means | what to do |\n|---|---|---|";
+
+/// The rows, in the README's order.
+pub const ENTRIES: &[Entry] = &[
+    Entry {
+        reasons: &["TargetNotFound"],
+        meaning: "the ReleaseTarget named in `spec.targetRef` does not exist",
+        action: "create it, or fix the name; the release is retried when it appears",
+    },
+    Entry {
+        reasons: &["CrossNamespaceRefDenied"],
+        meaning: "`spec.targetRef.namespace` names another namespace",
+        action: "use a target in the release's namespace, or start the operator with `--allow-cross-namespace-refs`",
+    },
+    Entry {
+        reasons: &["CredentialsMissing"],
+        meaning: "the target's Secret is missing, or has neither `token` nor `client_id`+`client_secret` (or both without `spec.credentials.type`)",
+        action: "create or fix the Secret; a change is picked up at once",
+    },
+    Entry {
+        reasons: &["Unauthenticated", "PermissionDenied"],
+        meaning: "the workspace refused the credentials, or the principal lacks a permission",
+        action: "check the token or service principal and its grants",
+    },
+    Entry {
+        reasons: &["PathRefused"],
+        meaning: "an artifact path is outside `/Volumes/<catalog>/<schema>/` or malformed (a `.` or `..` segment, `//`, a trailing `/`, a backslash, a control character); `validate` refuses the same paths",
+        action: "fix `spec.artifacts` or the target's catalog/schema",
+    },
+    Entry {
+        reasons: &["InvalidSpec"],
+        meaning: "the object does not decode, a name is malformed, or `spec.host` leads where credentials do not go (a refused host, a name resolving only to refused addresses)",
+        action: "fix the manifest (`agentrelease validate -f FILE` says where); see [The workspace host](#the-workspace-host)",
+    },
+    Entry {
+        reasons: &["EvaluationMissing", "EvaluationUnparseable"],
+        meaning: "no `summary.json` for N, or not JSON of the expected shape (duplicate keys are refused)",
+        action: "write the summary for N",
+    },
+    Entry {
+        reasons: &["EvaluationFailed"],
+        meaning: "a threshold is not met, or its metric is missing or not a number; the message names each",
+        action: "improve the agent, or change the thresholds in a reviewed commit",
+    },
+    Entry {
+        reasons: &["LineageMissing"],
+        meaning: "`requireDatasetLineage` is set and the evaluation run has no dataset input tagged with the evaluation context",
+        action: "log the evaluation dataset with `mlflow.log_input(..., context=\"evaluation\")`",
+    },
+    Entry {
+        reasons: &["SignoffMissing"],
+        meaning: "no `decision.md` for N",
+        action: "write it",
+    },
+    Entry {
+        reasons: &["SignoffUnparseable"],
+        meaning: "no YAML front matter on line 1, unclosed, or not valid YAML; refused too: duplicate keys, merge keys, anchors and aliases anywhere (a verbatim capture must be written out), any explicit tag but `!!str`, `!!int`, `!!bool` and `!!null` (the message names it, e.g. `!!binary`), over-deep documents",
+        action: "fix the front matter",
+    },
+    Entry {
+        reasons: &["SignoffIncomplete"],
+        meaning: "a decision block or value is missing (never overridable)",
+        action: "add both decisions",
+    },
+    Entry {
+        reasons: &["SignoffRejected"],
+        meaning: "a decision is not `APPROVED` / `APPROVED_WITH_CONDITIONS` and no `state_override` captures both decisions verbatim, or the override lacks `approved_by` or `reason` (non-empty strings); the message names the decision, capture or field at fault",
+        action: "get approval, or add a `state_override` that copies both decisions exactly and names who approved it and why",
+    },
+    Entry {
+        reasons: &["SignoffOverridden"],
+        meaning: "passed through the override (Warning Event; recorded in status, the plan and the audit run)",
+        action: "nothing; auditors see it",
+    },
+    Entry {
+        reasons: &["VersionMismatch"],
+        meaning: "the summary's or signoff's `version`, or the prompt alias `candidate_v<N>`, does not match N",
+        action: "release the matching N or fix the artifacts",
+    },
+    Entry {
+        reasons: &["ModelVersionMissing"],
+        meaning: "the model version (or a served entity's) does not exist or is not READY (preflight)",
+        action: "register the version, or fix `spec.model.version`",
+    },
+    Entry {
+        reasons: &["ModelIdMismatch"],
+        meaning: "`spec.model.loggedModelId` is not the logged model the model version was registered from",
+        action: "omit the field (it is taken from the version) or fix it",
+    },
+    Entry {
+        reasons: &["ModelIdUnknown"],
+        meaning: "the model version carries no logged model id and the release names none, so the app's `MLFLOW_ACTIVE_MODEL_ID` would be empty",
+        action: "set `spec.model.loggedModelId`",
+    },
+    Entry {
+        reasons: &["ObjectMissing"],
+        meaning: "a securable named in `spec.grants` or an app resource, a SQL warehouse, or another app or endpoint the release refers to does not exist (preflight; nothing was written)",
+        action: "create it, or fix the name",
+    },
+    Entry {
+        reasons: &["EndpointConfigInvalid"],
+        meaning: "the serving endpoint config is not coherent: routes naming no served entity, traffic not adding up to 100%, a served entity name used twice, a version that is not a number",
+        action: "fix `spec.servingEndpoint`",
+    },
+    Entry {
+        reasons: &["OwnershipConflict"],
+        meaning: "the alias, app or endpoint is owned by another release with the same N, or by a release of another agent (the message names it); or its ledger record is damaged",
+        action: "give the release a higher N, release to other objects, or retire the other release",
+    },
+    Entry {
+        reasons: &["Owned"],
+        meaning: "the release owns its alias, app and endpoint in the workspace's ledger",
+        action: "nothing",
+    },
+    Entry {
+        reasons: &["Locked"],
+        meaning: "another writer (a CI run of `apply`, another controller) holds the release lock while it writes; the lock lapses after two minutes if its holder died",
+        action: "nothing; the pass looks again in seconds",
+    },
+    Entry {
+        reasons: &["Superseded"],
+        meaning: "a release with a higher N of the same agent owns the objects; this release writes nothing more (phase `Superseded`)",
+        action: "nothing; delete the old release when you like",
+    },
+    Entry {
+        reasons: &["WorkspaceRejected"],
+        meaning: "the workspace refused a request as invalid, an object the release refers to is missing, or the client refused to send a request where credentials do not belong (a name resolving only to refused addresses, an OAuth endpoint or a redirect off the workspace's origin)",
+        action: "read the message; fix the spec",
+    },
+    Entry {
+        reasons: &["DeploymentFailed"],
+        meaning: "the app deployment failed (and `rollbackOnFailure` is off)",
+        action: "fix the app's source; change the spec to retry",
+    },
+    Entry {
+        reasons: &["VerificationFailed"],
+        meaning: "the smoke request failed three times (and `rollbackOnFailure` is off); the message shows the status and the start of the answer",
+        action: "check the app; a 401/403 from the app's URL usually means the credentials are a PAT where the Apps proxy wants OAuth — use an OAuth M2M target; change the spec to retry",
+    },
+    Entry {
+        reasons: &["RolledBack"],
+        meaning: "the deployment or verification failed; the last good release (app deployment, endpoint config, alias) was restored and the release is held — also after a re-run of `apply` or a controller restart (the hold is in the workspace's ledger)",
+        action: "fix the cause, then change the spec or the artifacts to try again",
+    },
+    Entry {
+        reasons: &["EndpointUpdateFailed"],
+        meaning: "the serving endpoint rejected the config the release sent",
+        action: "fix `spec.servingEndpoint`; a new config is tried",
+    },
+    Entry {
+        reasons: &["DriftDetected", "DriftCorrected"],
+        meaning: "someone changed the alias, the app's deployment, the endpoint, an ACL or a grant by hand",
+        action: "nothing with policy `Correct`; with `Report` decide and re-apply",
+    },
+    Entry {
+        reasons: &["Waiting", "Progressing"],
+        meaning: "a long operation (compute start, deployment, endpoint update) is under way",
+        action: "wait",
+    },
+    Entry {
+        reasons: &["TransientError"],
+        meaning: "a 5xx, a throttle or a connection error; retried with backoff",
+        action: "nothing unless it persists",
+    },
+    Entry {
+        reasons: &["Suspended"],
+        meaning: "`spec.policy.suspend` is true; nothing is written",
+        action: "set it to false to resume",
+    },
+];
+
+/// The row explaining `reason`, if there is one.
+pub fn lookup(reason: &str) -> Option<&'static Entry> {
+    ENTRIES.iter().find(|e| e.reasons.contains(&reason))
+}
+
+/// The whole table as Markdown, exactly as the README carries it.
+pub fn markdown_table() -> String {
+    let mut out = String::from(HEADER);
+    for e in ENTRIES {
+        let reasons = e
+            .reasons
+            .iter()
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        out.push_str(&format!("\n| {reasons} | {} | {} |", e.meaning, e.action));
+    }
+    out
+}
+
+/// Markdown made plain for a terminal: no backticks, links reduced to their text.
+pub fn plain(markdown: &str) -> String {
+    let text = markdown.replace('`', "");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find("](") else {
+            break;
+        };
+        let Some(end) = after[close + 2..].find(')') else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(&after[..close]);
+        rest = &after[close + 2 + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_carries_this_table_verbatim() {
+        let readme = include_str!("../../README.md");
+        let table = markdown_table();
+        assert!(
+            readme.contains(&format!("\n{table}\n")),
+            "README.md's troubleshooting table differs from controller/src/troubleshooting.rs; \
+             the table should read:\n\n{table}\n"
+        );
+    }
+
+    #[test]
+    fn every_reason_appears_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for e in ENTRIES {
+            for r in e.reasons {
+                assert!(seen.insert(*r), "{r} is explained twice");
+            }
+        }
+        assert!(lookup("SignoffRejected").is_some());
+        assert!(lookup("NoSuchReason").is_none());
+    }
+
+    #[test]
+    fn plain_text_drops_markdown() {
+        assert_eq!(
+            plain("fix it; see [The workspace host](#the-workspace-host) and `spec.host`"),
+            "fix it; see The workspace host and spec.host"
+        );
+        assert_eq!(plain("a [b] c"), "a [b] c");
+    }
+}
