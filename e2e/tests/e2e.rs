@@ -810,7 +810,7 @@ async fn two_sharded_controllers_split_releases_and_hand_one_over_by_its_label()
         r["metadata"]["labels"]["agentops.dev/shard"] = json!("a");
     })
     .await;
-    let mut shard = |name: &str| {
+    let shard = |name: &str| {
         let mut args = w.controller_args(&format!("e2e-{name}"));
         args.shard = Some(name.into());
         args.leader_elect = true;
