@@ -30,7 +30,7 @@ pub const ENTRIES: &[Entry] = &[
     },
     Entry {
         reasons: &["CredentialsMissing"],
-        meaning: "the target's Secret is missing, or has neither `token` nor `client_id`+`client_secret` (or both without `spec.credentials.type`)",
+        meaning: "the target's Secret is missing, or has neither `token` nor `client_id`+`client_secret` (or both without `spec.credentials.type`; `client_id` for `type: WorkloadIdentity`)",
         action: "create or fix the Secret; a change is picked up at once",
     },
     Entry {
