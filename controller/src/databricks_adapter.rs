@@ -325,10 +325,13 @@ impl Workspace for ClientWorkspace {
         .map(|p| p.version))
     }
 
-    async fn get_run_inputs(&self, run_id: &str) -> WsResult<Option<Vec<DatasetInputInfo>>> {
+    async fn get_run(&self, run_id: &str) -> WsResult<Option<RunFacts>> {
         let run = found(self.client.get_run(run_id).await, "get run")?;
-        Ok(run.map(|r| {
-            r.inputs
+        Ok(run.map(|r| RunFacts {
+            experiment_id: r.info.experiment_id,
+            run_name: r.info.run_name,
+            inputs: r
+                .inputs
                 .dataset_inputs
                 .into_iter()
                 .map(|d| DatasetInputInfo {
@@ -339,8 +342,10 @@ impl Workspace for ClientWorkspace {
                         .map(|t| t.value.clone()),
                     name: d.dataset.name,
                     digest: d.dataset.digest,
+                    source_type: d.dataset.source_type,
+                    source: d.dataset.source,
                 })
-                .collect()
+                .collect(),
         }))
     }
 

@@ -106,6 +106,15 @@ pub mod reasons {
     pub const EVALUATION_UNPARSEABLE: &str = "EvaluationUnparseable";
     /// A declared threshold is not met (or its metric is missing or not a number).
     pub const EVALUATION_FAILED: &str = "EvaluationFailed";
+    /// The release declares no threshold: a gate without one would pass any summary (only an
+    /// object that bypassed admission gets here).
+    pub const EVALUATION_UNDECLARED: &str = "EvaluationUndeclared";
+    /// A metric worsened by more than its `maxRegression` against the summary of the release
+    /// that owns the alias.
+    pub const EVALUATION_REGRESSED: &str = "EvaluationRegressed";
+    /// The evaluation run is not in the target's evaluation experiment, not named
+    /// `eval_pre_deploy_YYYYMMDD_HHMMSS`, or did not evaluate a Unity Catalog table.
+    pub const EVALUATION_RUN_REFUSED: &str = "EvaluationRunRefused";
     /// The evaluation run has no dataset input tagged with the evaluation context.
     pub const LINEAGE_MISSING: &str = "LineageMissing";
     /// The evaluation summary meets every threshold.

@@ -90,6 +90,7 @@ use crate::status::AgentReleaseStatus;
 #[x_kube(validation = Rule::new("!has(self.permissions) || self.permissions.all(p, has(self.app) || (p.principal.type != 'AppServicePrincipal' && (p.object.type != 'App' || has(p.object.name))))").message("permissions refer to the release's app (an AppServicePrincipal principal or an App object without a name) but spec.app is not declared").field_path(".permissions"))]
 #[x_kube(validation = Rule::new("!has(self.permissions) || self.permissions.all(p, has(self.servingEndpoint) || p.object.type != 'ServingEndpoint' || has(p.object.name))").message("a ServingEndpoint permission without object.name refers to the release's endpoint, but spec.servingEndpoint is not declared").field_path(".permissions"))]
 #[x_kube(validation = Rule::new("!has(self.grants) || self.grants.all(g, has(self.app) || g.principal.type != 'AppServicePrincipal')").message("grants to the AppServicePrincipal need spec.app").field_path(".grants"))]
+#[x_kube(validation = Rule::new("has(self.evaluation) && has(self.evaluation.thresholds) && self.evaluation.thresholds.size() > 0").message("spec.evaluation.thresholds must declare at least one threshold: an evaluation gate without one would pass any summary").field_path(".evaluation").reason(Reason::FieldValueRequired))]
 #[x_kube(validation = Rule::new("!has(self.verification) || has(self.app)").message("verification sends a smoke request to the app: it needs spec.app").field_path(".verification"))]
 pub struct AgentReleaseSpec {
     /// The ReleaseTarget that names the Databricks workspace, catalog and schema to release into.
@@ -235,6 +236,30 @@ pub struct EvaluationSpec {
     #[serde(default = "default_lineage_context")]
     #[schemars(length(min = 1, max = 128))]
     pub lineage_context: String,
+
+    /// Checks on the evaluation run itself (the summary's `run_id`): where it was logged, its
+    /// name and the kind of dataset it evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<EvaluationRunChecks>,
+}
+
+/// Checks on the evaluation run. Each refusal (`EvaluationRunRefused`) names what was expected
+/// and what the run shows.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluationRunChecks {
+    /// The run must belong to the target's evaluation experiment (`spec.experiments.evaluation`
+    /// of the ReleaseTarget).
+    #[serde(default)]
+    pub require_evaluation_experiment: bool,
+    /// The run must be named `eval_pre_deploy_YYYYMMDD_HHMMSS` (a valid date and time).
+    #[serde(default)]
+    pub require_run_name: bool,
+    /// The run's evaluation dataset input (the one tagged with `lineageContext`) must come from a
+    /// Unity Catalog table (`source_type` `delta` or `uc_table` naming a three-part table), not a
+    /// local file or a URL.
+    #[serde(default)]
+    pub require_table_dataset: bool,
 }
 
 fn default_lineage_context() -> String {
@@ -256,6 +281,13 @@ pub struct Threshold {
     /// The highest acceptable value (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+    /// The largest acceptable worsening against the evaluation summary of the release that
+    /// currently owns the alias (its N's `summary.json`): a drop for a metric with `min` (higher
+    /// is better), a rise for a metric with only `max` (lower is better). Skipped while no other
+    /// release owns the alias or its summary is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0.0").message("maxRegression must not be negative"))]
+    pub max_regression: Option<f64>,
 }
 
 /// The Databricks App that serves the agent. Each change of the release creates a new app

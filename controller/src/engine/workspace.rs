@@ -135,6 +135,21 @@ pub struct DatasetInputInfo {
     pub digest: Option<String>,
     /// The `mlflow.data.context` tag.
     pub context: Option<String>,
+    /// The source kind (`delta` for a Unity Catalog table, `local` for a file...).
+    pub source_type: Option<String>,
+    /// The source's JSON description.
+    pub source: Option<String>,
+}
+
+/// What the evaluation gate reads of an MLflow run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFacts {
+    /// The experiment the run belongs to.
+    pub experiment_id: String,
+    /// The run's name.
+    pub run_name: String,
+    /// Its dataset inputs.
+    pub inputs: Vec<DatasetInputInfo>,
 }
 
 /// An MLflow experiment.
@@ -428,11 +443,8 @@ pub trait Workspace: Send + Sync {
         alias: &str,
     ) -> impl Future<Output = WsResult<Option<String>>> + Send;
 
-    /// The dataset inputs of a run; `None` when the run does not exist.
-    fn get_run_inputs(
-        &self,
-        run_id: &str,
-    ) -> impl Future<Output = WsResult<Option<Vec<DatasetInputInfo>>>> + Send;
+    /// A run's experiment, name and dataset inputs; `None` when the run does not exist.
+    fn get_run(&self, run_id: &str) -> impl Future<Output = WsResult<Option<RunFacts>>> + Send;
     /// An experiment by workspace path; `None` when absent.
     fn get_experiment(
         &self,
