@@ -686,6 +686,8 @@ impl Workspace for ClientWorkspace {
         Ok(SmokeResponse {
             status: a.status,
             body: a.body,
+            trace_header: a.trace_header,
+            latency_ms: u64::try_from(a.latency.as_millis()).unwrap_or(u64::MAX),
         })
     }
 }

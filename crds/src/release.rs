@@ -879,6 +879,58 @@ pub struct VerificationSpec {
     #[serde(default = "default_verification_timeout")]
     #[x_kube(validation = Rule::new("self >= 1 && self <= 600").message("verification.timeoutSeconds must be between 1 and 600"))]
     pub timeout_seconds: i64,
+
+    /// A chat completion sent to the agent through the app's OpenAI-compatible API after the
+    /// smoke request passes; a failure counts as a failed verification (and rolls back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatCheck>,
+}
+
+/// The chat check: one user message, a non-empty assistant answer, and optional rules on it.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatCheck {
+    /// The chat completions path on the app's URL.
+    #[serde(default = "default_chat_path")]
+    #[x_kube(validation = Rule::new("self.startsWith('/')").message("verification.chat.path must start with '/'"))]
+    #[schemars(length(min = 1, max = 1024))]
+    pub path: String,
+    /// The user message sent.
+    #[schemars(length(min = 1, max = 65536))]
+    pub prompt: String,
+    /// Rules the answer must meet, all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub expect: Vec<ChatExpect>,
+}
+
+fn default_chat_path() -> String {
+    "/api/chat/completions".to_string()
+}
+
+/// One rule on the chat answer: exactly one of `contains`, `regex`, `jsonPath`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("[has(self.contains), has(self.regex), has(self.jsonPath)].filter(x, x).size() == 1").message("a chat expect rule sets exactly one of contains, regex, jsonPath"))]
+#[x_kube(validation = Rule::new("!has(self.equals) || has(self.jsonPath)").message("chat expect equals needs jsonPath"))]
+pub struct ChatExpect {
+    /// The assistant message contains this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 4096))]
+    pub contains: Option<String>,
+    /// The assistant message matches this regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub regex: Option<String>,
+    /// A path into the response JSON (`$.choices[0].finish_reason`) that must be present and
+    /// not null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub json_path: Option<String>,
+    /// With `jsonPath`: the value there, as text, must equal this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4096))]
+    pub equals: Option<String>,
 }
 
 fn default_verification_path() -> String {

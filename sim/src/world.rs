@@ -524,6 +524,11 @@ pub struct World {
     pub federation_policies: Vec<FederationPolicy>,
     /// Denials by principal.
     pub denials: BTreeMap<String, Vec<Denial>>,
+    /// Chat answers set by tests, by app name (`None` inside: an empty assistant message);
+    /// without one the app answers deterministically from the prompt and its model id.
+    pub chat_replies: BTreeMap<String, Option<String>>,
+    /// Chat completions answered so far: numbers the trace request ids.
+    pub chat_calls: u64,
     /// Counter for ids.
     next_id: u64,
 }
@@ -567,6 +572,8 @@ impl World {
             oauth_clients: BTreeMap::new(),
             federation_policies: Vec::new(),
             denials: BTreeMap::new(),
+            chat_replies: BTreeMap::new(),
+            chat_calls: 0,
             next_id: 1,
         }
     }

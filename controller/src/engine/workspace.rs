@@ -389,6 +389,10 @@ pub struct SmokeResponse {
     pub status: u16,
     /// The body (capped).
     pub body: String,
+    /// The MLflow trace request id from the app's trace response header, when it sent one.
+    pub trace_header: Option<String>,
+    /// How long the answer took, in milliseconds (measured; reported, never decided on).
+    pub latency_ms: u64,
 }
 
 /// The Databricks calls the release engine makes. Implementations classify every failure into a
