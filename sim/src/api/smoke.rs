@@ -21,6 +21,9 @@ fn unavailable(msg: &str) -> Response {
 
 /// The chat completions path an agent app serves (OpenAI-compatible).
 pub const CHAT_PATH: &str = "api/chat/completions";
+/// The app's log page (`<app url>/logz`), served as plain text lines: one per deployment event,
+/// oldest first.
+pub const LOGS_PATH: &str = "logz";
 /// The response header carrying the MLflow trace request id.
 pub const TRACE_HEADER: &str = "x-mlflow-trace-id";
 
@@ -50,6 +53,14 @@ pub async fn answer(
         )
             .into_response();
     };
+    let rest_path = params
+        .iter()
+        .find(|(k, _)| k == "rest")
+        .map(|(_, v)| v.trim_matches('/'))
+        .unwrap_or("");
+    if rest_path == LOGS_PATH {
+        return logs(app);
+    }
     let Some(dep) = app
         .active_deployment
         .as_deref()
@@ -150,4 +161,34 @@ fn chat(
         resp.headers_mut().insert(TRACE_HEADER, v);
     }
     resp
+}
+
+/// The app's log lines: for each deployment its start and its outcome; a failed one logs the
+/// failure as the app's stderr would.
+fn logs(app: &crate::world::App) -> Response {
+    let mut lines = Vec::new();
+    for d in &app.deployments {
+        lines.push(format!(
+            "[SYSTEM] deployment {} started from {}",
+            d.id, d.source_code_path
+        ));
+        match d.state.as_str() {
+            "SUCCEEDED" => lines.push(format!("[APP] deployment {}: {}", d.id, d.message)),
+            "FAILED" => {
+                lines.push(format!(
+                    "[APP] Traceback (most recent call last): deployment {}",
+                    d.id
+                ));
+                lines.push(format!("[APP] ERROR: {}", d.message));
+            }
+            _ => {}
+        }
+    }
+    lines.push(format!("[SYSTEM] app status {}", app.app_state()));
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain")],
+        lines.join("\n") + "\n",
+    )
+        .into_response()
 }

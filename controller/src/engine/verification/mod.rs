@@ -2,3 +2,4 @@
 //! judgement of what the app answered; the I/O stays in the verify step.
 
 pub mod chat;
+pub mod health;
