@@ -354,21 +354,6 @@ fn request_digest(request: &DeploymentRequest, artifacts: &str) -> String {
     fingerprint::digest(&refs)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn poll_interval_grows_and_is_bounded() {
-        assert_eq!(poll_interval(Duration::ZERO), FIRST_POLL);
-        assert_eq!(
-            poll_interval(Duration::from_secs(40)),
-            Duration::from_secs(10)
-        );
-        assert_eq!(poll_interval(Duration::from_secs(3600)), MAX_POLL);
-    }
-}
-
 /// The app's compute and app status read again, and the tail of its logs, as a sentence for a
 /// failure message. Never fails: what cannot be read is said so.
 async fn health_report<W: Workspace, C: Clock>(
@@ -397,3 +382,18 @@ async fn health_report<W: Workspace, C: Clock>(
 
 /// How long the log read may take: a reconcile never waits long on a failing app.
 const LOGS_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_interval_grows_and_is_bounded() {
+        assert_eq!(poll_interval(Duration::ZERO), FIRST_POLL);
+        assert_eq!(
+            poll_interval(Duration::from_secs(40)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(poll_interval(Duration::from_secs(3600)), MAX_POLL);
+    }
+}
