@@ -330,7 +330,9 @@ async fn the_sample_release_reaches_ready_through_the_controller() {
         "Databricks calls are counted by route template and outcome:\n{metrics}"
     );
 
-    // Steady state: another reconcile writes neither status nor the workspace.
+    // Steady state: the first reconcile after Ready is a full check that finds nothing to do
+    // and records so in status; the next writes neither status nor the workspace.
+    h.reconcile().await.expect("reconcile");
     let before = h.seen().len();
     h.sim.control().clear_calls();
     h.reconcile().await.expect("reconcile");

@@ -621,21 +621,121 @@ async fn the_steady_state_read_budget() {
     assert!(h.pass(Mode::Apply).await.is_ready());
     let calls = c.calls();
     assert!(calls.iter().all(|r| !r.is_write()));
-    // The budget of a converged release's pass (measured: 20 GETs — artifacts, the three
-    // ledger records, model version, alias, app, endpoint, ACLs, grants, experiment, and for the
-    // evaluation gate's sample checks the alias ledger record (`maxRegression`) and the
-    // evaluation experiment (`requireEvaluationExperiment`)); a change that adds reads must
-    // raise it knowingly.
-    const STEADY_STATE_READS: usize = 20;
-    assert_eq!(
-        calls.len(),
-        STEADY_STATE_READS,
-        "{} reads (budget {STEADY_STATE_READS}): {:?}",
-        calls.len(),
+    // The budget of a full pass over a converged release (measured: 20 GETs — artifacts, the
+    // three ledger records, model version, alias, app, endpoint, ACLs, grants, experiment, and
+    // for the evaluation gate's sample checks the alias ledger record (`maxRegression`) and the
+    // evaluation experiment (`requireEvaluationExperiment`)); a change that adds reads must raise
+    // it knowingly.
+    const FULL_CHECK_READS: usize = 20;
+    let routes = |calls: &[agentrelease_sim::calls::CallRecord]| {
         calls
             .iter()
             .map(|r| format!("{} {}", r.method, r.route))
             .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        calls.len(),
+        FULL_CHECK_READS,
+        "{} reads (budget {FULL_CHECK_READS}): {:?}",
+        calls.len(),
+        routes(&calls)
+    );
+    // That pass recorded a full check; until `policy.fullCheckInterval` passes, a resync reads
+    // the alias, the app and the endpoint only, writes nothing and leaves the status as it was.
+    let before = h.release.status.clone();
+    assert!(
+        before
+            .as_ref()
+            .and_then(|s| s.full_check.as_ref())
+            .is_some()
+    );
+    c.clear_calls();
+    let outcome = h.pass(Mode::Apply).await;
+    assert!(outcome.is_ready());
+    assert_eq!(Some(outcome.status), before, "the status is left as it was");
+    assert!(outcome.events.is_empty(), "{:?}", outcome.events);
+    const QUICK_CHECK_READS: usize = 3;
+    let calls = c.calls();
+    assert_eq!(
+        calls.len(),
+        QUICK_CHECK_READS,
+        "{} reads (budget {QUICK_CHECK_READS}): {:?}",
+        calls.len(),
+        routes(&calls)
+    );
+    assert!(calls.iter().all(|r| !r.is_write()));
+}
+
+#[tokio::test]
+async fn a_quick_check_that_sees_a_change_runs_the_full_pass_at_once() {
+    let mut h = harness().await;
+    assert!(h.run(200).await.0.is_ready());
+    assert!(
+        h.pass(Mode::Apply).await.is_ready(),
+        "records the full check"
+    );
+    let c = h.control();
+    c.set_model_alias(MODEL, "champion", 11).expect("drift");
+    c.clear_calls();
+    let outcome = h.pass(Mode::Apply).await;
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12), "corrected");
+    assert!(
+        outcome.events.iter().any(|e| e.reason == "DriftCorrected"),
+        "{:?}",
+        outcome.events
+    );
+    assert!(c.calls().len() > 3, "the full pass ran");
+}
+
+#[tokio::test]
+async fn drift_outside_the_quick_check_is_found_by_the_next_full_check() {
+    let mut h = harness().await;
+    assert!(h.run(200).await.0.is_ready());
+    assert!(
+        h.pass(Mode::Apply).await.is_ready(),
+        "records the full check"
+    );
+    let c = h.control();
+    let sp = c
+        .app("skyloyalty-agent")
+        .and_then(|a| a["service_principal_client_id"].as_str().map(String::from))
+        .expect("app service principal");
+    assert!(c.revoke_grant("FUNCTION", MODEL, &sp, "EXECUTE"));
+    // A quick check does not read grants: nothing is corrected yet.
+    c.clear_calls();
+    h.pass(Mode::Apply).await;
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    assert!(c.grants_of("FUNCTION", MODEL, &sp).is_empty());
+    // A reconcile request makes the next pass a full check, which corrects the grant.
+    h.request_reconcile("2026-12-02T10:00:00Z");
+    let outcome = h.pass(Mode::Apply).await;
+    assert!(
+        outcome.events.iter().any(|e| e.reason == "DriftCorrected"),
+        "{:?}",
+        outcome.events
+    );
+    assert_eq!(
+        c.grants_of("FUNCTION", MODEL, &sp),
+        vec!["EXECUTE".to_string()]
+    );
+    // The request is handled: the pass after the next full check is quick again.
+    assert!(
+        h.pass(Mode::Apply).await.is_ready(),
+        "a full check with nothing to do"
+    );
+    c.clear_calls();
+    h.pass(Mode::Apply).await;
+    assert_eq!(c.calls().len(), 3, "{:?}", c.calls());
+
+    // Once `policy.fullCheckInterval` has passed since the last full check, so does a resync.
+    assert!(c.revoke_grant("FUNCTION", MODEL, &sp, "EXECUTE"));
+    let status = h.release.status.as_mut().expect("status");
+    let record = status.full_check.as_mut().expect("full check recorded");
+    record.at = record.at - jiff::SignedDuration::from_secs(31 * 60);
+    h.pass(Mode::Apply).await;
+    assert_eq!(
+        c.grants_of("FUNCTION", MODEL, &sp),
+        vec!["EXECUTE".to_string()]
     );
 }
 

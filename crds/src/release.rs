@@ -965,6 +965,17 @@ pub struct PolicySpec {
     #[x_kube(validation = Rule::new(format!("!{} || (duration(self) >= duration('10s') && duration(self) <= duration('24h'))", self_matches(names::DURATION))).message("policy.resyncInterval must be between 10s and 24h"))]
     #[schemars(length(min = 2, max = 32))]
     pub resync_interval: String,
+    /// How often a converged release gets a full check (every artifact, ledger record, ACL and
+    /// grant read again). Between full checks a resync reads only the alias, the app and the
+    /// endpoint, and falls back to a full check the moment one of them differs from what the
+    /// last full check saw; so drift in an ACL or a grant is found within this interval, drift
+    /// in the alias, app or endpoint within `resyncInterval`. A spec change, the
+    /// `agentops.dev/reconcile-requested-at` annotation and every `apply` run check fully.
+    #[serde(default = "default_full_check")]
+    #[x_kube(validation = Rule::new(self_matches(names::DURATION)).message("policy.fullCheckInterval must be a duration such as 30m or 1h"))]
+    #[x_kube(validation = Rule::new(format!("!{} || (duration(self) >= duration('10s') && duration(self) <= duration('168h'))", self_matches(names::DURATION))).message("policy.fullCheckInterval must be between 10s and 168h"))]
+    #[schemars(length(min = 2, max = 32))]
+    pub full_check_interval: String,
     /// What deleting the AgentRelease does in the workspace: `Retain` leaves it as it is;
     /// `Delete` removes the alias (if it still points at this release's version) and the app and
     /// endpoint this release created.
@@ -980,6 +991,7 @@ impl Default for PolicySpec {
             drift: DriftPolicy::default(),
             rollback_on_failure: true,
             resync_interval: default_resync(),
+            full_check_interval: default_full_check(),
             deletion: DeletionPolicy::default(),
         }
     }
@@ -987,6 +999,10 @@ impl Default for PolicySpec {
 
 fn default_resync() -> String {
     "5m".to_string()
+}
+
+fn default_full_check() -> String {
+    "30m".to_string()
 }
 
 /// Drift handling.
@@ -1014,6 +1030,12 @@ impl PolicySpec {
     /// rules refuse such values at admission).
     pub fn resync(&self) -> std::time::Duration {
         crate::duration::parse(&self.resync_interval).unwrap_or(std::time::Duration::from_secs(300))
+    }
+
+    /// The full-check interval; the default (30 minutes) when the field cannot be parsed.
+    pub fn full_check(&self) -> std::time::Duration {
+        crate::duration::parse(&self.full_check_interval)
+            .unwrap_or(std::time::Duration::from_secs(1800))
     }
 }
 

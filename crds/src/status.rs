@@ -110,6 +110,26 @@ pub struct AgentReleaseStatus {
     /// The last value of the `agentops.dev/reconcile-requested-at` annotation that was handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+
+    /// The last full check that found the release converged, and a digest of the alias, app and
+    /// endpoint it saw; resyncs until `policy.fullCheckInterval` has passed compare only those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_check: Option<FullCheckRecord>,
+}
+
+/// A full check of a converged release.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FullCheckRecord {
+    /// When the check ran.
+    #[serde(with = "crate::condition::rfc3339_seconds")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub at: Timestamp,
+    /// The generation it checked.
+    pub generation: i64,
+    /// A digest of the target, the alias, the app and the endpoint as the check saw them.
+    #[schemars(length(max = 64))]
+    pub digest: String,
 }
 
 /// The deployment plan written for the release.

@@ -11,6 +11,7 @@ pub mod context;
 pub mod desired;
 pub mod effects;
 pub mod fingerprint;
+pub mod full_check;
 pub mod ledger;
 pub mod lock;
 pub mod pass;
@@ -213,6 +214,34 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
         ),
     );
 
+    let requested = release
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(agentrelease_api::RECONCILE_REQUESTED_AT))
+        .map(String::as_str);
+    let quick = mode == Mode::Apply
+        && full_check::eligibility(
+            &old,
+            generation,
+            clock.now(),
+            release.spec.policy.full_check(),
+            requested,
+        ) == full_check::Eligibility::Quick;
+    if quick
+        && let Ok(observed) = full_check::observe(ws, &ctx).await
+        && old.full_check.as_ref().map(|r| r.digest.as_str())
+            == Some(full_check::digest(&ctx, &observed).as_str())
+    {
+        return Outcome {
+            status: old.clone(),
+            requeue: Requeue::After(resync),
+            events: Vec::new(),
+            changes: Vec::new(),
+            steps: Vec::new(),
+        };
+    }
+
     let mut pass = Pass {
         ws,
         clock,
@@ -222,6 +251,7 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
         status: builder.status.clone(),
         artifacts: Artifacts::default(),
         events: Vec::new(),
+        seen: full_check::Seen::default(),
     };
     // The steps from the claim on write: a pass that may write holds the release lock from
     // before they read what they decide on. The gates and the preflight only read.
@@ -287,7 +317,18 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
         }
     }
     pass.effects.release(ws).await;
+    let seen = std::mem::take(&mut pass.seen);
     let mut outcome = builder.finish(pass, &ctx, stopped, resync);
     outcome.steps = reports;
+    outcome.status.full_check = None;
+    if mode == Mode::Apply
+        && outcome.is_ready()
+        && outcome.changes.is_empty()
+        && !status::is_true(&outcome.status, types::DRIFT_DETECTED)
+        && let Ok(observed) = full_check::complete(seen, ws, &ctx).await
+    {
+        let digest = full_check::digest(&ctx, &observed);
+        outcome.status.full_check = Some(full_check::record(generation, clock.now(), digest));
+    }
     outcome
 }

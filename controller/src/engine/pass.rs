@@ -252,6 +252,8 @@ pub struct Pass<'a, W, C> {
     pub artifacts: Artifacts,
     /// Events raised by steps (beyond condition transitions).
     pub events: Vec<Event>,
+    /// The alias, app and endpoint as the steps read them (for the full-check record).
+    pub seen: super::full_check::Seen,
 }
 
 impl<W, C: Clock> Pass<'_, W, C> {

@@ -671,6 +671,7 @@ mod tests {
                         status: builder.status.clone(),
                         artifacts: Artifacts::default(),
                         events: Vec::new(),
+                        seen: Default::default(),
                     };
                     let mut stopped = None;
                     for (i, step) in PIPELINE.into_iter().enumerate() {

@@ -91,9 +91,30 @@ impl Harness {
         )
         .await;
         if mode == Mode::Apply {
-            self.release.status = Some(outcome.status.clone());
+            let mut status = outcome.status.clone();
+            // As the controller does: the request the pass saw is handled.
+            if let Some(requested) = self
+                .release
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(agentrelease_api::RECONCILE_REQUESTED_AT))
+            {
+                status.last_handled_reconcile_at = Some(requested.clone());
+            }
+            self.release.status = Some(status);
         }
         outcome
+    }
+
+    /// Sets the `agentops.dev/reconcile-requested-at` annotation, as `kubectl agentrelease
+    /// reconcile` does.
+    pub fn request_reconcile(&mut self, at: &str) {
+        self.release
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(agentrelease_api::RECONCILE_REQUESTED_AT.into(), at.into());
     }
 
     /// Passes until Ready or Stalled (or `max` passes), as the controller would requeue.

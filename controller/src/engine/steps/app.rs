@@ -29,6 +29,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(app) => app,
         Err(e) => return StepResult::from_workspace(&e),
     };
+    pass.seen.app = Some(app.clone());
     let app = match app {
         Some(app) => app,
         None => {

@@ -33,6 +33,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(e) => e,
         Err(e) => return StepResult::from_workspace(&e),
     };
+    pass.seen.endpoint = Some(endpoint.clone());
     let Some(endpoint) = endpoint else {
         let cause = pass.cause(types::ENDPOINT_READY, || {
             format!("serving endpoint {name} was deleted")

@@ -32,6 +32,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(v) => v,
         Err(e) => return StepResult::from_workspace(&e),
     };
+    pass.seen.alias = Some(current);
     let previous = pass
         .status
         .plan
