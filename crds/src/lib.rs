@@ -6,6 +6,7 @@
 //! - [`AgentRelease`]: release version N of an agent to a target (gates, promotion, deployment).
 //! - [`ReleaseTarget`]: a Databricks workspace and where release artifacts live in it.
 
+pub mod approval;
 pub mod artifact_path;
 pub mod condition;
 pub mod conditions;
@@ -19,6 +20,7 @@ pub mod status;
 pub mod target;
 pub mod validation;
 
+pub use approval::{AgentReleaseApproval, AgentReleaseApprovalSpec};
 pub use condition::{Condition, ConditionStatus};
 pub use conditions::Phase;
 pub use release::{AgentRelease, AgentReleaseSpec};
