@@ -51,9 +51,18 @@ pub fn release_target_crd() -> CustomResourceDefinition {
     tidy(ReleaseTarget::crd())
 }
 
-/// Both CRDs, AgentRelease first.
+/// The AgentReleaseApproval CRD.
+pub fn agent_release_approval_crd() -> CustomResourceDefinition {
+    tidy(AgentReleaseApproval::crd())
+}
+
+/// All CRDs, AgentRelease first.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![agent_release_crd(), release_target_crd()]
+    vec![
+        agent_release_crd(),
+        release_target_crd(),
+        agent_release_approval_crd(),
+    ]
 }
 
 /// The file name a CRD is committed under (`<plural>.<group>.yaml`).
