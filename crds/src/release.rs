@@ -847,6 +847,12 @@ pub struct VerificationSpec {
     #[serde(default = "default_verification_timeout")]
     #[x_kube(validation = Rule::new("self >= 1 && self <= 600").message("verification.timeoutSeconds must be between 1 and 600"))]
     pub timeout_seconds: i64,
+    /// MCP servers whose tools the agent needs (condition `ToolsReachable`). Checked as the
+    /// operator's principal (with a Warning Event), since the app's own OAuth credentials are not
+    /// the operator's to hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub mcp_servers: Vec<crate::mcp::McpServerCheck>,
 }
 
 fn default_verification_path() -> String {
