@@ -690,6 +690,24 @@ impl Workspace for ClientWorkspace {
             latency_ms: u64::try_from(a.latency.as_millis()).unwrap_or(u64::MAX),
         })
     }
+
+    async fn mcp_request(
+        &self,
+        server: &str,
+        method: &str,
+        params: serde_json::Value,
+        timeout: Duration,
+    ) -> WsResult<Result<serde_json::Value, RpcFailure>> {
+        let answer = self
+            .client
+            .mcp_request(server, method, params, timeout)
+            .await
+            .map_err(err("MCP request"))?;
+        Ok(answer.map_err(|e| RpcFailure {
+            code: e.code,
+            message: e.message,
+        }))
+    }
 }
 
 /// Feeds every client attempt into the operator's metrics.

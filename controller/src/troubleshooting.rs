@@ -169,6 +169,16 @@ pub const ENTRIES: &[Entry] = &[
         action: "check the app; a 401/403 from the app's URL usually means the credentials are a PAT where the Apps proxy wants OAuth — use an OAuth M2M target; change the spec to retry",
     },
     Entry {
+        reasons: &["ToolsCheckFailed"],
+        meaning: "a declared MCP server gave no answer to `initialize` or `tools/list`, lacks a required tool, or the declared tool call answered with an error (and `rollbackOnFailure` is off); the message names the server, the tools expected and the tools listed",
+        action: "check the server URL, the Unity Catalog functions (or the app) behind it and the tool names in `verification.mcpServers`; change the spec to retry",
+    },
+    Entry {
+        reasons: &["ToolsCheckedAsOperator"],
+        meaning: "the MCP tool check ran as the operator's principal (an Event): the app's own service principal may see fewer tools",
+        action: "none; grant the app's service principal `EXECUTE` on the functions it calls (`spec.grants`)",
+    },
+    Entry {
         reasons: &["RolledBack"],
         meaning: "the deployment or verification failed; the last good release (app deployment, endpoint config, alias) was restored and the release is held — also after a re-run of `apply` or a controller restart (the hold is in the workspace's ledger)",
         action: "fix the cause, then change the spec or the artifacts to try again",

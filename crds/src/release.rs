@@ -884,6 +884,12 @@ pub struct VerificationSpec {
     /// smoke request passes; a failure counts as a failed verification (and rolls back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<ChatCheck>,
+    /// MCP servers whose tools the agent needs (condition `ToolsReachable`). Checked as the
+    /// operator's principal (with a Warning Event), since the app's own OAuth credentials are not
+    /// the operator's to hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub mcp_servers: Vec<crate::mcp::McpServerCheck>,
 }
 
 /// The chat check: one user message, a non-empty assistant answer, and optional rules on it.

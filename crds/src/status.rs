@@ -66,6 +66,10 @@ pub struct AgentReleaseStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<VerificationRecord>,
 
+    /// The MCP tool check of the current deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools_check: Option<VerificationRecord>,
+
     /// The serving endpoint's id (what its permissions are keyed by).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,

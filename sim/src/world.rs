@@ -482,6 +482,9 @@ pub struct World {
     pub volumes: BTreeSet<String>,
     /// Tables (`catalog.schema.table`).
     pub tables: BTreeSet<String>,
+    /// Unity Catalog functions (`catalog.schema.function`), the tools of the managed MCP
+    /// server `/api/2.0/mcp/functions/{catalog}/{schema}`.
+    pub functions: BTreeSet<String>,
     /// Volume files by full path.
     pub files: BTreeMap<String, StoredFile>,
     /// Volume directories by full path (volume roots are implicit).
@@ -551,6 +554,7 @@ impl World {
             schemas: BTreeSet::new(),
             volumes: BTreeSet::new(),
             tables: BTreeSet::new(),
+            functions: BTreeSet::new(),
             files: BTreeMap::new(),
             dirs: BTreeSet::new(),
             models: BTreeMap::new(),

@@ -395,6 +395,15 @@ pub struct SmokeResponse {
     pub latency_ms: u64,
 }
 
+/// A JSON-RPC error an MCP server answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcFailure {
+    /// The JSON-RPC error code.
+    pub code: i64,
+    /// The server's message.
+    pub message: String,
+}
+
 /// The Databricks calls the release engine makes. Implementations classify every failure into a
 /// [`WorkspaceErrorKind`] and return `Ok(None)` where a read finds nothing.
 pub trait Workspace: Send + Sync {
@@ -582,4 +591,14 @@ pub trait Workspace: Send + Sync {
         body: Option<&str>,
         timeout: Duration,
     ) -> impl Future<Output = WsResult<SmokeResponse>> + Send;
+
+    /// Sends one JSON-RPC request to an MCP server (a managed path on the workspace or a full
+    /// URL) with the workspace's credentials; `Ok(Err(_))` is the server's JSON-RPC error.
+    fn mcp_request(
+        &self,
+        server: &str,
+        method: &str,
+        params: serde_json::Value,
+        timeout: Duration,
+    ) -> impl Future<Output = WsResult<Result<serde_json::Value, RpcFailure>>> + Send;
 }

@@ -131,6 +131,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         if requests(pending, &request) {
             pass.status.deployment_id = Some(pending.id.clone());
             pass.status.verification = None;
+            pass.status.tools_check = None;
             pass.status.deployment = Some(DeploymentRecord {
                 id: pending.id.clone(),
                 generation,
@@ -214,12 +215,14 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(_) => {
             // The new deployment is verified again.
             pass.status.verification = None;
+            pass.status.tools_check = None;
             return StepResult::done(reasons::DEPLOYED, format!("would deploy the app{note}"));
         }
         Err(e) => return StepResult::from_workspace(&e),
     };
     pass.status.deployment_id = Some(created.id.clone());
     pass.status.verification = None;
+    pass.status.tools_check = None;
     pass.status.deployment = Some(DeploymentRecord {
         id: created.id.clone(),
         generation,

@@ -1,5 +1,6 @@
-//! The verification checks beyond the smoke request, one file per check. Each check is a pure
-//! judgement of what the app answered; the I/O stays in the verify step.
+//! The verification checks beyond the smoke request, one file per check: what each sends, and
+//! the pure judgement of what came back; the I/O stays in the steps.
 
 pub mod chat;
 pub mod health;
+pub mod mcp;
