@@ -731,7 +731,7 @@ async fn drift_outside_the_quick_check_is_found_by_the_next_full_check() {
     assert!(c.revoke_grant("FUNCTION", MODEL, &sp, "EXECUTE"));
     let status = h.release.status.as_mut().expect("status");
     let record = status.full_check.as_mut().expect("full check recorded");
-    record.at = record.at - jiff::SignedDuration::from_secs(31 * 60);
+    record.at -= jiff::SignedDuration::from_secs(31 * 60);
     h.pass(Mode::Apply).await;
     assert_eq!(
         c.grants_of("FUNCTION", MODEL, &sp),
