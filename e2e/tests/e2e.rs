@@ -642,9 +642,9 @@ async fn the_kubectl_plugin_shows_and_steers_a_release() {
             .get("skyloyalty-v7-v7-m12")
             .await
             .expect("the approval");
-        assert_eq!(a.data["spec"]["releaseName"], "skyloyalty-v7");
-        assert_eq!(a.data["spec"]["version"], 7);
-        assert_eq!(a.data["spec"]["modelVersion"], 12);
+        assert_eq!(a.data["spec"]["release"], "skyloyalty-v7");
+        assert_eq!(a.data["spec"]["n"], 7);
+        assert_eq!(a.data["spec"]["modelVersion"], "12");
         assert_eq!(a.data["spec"]["comment"], "looks good");
         assert!(
             !a.data["spec"]["approvedBy"]
