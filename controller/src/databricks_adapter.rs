@@ -325,10 +325,13 @@ impl Workspace for ClientWorkspace {
         .map(|p| p.version))
     }
 
-    async fn get_run_inputs(&self, run_id: &str) -> WsResult<Option<Vec<DatasetInputInfo>>> {
+    async fn get_run(&self, run_id: &str) -> WsResult<Option<RunFacts>> {
         let run = found(self.client.get_run(run_id).await, "get run")?;
-        Ok(run.map(|r| {
-            r.inputs
+        Ok(run.map(|r| RunFacts {
+            experiment_id: r.info.experiment_id,
+            run_name: r.info.run_name,
+            inputs: r
+                .inputs
                 .dataset_inputs
                 .into_iter()
                 .map(|d| DatasetInputInfo {
@@ -339,8 +342,10 @@ impl Workspace for ClientWorkspace {
                         .map(|t| t.value.clone()),
                     name: d.dataset.name,
                     digest: d.dataset.digest,
+                    source_type: d.dataset.source_type,
+                    source: d.dataset.source,
                 })
-                .collect()
+                .collect(),
         }))
     }
 
@@ -681,7 +686,27 @@ impl Workspace for ClientWorkspace {
         Ok(SmokeResponse {
             status: a.status,
             body: a.body,
+            trace_header: a.trace_header,
+            latency_ms: u64::try_from(a.latency.as_millis()).unwrap_or(u64::MAX),
         })
+    }
+
+    async fn mcp_request(
+        &self,
+        server: &str,
+        method: &str,
+        params: serde_json::Value,
+        timeout: Duration,
+    ) -> WsResult<Result<serde_json::Value, RpcFailure>> {
+        let answer = self
+            .client
+            .mcp_request(server, method, params, timeout)
+            .await
+            .map_err(err("MCP request"))?;
+        Ok(answer.map_err(|e| RpcFailure {
+            code: e.code,
+            message: e.message,
+        }))
     }
 }
 

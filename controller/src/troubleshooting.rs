@@ -59,6 +59,21 @@ pub const ENTRIES: &[Entry] = &[
         action: "improve the agent, or change the thresholds in a reviewed commit",
     },
     Entry {
+        reasons: &["EvaluationUndeclared"],
+        meaning: "the release declares no threshold (admission refuses this; the object bypassed it): a gate without one would pass any summary",
+        action: "add at least one entry to `spec.evaluation.thresholds`",
+    },
+    Entry {
+        reasons: &["EvaluationRegressed"],
+        meaning: "a metric worsened by more than its `maxRegression` against the summary of the release that owns the alias; the message names the metric, now, before and the limit",
+        action: "improve the agent, or change `maxRegression` in a reviewed commit",
+    },
+    Entry {
+        reasons: &["EvaluationRunRefused"],
+        meaning: "an `evaluation.run` check failed: the run is not in the target's evaluation experiment, not named `eval_pre_deploy_YYYYMMDD_HHMMSS`, or its evaluation dataset is not a Unity Catalog table; the message names what was expected and what was seen",
+        action: "re-run the evaluation as the release process requires (`mlflow.log_input` of a table with `context=\"evaluation\"`) and point the summary's `run_id` at it",
+    },
+    Entry {
         reasons: &["LineageMissing"],
         meaning: "`requireDatasetLineage` is set and the evaluation run has no dataset input tagged with the evaluation context",
         action: "log the evaluation dataset with `mlflow.log_input(..., context=\"evaluation\")`",
@@ -152,6 +167,16 @@ pub const ENTRIES: &[Entry] = &[
         reasons: &["VerificationFailed"],
         meaning: "the smoke request failed three times (and `rollbackOnFailure` is off); the message shows the status and the start of the answer",
         action: "check the app; a 401/403 from the app's URL usually means the credentials are a PAT where the Apps proxy wants OAuth — use an OAuth M2M target; change the spec to retry",
+    },
+    Entry {
+        reasons: &["ToolsCheckFailed"],
+        meaning: "a declared MCP server gave no answer to `initialize` or `tools/list`, lacks a required tool, or the declared tool call answered with an error (and `rollbackOnFailure` is off); the message names the server, the tools expected and the tools listed",
+        action: "check the server URL, the Unity Catalog functions (or the app) behind it and the tool names in `verification.mcpServers`; change the spec to retry",
+    },
+    Entry {
+        reasons: &["ToolsCheckedAsOperator"],
+        meaning: "the MCP tool check ran as the operator's principal (an Event): the app's own service principal may see fewer tools",
+        action: "none; grant the app's service principal `EXECUTE` on the functions it calls (`spec.grants`)",
     },
     Entry {
         reasons: &["RolledBack"],

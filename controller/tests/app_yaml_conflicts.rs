@@ -35,7 +35,7 @@ fn validate_warns_about_the_samples_app_yaml_and_still_exits_zero() {
     assert!(stdout.is_empty(), "problems only on stdout: {stdout}");
     assert!(
         stderr.contains(&format!(
-            "warning: config/samples/agentrelease.yaml:37: AgentRelease/skyloyalty-v7: spec.app.env[0]: config/samples/workspace/app/app.yaml: {CONTRADICTION}"
+            "warning: config/samples/agentrelease.yaml:45: AgentRelease/skyloyalty-v7: spec.app.env[0]: config/samples/workspace/app/app.yaml: {CONTRADICTION}"
         )),
         "{stderr}"
     );

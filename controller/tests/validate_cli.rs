@@ -158,6 +158,7 @@ spec:
   app:
     name: {app}
     sourceCodePath: /Workspace/Shared/skyloyalty/app
+  evaluation: {{thresholds: [{{metric: answer_correctness, min: 0.85}}]}}
 "
     )
 }
@@ -264,8 +265,8 @@ fn releases_of_two_agents_on_one_app_conflict() {
     assert_eq!(
         stdout.lines().collect::<Vec<_>>(),
         [
-            "releases.yaml:15: AgentRelease/skyloyalty-v7: spec.app.name: AgentRelease/otherbot-v1 (releases.yaml:32), a release of agent main.agents.otherbot, also claims app shared-agent of target prod; whichever is applied second finds it owned by a release of another agent (OwnershipConflict)",
-            "releases.yaml:32: AgentRelease/otherbot-v1: spec.app.name: AgentRelease/skyloyalty-v7 (releases.yaml:15), a release of agent main.agents.skyloyalty, also claims app shared-agent of target prod; whichever is applied second finds it owned by a release of another agent (OwnershipConflict)",
+            "releases.yaml:15: AgentRelease/skyloyalty-v7: spec.app.name: AgentRelease/otherbot-v1 (releases.yaml:33), a release of agent main.agents.otherbot, also claims app shared-agent of target prod; whichever is applied second finds it owned by a release of another agent (OwnershipConflict)",
+            "releases.yaml:33: AgentRelease/otherbot-v1: spec.app.name: AgentRelease/skyloyalty-v7 (releases.yaml:15), a release of agent main.agents.skyloyalty, also claims app shared-agent of target prod; whichever is applied second finds it owned by a release of another agent (OwnershipConflict)",
         ]
     );
 }
@@ -334,7 +335,7 @@ fn two_targets_on_one_host_are_one_workspace_and_two_hosts_are_two() {
     let (code, stdout, _) = validate_in(one_host.path(), &["-f", "releases.yaml", "targets.yaml"]);
     assert_eq!(code, 1, "{stdout}");
     assert!(
-        stdout.contains("releases.yaml:15: AgentRelease/skyloyalty-v7: spec.app.name: AgentRelease/otherbot-v1 (releases.yaml:32), a release of agent main.agents.otherbot, also claims app shared-agent of target prod (the same workspace as target prod-eu); whichever is applied second finds it owned by a release of another agent (OwnershipConflict)"),
+        stdout.contains("releases.yaml:15: AgentRelease/skyloyalty-v7: spec.app.name: AgentRelease/otherbot-v1 (releases.yaml:33), a release of agent main.agents.otherbot, also claims app shared-agent of target prod (the same workspace as target prod-eu); whichever is applied second finds it owned by a release of another agent (OwnershipConflict)"),
         "{stdout}"
     );
 
@@ -414,7 +415,7 @@ fn artifact_paths_the_engine_refuses_are_refused_with_the_rule_broken() {
             assert_eq!(code, 1, "{yaml}: {stdout}");
             assert_eq!(
                 stdout.trim(),
-                format!("r.yaml:18: AgentRelease/r: spec.artifacts.{field}: {message}"),
+                format!("r.yaml:19: AgentRelease/r: spec.artifacts.{field}: {message}"),
                 "{yaml}"
             );
         }

@@ -41,6 +41,8 @@ pub mod types {
     pub const PERMISSIONS_APPLIED: &str = "PermissionsApplied";
     /// The smoke request to the app succeeded.
     pub const VERIFIED: &str = "Verified";
+    /// Every declared MCP server answers `initialize` and `tools/list` with the required tools.
+    pub const TOOLS_REACHABLE: &str = "ToolsReachable";
     /// The promotion is logged as an MLflow run in the deployment experiment.
     pub const AUDITED: &str = "Audited";
     /// The workspace differs from the declared state (hand-made change).
@@ -65,6 +67,7 @@ pub const PIPELINE: &[&str] = &[
     types::PERMISSIONS_APPLIED,
     types::APP_DEPLOYED,
     types::VERIFIED,
+    types::TOOLS_REACHABLE,
     types::AUDITED,
 ];
 
@@ -106,6 +109,15 @@ pub mod reasons {
     pub const EVALUATION_UNPARSEABLE: &str = "EvaluationUnparseable";
     /// A declared threshold is not met (or its metric is missing or not a number).
     pub const EVALUATION_FAILED: &str = "EvaluationFailed";
+    /// The release declares no threshold: a gate without one would pass any summary (only an
+    /// object that bypassed admission gets here).
+    pub const EVALUATION_UNDECLARED: &str = "EvaluationUndeclared";
+    /// A metric worsened by more than its `maxRegression` against the summary of the release
+    /// that owns the alias.
+    pub const EVALUATION_REGRESSED: &str = "EvaluationRegressed";
+    /// The evaluation run is not in the target's evaluation experiment, not named
+    /// `eval_pre_deploy_YYYYMMDD_HHMMSS`, or did not evaluate a Unity Catalog table.
+    pub const EVALUATION_RUN_REFUSED: &str = "EvaluationRunRefused";
     /// The evaluation run has no dataset input tagged with the evaluation context.
     pub const LINEAGE_MISSING: &str = "LineageMissing";
     /// The evaluation summary meets every threshold.
@@ -173,6 +185,13 @@ pub mod reasons {
     pub const VERIFIED: &str = "Verified";
     /// The smoke request failed.
     pub const VERIFICATION_FAILED: &str = "VerificationFailed";
+    /// Every declared MCP server lists its required tools (and the declared call answered).
+    pub const TOOLS_REACHABLE: &str = "ToolsReachable";
+    /// An MCP server did not answer `initialize` or `tools/list`, or a required tool is not
+    /// listed, or the declared tool call answered with an error.
+    pub const TOOLS_CHECK_FAILED: &str = "ToolsCheckFailed";
+    /// The MCP check ran as the operator's principal, not as the app's service principal.
+    pub const TOOLS_CHECKED_AS_OPERATOR: &str = "ToolsCheckedAsOperator";
     /// The alias was moved back to the previous version after a failure.
     pub const ROLLED_BACK: &str = "RolledBack";
     /// The promotion was logged.

@@ -6,11 +6,13 @@
 //! - [`AgentRelease`]: release version N of an agent to a target (gates, promotion, deployment).
 //! - [`ReleaseTarget`]: a Databricks workspace and where release artifacts live in it.
 
+pub mod approval;
 pub mod artifact_path;
 pub mod condition;
 pub mod conditions;
 pub mod duration;
 pub mod host;
+pub mod mcp;
 pub mod names;
 pub mod release;
 pub mod rules;
@@ -19,6 +21,7 @@ pub mod status;
 pub mod target;
 pub mod validation;
 
+pub use approval::{AgentReleaseApproval, AgentReleaseApprovalSpec};
 pub use condition::{Condition, ConditionStatus};
 pub use conditions::Phase;
 pub use release::{AgentRelease, AgentReleaseSpec};
@@ -49,9 +52,18 @@ pub fn release_target_crd() -> CustomResourceDefinition {
     tidy(ReleaseTarget::crd())
 }
 
-/// Both CRDs, AgentRelease first.
+/// The AgentReleaseApproval CRD.
+pub fn agent_release_approval_crd() -> CustomResourceDefinition {
+    tidy(AgentReleaseApproval::crd())
+}
+
+/// All CRDs, AgentRelease first.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![agent_release_crd(), release_target_crd()]
+    vec![
+        agent_release_crd(),
+        release_target_crd(),
+        agent_release_approval_crd(),
+    ]
 }
 
 /// The file name a CRD is committed under (`<plural>.<group>.yaml`).

@@ -90,6 +90,7 @@ use crate::status::AgentReleaseStatus;
 #[x_kube(validation = Rule::new("!has(self.permissions) || self.permissions.all(p, has(self.app) || (p.principal.type != 'AppServicePrincipal' && (p.object.type != 'App' || has(p.object.name))))").message("permissions refer to the release's app (an AppServicePrincipal principal or an App object without a name) but spec.app is not declared").field_path(".permissions"))]
 #[x_kube(validation = Rule::new("!has(self.permissions) || self.permissions.all(p, has(self.servingEndpoint) || p.object.type != 'ServingEndpoint' || has(p.object.name))").message("a ServingEndpoint permission without object.name refers to the release's endpoint, but spec.servingEndpoint is not declared").field_path(".permissions"))]
 #[x_kube(validation = Rule::new("!has(self.grants) || self.grants.all(g, has(self.app) || g.principal.type != 'AppServicePrincipal')").message("grants to the AppServicePrincipal need spec.app").field_path(".grants"))]
+#[x_kube(validation = Rule::new("has(self.evaluation) && has(self.evaluation.thresholds) && self.evaluation.thresholds.size() > 0").message("spec.evaluation.thresholds must declare at least one threshold: an evaluation gate without one would pass any summary").field_path(".evaluation").reason(Reason::FieldValueRequired))]
 #[x_kube(validation = Rule::new("!has(self.verification) || has(self.app)").message("verification sends a smoke request to the app: it needs spec.app").field_path(".verification"))]
 pub struct AgentReleaseSpec {
     /// The ReleaseTarget that names the Databricks workspace, catalog and schema to release into.
@@ -235,6 +236,30 @@ pub struct EvaluationSpec {
     #[serde(default = "default_lineage_context")]
     #[schemars(length(min = 1, max = 128))]
     pub lineage_context: String,
+
+    /// Checks on the evaluation run itself (the summary's `run_id`): where it was logged, its
+    /// name and the kind of dataset it evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<EvaluationRunChecks>,
+}
+
+/// Checks on the evaluation run. Each refusal (`EvaluationRunRefused`) names what was expected
+/// and what the run shows.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluationRunChecks {
+    /// The run must belong to the target's evaluation experiment (`spec.experiments.evaluation`
+    /// of the ReleaseTarget).
+    #[serde(default)]
+    pub require_evaluation_experiment: bool,
+    /// The run must be named `eval_pre_deploy_YYYYMMDD_HHMMSS` (a valid date and time).
+    #[serde(default)]
+    pub require_run_name: bool,
+    /// The run's evaluation dataset input (the one tagged with `lineageContext`) must come from a
+    /// Unity Catalog table (`source_type` `delta` or `uc_table` naming a three-part table), not a
+    /// local file or a URL.
+    #[serde(default)]
+    pub require_table_dataset: bool,
 }
 
 fn default_lineage_context() -> String {
@@ -256,6 +281,13 @@ pub struct Threshold {
     /// The highest acceptable value (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+    /// The largest acceptable worsening against the evaluation summary of the release that
+    /// currently owns the alias (its N's `summary.json`): a drop for a metric with `min` (higher
+    /// is better), a rise for a metric with only `max` (lower is better). Skipped while no other
+    /// release owns the alias or its summary is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0.0").message("maxRegression must not be negative"))]
+    pub max_regression: Option<f64>,
 }
 
 /// The Databricks App that serves the agent. Each change of the release creates a new app
@@ -847,6 +879,64 @@ pub struct VerificationSpec {
     #[serde(default = "default_verification_timeout")]
     #[x_kube(validation = Rule::new("self >= 1 && self <= 600").message("verification.timeoutSeconds must be between 1 and 600"))]
     pub timeout_seconds: i64,
+
+    /// A chat completion sent to the agent through the app's OpenAI-compatible API after the
+    /// smoke request passes; a failure counts as a failed verification (and rolls back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatCheck>,
+    /// MCP servers whose tools the agent needs (condition `ToolsReachable`). Checked as the
+    /// operator's principal (with a Warning Event), since the app's own OAuth credentials are not
+    /// the operator's to hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    pub mcp_servers: Vec<crate::mcp::McpServerCheck>,
+}
+
+/// The chat check: one user message, a non-empty assistant answer, and optional rules on it.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatCheck {
+    /// The chat completions path on the app's URL.
+    #[serde(default = "default_chat_path")]
+    #[x_kube(validation = Rule::new("self.startsWith('/')").message("verification.chat.path must start with '/'"))]
+    #[schemars(length(min = 1, max = 1024))]
+    pub path: String,
+    /// The user message sent.
+    #[schemars(length(min = 1, max = 65536))]
+    pub prompt: String,
+    /// Rules the answer must meet, all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub expect: Vec<ChatExpect>,
+}
+
+fn default_chat_path() -> String {
+    "/api/chat/completions".to_string()
+}
+
+/// One rule on the chat answer: exactly one of `contains`, `regex`, `jsonPath`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("[has(self.contains), has(self.regex), has(self.jsonPath)].filter(x, x).size() == 1").message("a chat expect rule sets exactly one of contains, regex, jsonPath"))]
+#[x_kube(validation = Rule::new("!has(self.equals) || has(self.jsonPath)").message("chat expect equals needs jsonPath"))]
+pub struct ChatExpect {
+    /// The assistant message contains this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 4096))]
+    pub contains: Option<String>,
+    /// The assistant message matches this regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub regex: Option<String>,
+    /// A path into the response JSON (`$.choices[0].finish_reason`) that must be present and
+    /// not null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub json_path: Option<String>,
+    /// With `jsonPath`: the value there, as text, must equal this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4096))]
+    pub equals: Option<String>,
 }
 
 fn default_verification_path() -> String {

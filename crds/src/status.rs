@@ -66,6 +66,10 @@ pub struct AgentReleaseStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<VerificationRecord>,
 
+    /// The MCP tool check of the current deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools_check: Option<VerificationRecord>,
+
     /// The serving endpoint's id (what its permissions are keyed by).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
@@ -229,6 +233,24 @@ pub struct VerificationRecord {
     /// The last answer or error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_result: Option<String>,
+    /// The chat check's last call, when `verification.chat` is declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatRecord>,
+}
+
+/// What the chat check saw on its last call.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatRecord {
+    /// The MLflow trace request id of the call (from the app's `x-mlflow-trace-id` header, or
+    /// the body's `databricks_output.trace.info.trace_id`); the gateway and trace checks look
+    /// for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_request_id: Option<String>,
+    /// How long the app took to answer, in milliseconds.
+    pub latency_ms: i64,
+    /// Whether the answer met every rule.
+    pub passed: bool,
 }
 
 /// One signoff decision as read from the front matter.

@@ -642,9 +642,9 @@ async fn the_kubectl_plugin_shows_and_steers_a_release() {
             .get("skyloyalty-v7-v7-m12")
             .await
             .expect("the approval");
-        assert_eq!(a.data["spec"]["releaseName"], "skyloyalty-v7");
-        assert_eq!(a.data["spec"]["version"], 7);
-        assert_eq!(a.data["spec"]["modelVersion"], 12);
+        assert_eq!(a.data["spec"]["release"], "skyloyalty-v7");
+        assert_eq!(a.data["spec"]["n"], 7);
+        assert_eq!(a.data["spec"]["modelVersion"], "12");
         assert_eq!(a.data["spec"]["comment"], "looks good");
         assert!(
             !a.data["spec"]["approvedBy"]
@@ -991,4 +991,100 @@ fn the_suite_explains_how_to_run_it() {
         std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
             .expect("README");
     assert!(readme.contains("E2E_KUBECONFIG"));
+}
+
+/// A client that acts as `user` (impersonated; in `system:masters` so RBAC does not interfere and
+/// only the admission policy decides).
+async fn client_as(path: &PathBuf, user: &str) -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kc = Kubeconfig::read_from(path).expect("read E2E_KUBECONFIG");
+    let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("kubeconfig");
+    config.auth_info.impersonate = Some(user.to_string());
+    config.auth_info.impersonate_groups = Some(vec!["system:masters".to_string()]);
+    Client::try_from(config).expect("client")
+}
+
+#[tokio::test]
+async fn an_approval_in_another_users_name_is_refused() {
+    use agentrelease_api::{AgentReleaseApproval, AgentReleaseApprovalSpec};
+    use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+    let Some(path) = kubeconfig() else { return };
+    let admin = client(&path).await;
+    install_crds(&admin).await;
+    let policy_yaml = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/admission/approval-policy.yaml"),
+    )
+    .expect("read policy");
+    for doc in policy_yaml.split("\n---\n") {
+        let obj: DynamicObject = serde_saphyr::from_str(doc).expect("parse policy");
+        let kind = obj.types.as_ref().expect("types").kind.clone();
+        let gvk = GroupVersionKind::gvk("admissionregistration.k8s.io", "v1", &kind);
+        let api: Api<DynamicObject> = Api::all_with(admin.clone(), &ApiResource::from_gvk(&gvk));
+        let name = obj.metadata.name.clone().expect("name");
+        api.patch(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .expect("apply policy");
+    }
+    let ns = format!(
+        "ar-e2e-approval-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    );
+    let namespaces: Api<Namespace> = Api::all(admin.clone());
+    let namespace: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": ns}})).expect("ns");
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("create namespace");
+    let alice: Api<AgentReleaseApproval> = Api::namespaced(client_as(&path, "alice").await, &ns);
+    let approval = |name: &str, by: &str| {
+        AgentReleaseApproval::new(
+            name,
+            AgentReleaseApprovalSpec {
+                release: "support-agent-prod".into(),
+                n: 1,
+                model_version: "1".into(),
+                approved_by: by.into(),
+                comment: Some("e2e".into()),
+            },
+        )
+    };
+    // The policy takes effect a moment after it is created: retry until the forgery is refused.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut i = 0;
+    loop {
+        i += 1;
+        match alice
+            .create(
+                &PostParams::default(),
+                &approval(&format!("forged-{i}"), "mallory"),
+            )
+            .await
+        {
+            Err(kube::Error::Api(e)) => {
+                assert!(e.message.contains("approvedBy"), "{e:?}");
+                break;
+            }
+            Err(e) => panic!("unexpected error {e:?}"),
+            Ok(_) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the admission policy never refused"
+                );
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+    let own = alice
+        .create(&PostParams::default(), &approval("own", "alice"))
+        .await
+        .expect("an approval in one's own name is accepted");
+    assert_eq!(own.spec.approved_by, "alice");
+    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
 }

@@ -280,6 +280,15 @@ impl SimControl {
         Ok(())
     }
 
+    /// Sets what the app's chat completions answer: `Some(text)` that assistant message,
+    /// `None` an empty one. Clears nothing else.
+    pub fn set_chat_reply(&self, app: &str, content: Option<&str>) {
+        self.shared
+            .world()
+            .chat_replies
+            .insert(app.to_string(), content.map(str::to_string));
+    }
+
     /// Makes the next config update of an endpoint fail (UPDATE_FAILED).
     pub fn fail_next_endpoint_update(&self, name: &str) -> Result<(), ControlError> {
         let mut world = self.shared.world();

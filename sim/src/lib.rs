@@ -381,6 +381,11 @@ fn router(shared: SharedState) -> Router {
             "/serving-endpoints/{name}/invocations",
             post(serving::invocations),
         )
+        // managed MCP servers
+        .route(
+            "/api/2.0/mcp/functions/{catalog}/{schema}",
+            post(mcp::functions),
+        )
         // warehouses
         .route("/api/2.0/sql/warehouses", get(warehouses::list))
         .route("/api/2.0/sql/warehouses/{id}", get(warehouses::get))

@@ -193,6 +193,9 @@ pub struct SeedSchema {
     /// Table names.
     #[serde(default)]
     pub tables: Vec<String>,
+    /// Unity Catalog function names (the managed MCP server's tools).
+    #[serde(default)]
+    pub functions: Vec<String>,
     /// Registered models.
     #[serde(default)]
     pub models: Vec<SeedModel>,
@@ -624,6 +627,9 @@ impl Seed {
                 world.schemas.insert(sfull.clone());
                 for t in &schema.tables {
                     world.tables.insert(format!("{sfull}.{t}"));
+                }
+                for f in &schema.functions {
+                    world.functions.insert(format!("{sfull}.{f}"));
                 }
                 for (vi, vol) in schema.volumes.iter().enumerate() {
                     let vfull = format!("{sfull}.{}", vol.name);

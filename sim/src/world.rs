@@ -482,6 +482,9 @@ pub struct World {
     pub volumes: BTreeSet<String>,
     /// Tables (`catalog.schema.table`).
     pub tables: BTreeSet<String>,
+    /// Unity Catalog functions (`catalog.schema.function`), the tools of the managed MCP
+    /// server `/api/2.0/mcp/functions/{catalog}/{schema}`.
+    pub functions: BTreeSet<String>,
     /// Volume files by full path.
     pub files: BTreeMap<String, StoredFile>,
     /// Volume directories by full path (volume roots are implicit).
@@ -524,6 +527,11 @@ pub struct World {
     pub federation_policies: Vec<FederationPolicy>,
     /// Denials by principal.
     pub denials: BTreeMap<String, Vec<Denial>>,
+    /// Chat answers set by tests, by app name (`None` inside: an empty assistant message);
+    /// without one the app answers deterministically from the prompt and its model id.
+    pub chat_replies: BTreeMap<String, Option<String>>,
+    /// Chat completions answered so far: numbers the trace request ids.
+    pub chat_calls: u64,
     /// Counter for ids.
     next_id: u64,
 }
@@ -546,6 +554,7 @@ impl World {
             schemas: BTreeSet::new(),
             volumes: BTreeSet::new(),
             tables: BTreeSet::new(),
+            functions: BTreeSet::new(),
             files: BTreeMap::new(),
             dirs: BTreeSet::new(),
             models: BTreeMap::new(),
@@ -567,6 +576,8 @@ impl World {
             oauth_clients: BTreeMap::new(),
             federation_policies: Vec::new(),
             denials: BTreeMap::new(),
+            chat_replies: BTreeMap::new(),
+            chat_calls: 0,
             next_id: 1,
         }
     }

@@ -174,7 +174,7 @@ pub fn release(input: &AppInput<'_>, unmapped: &mut Vec<Unmapped>) -> (Imported,
         "spec.model.alias".into(),
         "TODO: check the alias the release moves".into(),
     );
-    comments.insert("spec.app".into(), "TODO: evaluation thresholds, e.g.\n  evaluation:\n    thresholds:\n      - metric: answer_correctness\n        min: 0.85\n(none imported: a release without thresholds has no evaluation gate)".into());
+    comments.insert("spec.evaluation".into(), "TODO: evaluation thresholds of the agent; a placeholder (the bundle has none, and at least one is required)".into());
 
     let mut metadata =
         json!({"name": name, "labels": {"app.kubernetes.io/name": k8s_name(&app_name)}});
@@ -190,6 +190,7 @@ pub fn release(input: &AppInput<'_>, unmapped: &mut Vec<Unmapped>) -> (Imported,
             "alias": "champion",
             "loggedModelId": format!("m-{}", "0".repeat(32)),
         },
+        "evaluation": {"thresholds": [{"metric": "answer_correctness", "min": 0.85}]},
         "app": Value::Object(app_spec),
     });
     if !permissions.is_empty() {

@@ -164,6 +164,11 @@ pub enum Change {
         /// How long to wait for the answer.
         timeout: Duration,
     },
+    /// Asks each declared MCP server for its tools (not a write, but an action `plan` lists).
+    McpCheck {
+        /// The servers and what they must show.
+        servers: Vec<agentrelease_api::mcp::McpServerCheck>,
+    },
     /// Ends an audit run found still open (its creation or its end lost an answer).
     EndAuditRun {
         /// The run.
@@ -207,6 +212,7 @@ impl Change {
             Change::GrantAcl { .. } | Change::AddGrants { .. } => "permissions",
             Change::Deploy { .. } => "deploy",
             Change::Smoke { .. } => "verify",
+            Change::McpCheck { .. } => "tools",
         }
     }
 
@@ -261,6 +267,9 @@ impl Change {
                 "smoke request {} {path} on the app",
                 if body.is_some() { "POST" } else { "GET" }
             ),
+            Change::McpCheck { servers } => {
+                format!("MCP tool check of {} server(s)", servers.len())
+            }
             Change::EndAuditRun { name, outcome, .. } => {
                 format!(
                     "end audit run {name} ({}), found still running",
@@ -292,6 +301,10 @@ impl Change {
             Change::Smoke { expect, .. } => expect
                 .iter()
                 .map(|s| format!("expect the answer to contain {s:?}"))
+                .collect(),
+            Change::McpCheck { servers } => servers
+                .iter()
+                .map(|s| format!("{}: require [{}]", s.url, s.required_tools.join(", ")))
                 .collect(),
             _ => Vec::new(),
         }

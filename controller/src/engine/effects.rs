@@ -56,6 +56,8 @@ pub enum Applied {
     Run(String),
     /// The smoke request's answer (a failure to get one is an answer too).
     Smoke(Box<Result<SmokeResponse, WorkspaceError>>),
+    /// What each declared MCP server showed, in declaration order.
+    Mcp(Vec<super::verification::mcp::Probe>),
 }
 
 /// The mode, the drift policy and what the pass changed.
@@ -304,6 +306,13 @@ async fn execute<W: Workspace>(ws: &W, change: Change) -> WsResult<Applied> {
                 ws.smoke_request(&url, &path, body.as_deref(), timeout)
                     .await,
             )))
+        }
+        Change::McpCheck { servers } => {
+            let mut probes = Vec::with_capacity(servers.len());
+            for server in &servers {
+                probes.push(super::verification::mcp::probe(ws, server).await);
+            }
+            Ok(Applied::Mcp(probes))
         }
         Change::EndAuditRun {
             run_id,

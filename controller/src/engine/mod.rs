@@ -20,6 +20,7 @@ pub mod rollback;
 pub mod states;
 pub mod status;
 pub mod steps;
+pub mod verification;
 pub mod workspace;
 
 use std::time::Duration;

@@ -135,6 +135,21 @@ pub struct DatasetInputInfo {
     pub digest: Option<String>,
     /// The `mlflow.data.context` tag.
     pub context: Option<String>,
+    /// The source kind (`delta` for a Unity Catalog table, `local` for a file...).
+    pub source_type: Option<String>,
+    /// The source's JSON description.
+    pub source: Option<String>,
+}
+
+/// What the evaluation gate reads of an MLflow run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFacts {
+    /// The experiment the run belongs to.
+    pub experiment_id: String,
+    /// The run's name.
+    pub run_name: String,
+    /// Its dataset inputs.
+    pub inputs: Vec<DatasetInputInfo>,
 }
 
 /// An MLflow experiment.
@@ -374,6 +389,19 @@ pub struct SmokeResponse {
     pub status: u16,
     /// The body (capped).
     pub body: String,
+    /// The MLflow trace request id from the app's trace response header, when it sent one.
+    pub trace_header: Option<String>,
+    /// How long the answer took, in milliseconds (measured; reported, never decided on).
+    pub latency_ms: u64,
+}
+
+/// A JSON-RPC error an MCP server answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcFailure {
+    /// The JSON-RPC error code.
+    pub code: i64,
+    /// The server's message.
+    pub message: String,
 }
 
 /// The Databricks calls the release engine makes. Implementations classify every failure into a
@@ -428,11 +456,8 @@ pub trait Workspace: Send + Sync {
         alias: &str,
     ) -> impl Future<Output = WsResult<Option<String>>> + Send;
 
-    /// The dataset inputs of a run; `None` when the run does not exist.
-    fn get_run_inputs(
-        &self,
-        run_id: &str,
-    ) -> impl Future<Output = WsResult<Option<Vec<DatasetInputInfo>>>> + Send;
+    /// A run's experiment, name and dataset inputs; `None` when the run does not exist.
+    fn get_run(&self, run_id: &str) -> impl Future<Output = WsResult<Option<RunFacts>>> + Send;
     /// An experiment by workspace path; `None` when absent.
     fn get_experiment(
         &self,
@@ -566,4 +591,14 @@ pub trait Workspace: Send + Sync {
         body: Option<&str>,
         timeout: Duration,
     ) -> impl Future<Output = WsResult<SmokeResponse>> + Send;
+
+    /// Sends one JSON-RPC request to an MCP server (a managed path on the workspace or a full
+    /// URL) with the workspace's credentials; `Ok(Err(_))` is the server's JSON-RPC error.
+    fn mcp_request(
+        &self,
+        server: &str,
+        method: &str,
+        params: serde_json::Value,
+        timeout: Duration,
+    ) -> impl Future<Output = WsResult<Result<serde_json::Value, RpcFailure>>> + Send;
 }

@@ -47,10 +47,11 @@ impl Approval {
 
     /// The object to create in `namespace`.
     pub fn to_object(&self, namespace: &str) -> DynamicObject {
+        // The CRD's field names and types: `n`, and the model version as a string.
         let mut spec = json!({
-            "releaseName": self.release_name,
-            "version": self.version,
-            "modelVersion": self.model_version,
+            "release": self.release_name,
+            "n": self.version,
+            "modelVersion": self.model_version.to_string(),
             "approvedBy": self.approved_by,
         });
         if let Some(c) = &self.comment {
@@ -90,8 +91,11 @@ mod tests {
         assert_eq!(o["metadata"]["namespace"], "agents");
         assert_eq!(
             o["spec"],
-            json!({"releaseName": "skyloyalty-v7", "version": 7, "modelVersion": 12,
+            json!({"release": "skyloyalty-v7", "n": 7, "modelVersion": "12",
                    "approvedBy": "alice@example.com", "comment": "ship it"})
         );
+        let typed: agentrelease_api::approval::AgentReleaseApprovalSpec =
+            serde_json::from_value(o["spec"].clone()).expect("the CRD's spec");
+        assert!(typed.covers("skyloyalty-v7", 7, "12"));
     }
 }

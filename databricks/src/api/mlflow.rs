@@ -70,6 +70,12 @@ pub struct Dataset {
     /// The digest.
     #[serde(default)]
     pub digest: Option<String>,
+    /// Where the data came from, by kind (`delta` for a Unity Catalog table, `local`, `http`...).
+    #[serde(default)]
+    pub source_type: Option<String>,
+    /// The source's JSON description (for a table, `{"table_name": ...}`).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// A dataset input of a run.

@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod files;
 pub mod grants;
+pub mod mcp;
 pub mod mlflow;
 pub mod models;
 pub mod permissions;
@@ -15,6 +16,7 @@ pub mod workspace;
 pub use apps::*;
 pub use files::*;
 pub use grants::*;
+pub use mcp::*;
 pub use mlflow::*;
 pub use models::*;
 pub use permissions::*;

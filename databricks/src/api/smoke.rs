@@ -17,7 +17,14 @@ pub struct SmokeAnswer {
     pub status: u16,
     /// The body (lossy UTF-8, capped).
     pub body: String,
+    /// The MLflow trace request id the app reported in the [`TRACE_HEADER`] response header.
+    pub trace_header: Option<String>,
+    /// How long the answer took.
+    pub latency: Duration,
 }
+
+/// The response header in which an agent app reports the MLflow trace request id of the call.
+pub const TRACE_HEADER: &str = "x-mlflow-trace-id";
 
 impl Client {
     /// Sends `POST` (with a body) or `GET` to `url` + `path`. The URL may lack a scheme (https is
@@ -55,6 +62,7 @@ impl Client {
             MAX_SMOKE_BODY,
             false,
         );
+        let started = std::time::Instant::now();
         match tokio::time::timeout(timeout, send).await {
             Err(_) => Err(Error::local(
                 ErrorKind::Transient,
@@ -64,11 +72,19 @@ impl Client {
             Ok(Ok(a)) => Ok(SmokeAnswer {
                 status: a.status,
                 body: String::from_utf8_lossy(&a.body).into_owned(),
+                trace_header: a
+                    .headers
+                    .get(TRACE_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                latency: started.elapsed(),
             }),
             Ok(Err(e)) => match e.status {
                 Some(status) => Ok(SmokeAnswer {
                     status,
                     body: e.message,
+                    trace_header: None,
+                    latency: started.elapsed(),
                 }),
                 None => Err(e),
             },

@@ -12,6 +12,7 @@ pub mod apps;
 pub mod catalog;
 pub mod files;
 pub mod grants;
+pub mod mcp;
 pub mod mlflow;
 pub mod oauth;
 pub mod permissions;

@@ -19,11 +19,23 @@ fn unavailable(msg: &str) -> Response {
         .into_response()
 }
 
-/// Any method on `/_apps/{name}` and below.
+/// The chat completions path an agent app serves (OpenAI-compatible).
+pub const CHAT_PATH: &str = "api/chat/completions";
+/// The app's log page (`<app url>/logz`), served as plain text lines: one per deployment event,
+/// oldest first.
+pub const LOGS_PATH: &str = "logz";
+/// The response header carrying the MLflow trace request id.
+pub const TRACE_HEADER: &str = "x-mlflow-trace-id";
+
+/// Any method on `/_apps/{name}` and below. A POST to [`CHAT_PATH`] is a chat completion: the
+/// answer is deterministic (the set reply, or `[<MLFLOW_ACTIVE_MODEL_ID>] You asked: <last user
+/// message>`), with a trace request id numbered per call in the [`TRACE_HEADER`] header and in
+/// `databricks_output.trace.info.trace_id`.
 pub async fn answer(
     State(s): State<SharedState>,
+    method: axum::http::Method,
     Path(params): Path<Vec<(String, String)>>,
-    _body: Bytes,
+    body: Bytes,
 ) -> Response {
     let Some(name) = params
         .iter()
@@ -41,6 +53,14 @@ pub async fn answer(
         )
             .into_response();
     };
+    let rest_path = params
+        .iter()
+        .find(|(k, _)| k == "rest")
+        .map(|(_, v)| v.trim_matches('/'))
+        .unwrap_or("");
+    if rest_path == LOGS_PATH {
+        return logs(app);
+    }
     let Some(dep) = app
         .active_deployment
         .as_deref()
@@ -52,6 +72,21 @@ pub async fn answer(
         return unavailable("App Not Available: the app's compute is not running");
     }
     let env = super::apps::deployment_env(&world, app, dep);
+    let rest = params
+        .iter()
+        .find(|(k, _)| k == "rest")
+        .map(|(_, v)| v.trim_matches('/'))
+        .unwrap_or("");
+    if rest == CHAT_PATH && method == axum::http::Method::POST {
+        let model = env
+            .iter()
+            .find(|(k, _)| k.as_str() == "MLFLOW_ACTIVE_MODEL_ID")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let reply = world.chat_replies.get(&name).cloned();
+        drop(world);
+        return chat(&s, &name, &model, reply, &body);
+    }
     let mut body = app.reply.body.clone();
     for (k, v) in &env {
         body = body.replace(&format!("{{{{env.{k}}}}}"), v);
@@ -71,4 +106,89 @@ pub async fn answer(
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     resp
+}
+
+fn chat(
+    s: &SharedState,
+    app: &str,
+    model: &str,
+    reply: Option<Option<String>>,
+    body: &[u8],
+) -> Response {
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"error": {"message": "the body is not JSON"}}"#,
+        )
+            .into_response();
+    };
+    let prompt = request
+        .get("messages")
+        .and_then(serde_json::Value::as_array)
+        .and_then(|m| {
+            m.iter()
+                .rev()
+                .find(|x| x.get("role").and_then(serde_json::Value::as_str) == Some("user"))
+        })
+        .and_then(|m| m.get("content"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let n = {
+        let mut world = s.world();
+        world.chat_calls += 1;
+        world.chat_calls
+    };
+    let trace = format!("tr-{n:032x}");
+    let content = match reply {
+        Some(set) => set.unwrap_or_default(),
+        None => format!("[{model}] You asked: {prompt}"),
+    };
+    let answer = serde_json::json!({
+        "id": format!("chatcmpl-{n}"),
+        "object": "chat.completion",
+        "model": app,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "databricks_output": {"trace": {"info": {"trace_id": trace}}},
+    });
+    let mut resp = (StatusCode::OK, answer.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&trace) {
+        resp.headers_mut().insert(TRACE_HEADER, v);
+    }
+    resp
+}
+
+/// The app's log lines: for each deployment its start and its outcome; a failed one logs the
+/// failure as the app's stderr would.
+fn logs(app: &crate::world::App) -> Response {
+    let mut lines = Vec::new();
+    for d in &app.deployments {
+        lines.push(format!(
+            "[SYSTEM] deployment {} started from {}",
+            d.id, d.source_code_path
+        ));
+        match d.state.as_str() {
+            "SUCCEEDED" => lines.push(format!("[APP] deployment {}: {}", d.id, d.message)),
+            "FAILED" => {
+                lines.push(format!(
+                    "[APP] Traceback (most recent call last): deployment {}",
+                    d.id
+                ));
+                lines.push(format!("[APP] ERROR: {}", d.message));
+            }
+            _ => {}
+        }
+    }
+    lines.push(format!("[SYSTEM] app status {}", app.app_state()));
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain")],
+        lines.join("\n") + "\n",
+    )
+        .into_response()
 }

@@ -174,6 +174,7 @@ mod tests {
             metric: metric.into(),
             min,
             max,
+            max_regression: None,
         }
     }
 

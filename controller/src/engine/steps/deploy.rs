@@ -15,10 +15,11 @@ use crate::engine::change::Change;
 use crate::engine::desired;
 use crate::engine::effects::{Applied, Cause, Effect};
 use crate::engine::fingerprint;
-use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::pass::{Clock, EventType, Pass, StepResult};
 use crate::engine::rollback;
 use crate::engine::states::DeploymentState;
 use crate::engine::steps::audit;
+use crate::engine::verification::health;
 use crate::engine::workspace::{DeploymentInfo, DeploymentRequest, EnvEntry, Workspace};
 
 /// First poll interval of a deployment in flight; doubles up to [`MAX_POLL`].
@@ -105,13 +106,15 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             DeploymentPhase::Failed | DeploymentPhase::Cancelled
                 if record.generation == generation =>
             {
+                let health = health_report(pass, &app.name, app.url.clone()).await;
                 let what = format!(
-                    "deployment {} of app {} {}: {}",
+                    "deployment {} of app {} {}: {}; {health}",
                     record.id,
                     app.name,
                     phase_str(record.state),
                     record.message.as_deref().unwrap_or("no message")
                 );
+                pass.event(EventType::Warning, reasons::DEPLOYMENT_FAILED, what.clone());
                 return rollback::on_failure(pass, reasons::DEPLOYMENT_FAILED, what).await;
             }
             _ => {}
@@ -128,6 +131,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         if requests(pending, &request) {
             pass.status.deployment_id = Some(pending.id.clone());
             pass.status.verification = None;
+            pass.status.tools_check = None;
             pass.status.deployment = Some(DeploymentRecord {
                 id: pending.id.clone(),
                 generation,
@@ -211,12 +215,14 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(_) => {
             // The new deployment is verified again.
             pass.status.verification = None;
+            pass.status.tools_check = None;
             return StepResult::done(reasons::DEPLOYED, format!("would deploy the app{note}"));
         }
         Err(e) => return StepResult::from_workspace(&e),
     };
     pass.status.deployment_id = Some(created.id.clone());
     pass.status.verification = None;
+    pass.status.tools_check = None;
     pass.status.deployment = Some(DeploymentRecord {
         id: created.id.clone(),
         generation,
@@ -350,6 +356,35 @@ fn request_digest(request: &DeploymentRequest, artifacts: &str) -> String {
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
     fingerprint::digest(&refs)
 }
+
+/// The app's compute and app status read again, and the tail of its logs, as a sentence for a
+/// failure message. Never fails: what cannot be read is said so.
+async fn health_report<W: Workspace, C: Clock>(
+    pass: &Pass<'_, W, C>,
+    name: &str,
+    url: Option<String>,
+) -> String {
+    let app = pass.ws.get_app(name).await.ok().flatten();
+    let compute = app
+        .as_ref()
+        .and_then(|a| a.compute_state.as_ref())
+        .map(|c| c.as_str().to_string());
+    let state = app.as_ref().and_then(|a| a.app_state.clone());
+    let url = app.and_then(|a| a.url).or(url);
+    let logs = match url {
+        Some(url) => pass
+            .ws
+            .smoke_request(&url, health::LOGS_PATH, None, LOGS_TIMEOUT)
+            .await
+            .ok()
+            .and_then(|r| health::tail(r.status, &r.body)),
+        None => None,
+    };
+    health::describe(compute.as_deref(), state.as_deref(), logs.as_deref())
+}
+
+/// How long the log read may take: a reconcile never waits long on a failing app.
+const LOGS_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {

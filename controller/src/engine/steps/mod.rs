@@ -3,7 +3,8 @@
 //!
 //! evaluation gate -> signoff gate -> version consistency -> preflight -> ownership claim
 //!   -> deployment plan -> alias promotion -> app provisioning (its service principal)
-//!   -> serving endpoint -> permissions and grants -> app deployment -> verification -> audit
+//!   -> serving endpoint -> permissions and grants -> app deployment -> verification
+//!   -> MCP tool check -> audit
 //!
 //! Everything that can fail without writing (the gates and the preflight) runs before the first
 //! write (the ownership claim).
@@ -58,12 +59,14 @@ pub enum Step {
     Deploy,
     /// `Verified`.
     Verify,
+    /// `ToolsReachable` (in `engine::verification::mcp`).
+    Tools,
     /// `Audited`.
     Audit,
 }
 
 /// The steps in the order they run.
-pub const PIPELINE: [Step; 13] = [
+pub const PIPELINE: [Step; 14] = [
     Step::Evaluation,
     Step::Signoff,
     Step::Consistency,
@@ -76,6 +79,7 @@ pub const PIPELINE: [Step; 13] = [
     Step::Permissions,
     Step::Deploy,
     Step::Verify,
+    Step::Tools,
     Step::Audit,
 ];
 
@@ -95,6 +99,7 @@ impl Step {
             Step::Permissions => types::PERMISSIONS_APPLIED,
             Step::Deploy => types::APP_DEPLOYED,
             Step::Verify => types::VERIFIED,
+            Step::Tools => types::TOOLS_REACHABLE,
             Step::Audit => types::AUDITED,
         }
     }
@@ -114,6 +119,7 @@ impl Step {
             Step::Permissions => "permissions",
             Step::Deploy => "deploy",
             Step::Verify => "verify",
+            Step::Tools => "tools",
             Step::Audit => "audit",
         }
     }
@@ -124,7 +130,7 @@ impl Step {
             Step::Evaluation | Step::Signoff | Step::Consistency | Step::Preflight => Phase::Gating,
             Step::Claim | Step::Plan | Step::Promote => Phase::Promoting,
             Step::App | Step::Endpoint | Step::Permissions | Step::Deploy => Phase::Deploying,
-            Step::Verify | Step::Audit => Phase::Verifying,
+            Step::Verify | Step::Tools | Step::Audit => Phase::Verifying,
         }
     }
 
@@ -136,6 +142,13 @@ impl Step {
             Step::Endpoint => spec.serving_endpoint.is_some(),
             Step::Permissions => !spec.permissions.is_empty() || !spec.grants.is_empty(),
             Step::Verify => spec.app.is_some() && spec.verification.is_some(),
+            Step::Tools => {
+                spec.app.is_some()
+                    && spec
+                        .verification
+                        .as_ref()
+                        .is_some_and(|v| !v.mcp_servers.is_empty())
+            }
             _ => true,
         }
     }
@@ -155,6 +168,7 @@ impl Step {
             Step::Permissions => permissions::run(pass).await,
             Step::Deploy => deploy::run(pass).await,
             Step::Verify => verify::run(pass).await,
+            Step::Tools => crate::engine::verification::mcp::run(pass).await,
             Step::Audit => audit::run(pass).await,
         }
     }

@@ -176,6 +176,7 @@ async fn hold<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> Option<StepR
         // New spec or new artifacts: lift the hold; the failed deployment gets a new attempt.
         pass.status.rollback = None;
         pass.status.verification = None;
+        pass.status.tools_check = None;
         if pass
             .status
             .deployment

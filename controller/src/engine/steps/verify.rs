@@ -6,12 +6,14 @@
 use std::time::Duration;
 
 use agentrelease_api::conditions::reasons;
-use agentrelease_api::status::VerificationRecord;
+use agentrelease_api::release::ChatCheck;
+use agentrelease_api::status::{ChatRecord, VerificationRecord};
 
 use crate::engine::change::Change;
 use crate::engine::effects::{Applied, Cause, Effect};
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::rollback;
+use crate::engine::verification::chat;
 use crate::engine::workspace::Workspace;
 
 /// Attempts before a verification counts as failed.
@@ -61,7 +63,13 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     }
     let answer = match pass.effect(change, Cause::Progress).await {
         Ok(Effect::Applied(Applied::Smoke(answer))) => *answer,
-        Ok(_) => return StepResult::done(reasons::VERIFIED, "would verify the app"),
+        Ok(_) => {
+            // Plan: the chat call is listed too.
+            if let Some(check) = verification.chat.as_ref() {
+                let _planned = chat_call(pass, check, url.clone(), timeout).await;
+            }
+            return StepResult::done(reasons::VERIFIED, "would verify the app");
+        }
         Err(e) => Err(e),
     };
     let (passed, result) = match answer {
@@ -86,12 +94,27 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         }
         Err(e) => (false, format!("{method} {} failed: {e}", verification.path)),
     };
+    let (passed, result, chat) = match verification.chat.as_ref().filter(|_| passed) {
+        Some(check) => match chat_call(pass, check, url.clone(), timeout).await {
+            Ok((record, failure, shown)) => match failure {
+                None => (
+                    true,
+                    format!("{result}; chat {} answered {shown:?}", check.path),
+                    Some(record),
+                ),
+                Some(f) => (false, format!("chat check failed: {f}"), Some(record)),
+            },
+            Err(stop) => return stop,
+        },
+        None => (passed, result, None),
+    };
     let attempts = previous.map(|v| v.attempts).unwrap_or(0) + 1;
     pass.status.verification = Some(VerificationRecord {
         deployment_id: deployment_id.clone(),
         attempts,
         passed,
         last_result: Some(result.clone()),
+        chat,
     });
     if passed {
         return StepResult::done(
@@ -112,4 +135,46 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         format!("verification of deployment {deployment_id} failed {ATTEMPTS} times: {result}"),
     )
     .await
+}
+
+/// Sends the chat completion and judges it: the record for status, the failure (expected vs
+/// seen) when there is one, and the answer shown. `Err` stops the step (plan mode).
+async fn chat_call<W: Workspace, C: Clock>(
+    pass: &mut Pass<'_, W, C>,
+    check: &ChatCheck,
+    url: Option<String>,
+    timeout: Duration,
+) -> Result<(ChatRecord, Option<String>, String), StepResult> {
+    let change = Change::Smoke {
+        url,
+        path: check.path.clone(),
+        body: Some(chat::request_body(check)),
+        expect: None,
+        timeout,
+    };
+    let answer = match pass.effect(change, Cause::Progress).await {
+        Ok(Effect::Applied(Applied::Smoke(answer))) => *answer,
+        Ok(_) => return Err(StepResult::done(reasons::VERIFIED, "would verify the app")),
+        Err(e) => Err(e),
+    };
+    Ok(match answer {
+        Ok(resp) => {
+            let v = chat::judge(check, resp.status, &resp.body, resp.trace_header.as_deref());
+            let record = ChatRecord {
+                trace_request_id: v.trace_request_id,
+                latency_ms: i64::try_from(resp.latency_ms).unwrap_or(i64::MAX),
+                passed: v.failure.is_none(),
+            };
+            (record, v.failure, v.shown)
+        }
+        Err(e) => (
+            ChatRecord {
+                trace_request_id: None,
+                latency_ms: 0,
+                passed: false,
+            },
+            Some(format!("POST {} failed: {e}", check.path)),
+            String::new(),
+        ),
+    })
 }
