@@ -955,19 +955,21 @@ async fn a_workspace_that_hangs_does_not_hold_up_releases_on_another() {
     )
     .await;
     assert_eq!(w.sim.control().model_alias(MODEL, "champion"), Some(12));
-    // Every release of the hanging workspace is still in its first pass (one hangs, the others
-    // wait their turn): none has a status yet.
+    // No release of the hanging workspace got an answer from it (one hangs, the others wait
+    // their turn): none has a condition a workspace read decides. (A status written before the
+    // target's Secret reached the controller's cache, `CredentialsMissing`, is no answer.)
     for i in 0..6 {
         let stuck = w
             .releases()
             .get(&format!("noisy-{i}"))
             .await
             .expect("noisy");
-        assert!(
-            stuck.status.is_none(),
-            "noisy-{i} has a status: {:?}",
-            stuck.status
-        );
+        let answered = stuck.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "EvaluationPassed" || (c.type_ == "Ready" && c.is_true()))
+        });
+        assert!(!answered, "noisy-{i} progressed: {:?}", stuck.status);
     }
     let _ = tx.send(true);
     task.abort();
