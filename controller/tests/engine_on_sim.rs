@@ -666,14 +666,20 @@ async fn the_steady_state_read_budget() {
     assert!(calls.iter().all(|r| !r.is_write()));
 }
 
-#[tokio::test]
-async fn a_quick_check_that_sees_a_change_runs_the_full_pass_at_once() {
+/// The sample released, and one more pass that finds it converged and records a full check.
+async fn converged_with_a_full_check() -> Harness {
     let mut h = harness().await;
     assert!(h.run(200).await.0.is_ready());
     assert!(
         h.pass(Mode::Apply).await.is_ready(),
         "records the full check"
     );
+    h
+}
+
+#[tokio::test]
+async fn a_quick_check_that_sees_a_change_runs_the_full_pass_at_once() {
+    let mut h = converged_with_a_full_check().await;
     let c = h.control();
     c.set_model_alias(MODEL, "champion", 11).expect("drift");
     c.clear_calls();
@@ -689,12 +695,7 @@ async fn a_quick_check_that_sees_a_change_runs_the_full_pass_at_once() {
 
 #[tokio::test]
 async fn drift_outside_the_quick_check_is_found_by_the_next_full_check() {
-    let mut h = harness().await;
-    assert!(h.run(200).await.0.is_ready());
-    assert!(
-        h.pass(Mode::Apply).await.is_ready(),
-        "records the full check"
-    );
+    let mut h = converged_with_a_full_check().await;
     let c = h.control();
     let sp = c
         .app("skyloyalty-agent")

@@ -140,15 +140,8 @@ async fn an_evaluation_run_in_another_experiment_is_refused() {
     assert!(c.writes().is_empty());
 }
 
-#[tokio::test]
-async fn an_evaluation_run_with_the_wrong_name_is_refused() {
-    let mut h = harness().await;
-    let c = h.control();
-    seed_run(
-        &c,
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2",
-        "        run_name: my_eval\n        dataset_inputs:\n          - {name: main.agents.loyalty_eval_v7, digest: d1, context: evaluation, source_type: delta}\n",
-    );
+/// A pass with the experiment check off, which the run refuses; the condition's message.
+async fn refused_without_the_experiment_check(h: &mut Harness) -> String {
     if let Some(run) = h
         .release
         .spec
@@ -163,7 +156,19 @@ async fn an_evaluation_run_with_the_wrong_name_is_refused() {
         reason(&outcome, types::EVALUATION_PASSED),
         reasons::EVALUATION_RUN_REFUSED
     );
-    let msg = message(&outcome, types::EVALUATION_PASSED);
+    message(&outcome, types::EVALUATION_PASSED)
+}
+
+#[tokio::test]
+async fn an_evaluation_run_with_the_wrong_name_is_refused() {
+    let mut h = harness().await;
+    let c = h.control();
+    seed_run(
+        &c,
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2",
+        "        run_name: my_eval\n        dataset_inputs:\n          - {name: main.agents.loyalty_eval_v7, digest: d1, context: evaluation, source_type: delta}\n",
+    );
+    let msg = refused_without_the_experiment_check(&mut h).await;
     assert!(
         msg.contains("named \"my_eval\", expected eval_pre_deploy_YYYYMMDD_HHMMSS"),
         "{msg}"
@@ -179,21 +184,7 @@ async fn an_evaluation_run_on_a_local_file_is_refused() {
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3",
         "        run_name: eval_pre_deploy_20261201_093000\n        dataset_inputs:\n          - {name: eval.csv, digest: d1, context: evaluation, source_type: local, source: '{\"uri\": \"/tmp/eval.csv\"}'}\n",
     );
-    if let Some(run) = h
-        .release
-        .spec
-        .evaluation
-        .as_mut()
-        .and_then(|e| e.run.as_mut())
-    {
-        run.require_evaluation_experiment = false;
-    }
-    let outcome = h.pass(Mode::Apply).await;
-    assert_eq!(
-        reason(&outcome, types::EVALUATION_PASSED),
-        reasons::EVALUATION_RUN_REFUSED
-    );
-    let msg = message(&outcome, types::EVALUATION_PASSED);
+    let msg = refused_without_the_experiment_check(&mut h).await;
     assert!(
         msg.contains("eval.csv")
             && msg.contains("source_type local")
