@@ -61,13 +61,30 @@ pub enum ReconcileError {
     Kube(#[source] kube::Error),
     /// Adding or removing the finalizer failed.
     #[error("finalizer: {0}")]
-    Finalizer(String),
-    /// A transient workspace failure; the status says which step.
-    #[error("{0}")]
-    Transient(String),
-    /// Cleaning up the workspace on deletion failed.
+    Finalizer(#[source] kube::Error),
+    /// The finalizer helper refused the object (no name, or an invalid finalizer name).
+    #[error("finalizer: the object cannot carry the finalizer")]
+    FinalizerRefused,
+    /// A transient workspace failure; the message is the Ready condition's, which says which
+    /// step failed and how.
+    #[error("{message}")]
+    Transient {
+        /// The Ready condition's message.
+        message: String,
+    },
+    /// The workspace cannot be cleaned up on deletion because the target or its credentials
+    /// cannot be resolved; the message says what is missing.
+    #[error("cleanup: {message}")]
+    CleanupBlocked {
+        /// What stops the cleanup and how to get past it.
+        message: String,
+    },
+    /// The workspace connection for the cleanup could not be made.
     #[error("cleanup: {0}")]
-    Cleanup(String),
+    CleanupConnect(#[source] crate::connection::ConnectError),
+    /// A workspace call of the cleanup failed.
+    #[error("cleanup: {0}")]
+    Cleanup(#[source] crate::engine::workspace::WorkspaceError),
     /// The object has no namespace.
     #[error("the object has no namespace")]
     NoNamespace,
@@ -78,9 +95,11 @@ impl ReconcileError {
     pub fn category(&self) -> &'static str {
         match self {
             ReconcileError::Kube(_) => "kube",
-            ReconcileError::Finalizer(_) => "finalizer",
-            ReconcileError::Transient(_) => "workspace",
-            ReconcileError::Cleanup(_) => "cleanup",
+            ReconcileError::Finalizer(_) | ReconcileError::FinalizerRefused => "finalizer",
+            ReconcileError::Transient { .. } => "workspace",
+            ReconcileError::CleanupBlocked { .. }
+            | ReconcileError::CleanupConnect(_)
+            | ReconcileError::Cleanup(_) => "cleanup",
             ReconcileError::NoNamespace => "no_namespace",
         }
     }
@@ -148,7 +167,10 @@ async fn with_finalizer<F: WorkspaceFactory>(
     .map_err(|e| match e {
         kube::runtime::finalizer::Error::ApplyFailed(inner)
         | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner,
-        other => ReconcileError::Finalizer(other.to_string()),
+        kube::runtime::finalizer::Error::AddFinalizer(e)
+        | kube::runtime::finalizer::Error::RemoveFinalizer(e) => ReconcileError::Finalizer(e),
+        kube::runtime::finalizer::Error::UnnamedObject
+        | kube::runtime::finalizer::Error::InvalidFinalizer => ReconcileError::FinalizerRefused,
     })
 }
 
@@ -301,19 +323,27 @@ async fn apply<F: WorkspaceFactory>(
             }
         }
     };
-    let action = finish(release, outcome, ctx).await?;
+    let finished = finish(release, outcome, ctx).await?;
     let took = started.elapsed();
-    match action {
-        Ok((action, label)) => {
+    match finished {
+        Finished::Next { action, label } => {
             ctx.metrics.reconciled(label, took);
             ctx.backoff.reset(&key);
             Ok(action)
         }
-        Err(message) => {
+        Finished::Backoff { message } => {
             ctx.metrics.reconciled("failed", took);
-            Err(ReconcileError::Transient(message))
+            Err(ReconcileError::Transient { message })
         }
     }
+}
+
+/// What follows a reconcile whose status was written.
+enum Finished {
+    /// Reconcile again as the engine asked; `label` is the outcome for the metrics.
+    Next { action: Action, label: &'static str },
+    /// A transient failure: back off per object; the message is the Ready condition's.
+    Backoff { message: String },
 }
 
 /// Writes the status, records Events and metrics; returns the next action, or the transient
@@ -322,7 +352,7 @@ async fn finish<F: WorkspaceFactory>(
     release: &AgentRelease,
     outcome: Outcome,
     ctx: &Context<F>,
-) -> Result<Result<(Action, &'static str), String>, ReconcileError> {
+) -> Result<Finished, ReconcileError> {
     let ns = release.namespace().ok_or(ReconcileError::NoNamespace)?;
     let name = release.name_any();
     let mut new_status = outcome.status.clone();
@@ -368,12 +398,15 @@ async fn finish<F: WorkspaceFactory>(
         "progressing"
     };
     match outcome.requeue {
-        Requeue::After(delay) => Ok(Ok((Action::requeue(delay), label))),
+        Requeue::After(delay) => Ok(Finished::Next {
+            action: Action::requeue(delay),
+            label,
+        }),
         Requeue::Backoff => {
             let message = agentrelease_api::condition::find(&new_status.conditions, types::READY)
                 .map(|c| c.message.clone())
                 .unwrap_or_else(|| "transient failure".into());
-            Ok(Err(message))
+            Ok(Finished::Backoff { message })
         }
     }
 }
@@ -402,13 +435,13 @@ async fn cleanup<F: WorkspaceFactory>(
                     &message,
                 )
                 .await;
-                return Err(ReconcileError::Cleanup(message));
+                return Err(ReconcileError::CleanupBlocked { message });
             }
         };
         let ws = ctx
             .factory
             .connect(&connection)
-            .map_err(|e| ReconcileError::Cleanup(e.to_string()))?;
+            .map_err(ReconcileError::CleanupConnect)?;
         match engine::cleanup::cleanup(release, &*ws).await {
             Ok(done) if !done.is_empty() => {
                 publish(
@@ -430,7 +463,7 @@ async fn cleanup<F: WorkspaceFactory>(
                     &e.to_string(),
                 )
                 .await;
-                return Err(ReconcileError::Cleanup(e.to_string()));
+                return Err(ReconcileError::Cleanup(e));
             }
         }
     }
