@@ -63,12 +63,48 @@ fn is_uc(model: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct ClientWorkspace {
     client: dbx::Client,
+    /// Workspace folders this process made (or found) with `mkdirs`: a write into one of them
+    /// skips the `mkdirs`; when the folder has gone since, the import's 404 makes it again.
+    folders: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl ClientWorkspace {
     /// Wraps a client.
     pub fn new(client: dbx::Client) -> Self {
-        ClientWorkspace { client }
+        ClientWorkspace {
+            client,
+            folders: Default::default(),
+        }
+    }
+
+    fn folder_known(&self, folder: &str) -> bool {
+        self.folders
+            .lock()
+            .map(|f| f.contains(folder))
+            .unwrap_or(false)
+    }
+
+    fn remember_folder(&self, folder: &str, made: bool) {
+        if let Ok(mut f) = self.folders.lock() {
+            if made {
+                // Bounded: a process writes into a handful of ledger and plan folders.
+                if f.len() >= 4096 {
+                    f.clear();
+                }
+                f.insert(folder.to_string());
+            } else {
+                f.remove(folder);
+            }
+        }
+    }
+
+    async fn make_folder(&self, folder: &str) -> WsResult<()> {
+        self.client
+            .mkdirs(folder)
+            .await
+            .map_err(err("create workspace folder"))?;
+        self.remember_folder(folder, true);
+        Ok(())
     }
 
     /// The client.
@@ -638,15 +674,27 @@ impl Workspace for ClientWorkspace {
         content: Bytes,
         overwrite: bool,
     ) -> WsResult<CreateOutcome> {
-        if let Some((folder, _)) = path.rsplit_once('/')
-            && !folder.is_empty()
+        let folder = path
+            .rsplit_once('/')
+            .map(|(folder, _)| folder)
+            .filter(|f| !f.is_empty());
+        let known = folder.is_none_or(|f| self.folder_known(f));
+        if let Some(folder) = folder
+            && !known
         {
-            self.client
-                .mkdirs(folder)
-                .await
-                .map_err(err("create workspace folder"))?;
+            self.make_folder(folder).await?;
         }
-        match self.client.import_file(path, &content, overwrite).await {
+        let mut result = self.client.import_file(path, &content, overwrite).await;
+        if let Some(folder) = folder
+            && known
+            && matches!(&result, Err(e) if e.kind == dbx::ErrorKind::NotFound)
+        {
+            // The folder went away since this process made it.
+            self.remember_folder(folder, false);
+            self.make_folder(folder).await?;
+            result = self.client.import_file(path, &content, overwrite).await;
+        }
+        match result {
             Ok(()) => Ok(CreateOutcome::Created),
             Err(e) if !overwrite && e.kind == dbx::ErrorKind::AlreadyExists => {
                 Ok(CreateOutcome::AlreadyExists)

@@ -18,6 +18,9 @@ pub struct CallRecord {
     pub method: String,
     /// Request path (no query).
     pub path: String,
+    /// The query string, when the request had one (e.g. the `path=` of a workspace export).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     /// The route template that served it (e.g. `/api/2.0/apps/{name}`), or the path when none did.
     pub route: String,
     /// The answered status (0 when the connection was dropped on purpose).
@@ -111,6 +114,7 @@ mod tests {
             seq: 0,
             method: method.into(),
             path: "/api/2.0/apps/a".into(),
+            query: None,
             route: "/api/2.0/apps/{name}".into(),
             status,
             duration: Duration::from_millis(1),

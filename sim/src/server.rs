@@ -161,6 +161,7 @@ async fn serve_one(
     let started = Instant::now();
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
     let control = path == "/_sim" || path.starts_with("/_sim/");
     let mut lose_answer = false;
     if !control {
@@ -179,7 +180,15 @@ async fn serve_one(
             FaultDecision::Pass => {}
             FaultDecision::Delay(d) => tokio::time::sleep(d).await,
             FaultDecision::Drop => {
-                record(&shared, &method, &path, None, 0, started, None, true);
+                record(
+                    &shared,
+                    (&method, &path, &query),
+                    None,
+                    0,
+                    started,
+                    None,
+                    true,
+                );
                 return Err(Dropped);
             }
             FaultDecision::LoseAnswer => lose_answer = true,
@@ -204,8 +213,7 @@ async fn serve_one(
                 }
                 record(
                     &shared,
-                    &method,
-                    &path,
+                    (&method, &path, &query),
                     None,
                     status.as_u16(),
                     started,
@@ -228,8 +236,7 @@ async fn serve_one(
         let principal = resp.extensions().get::<Caller>().map(|c| c.0.clone());
         record(
             &shared,
-            &method,
-            &path,
+            (&method, &path, &query),
             route,
             resp.status().as_u16(),
             started,
@@ -246,8 +253,7 @@ async fn serve_one(
 #[allow(clippy::too_many_arguments)]
 fn record(
     shared: &Shared,
-    method: &str,
-    path: &str,
+    (method, path, query): (&str, &str, &Option<String>),
     route: Option<String>,
     status: u16,
     started: Instant,
@@ -263,6 +269,7 @@ fn record(
         seq: 0,
         method: method.to_string(),
         path: path.to_string(),
+        query: query.clone(),
         route: route.unwrap_or_else(|| path.to_string()),
         status,
         duration: started.elapsed(),

@@ -706,16 +706,26 @@ async fn drive<W: engine::Workspace>(
     let deadline = started + how.timeout;
     let mut pacing = super::pacing::Pacing::new(how.simulated);
     loop {
-        let outcome = engine::reconcile(
+        // The pass reports its steps as it goes (it may wait inside itself a while).
+        let live = std::sync::Mutex::new(&mut shown);
+        let observe = |step: &engine::StepReport| {
+            if let Ok(mut shown) = live.lock() {
+                shown.steps(std::slice::from_ref(step));
+            }
+        };
+        let outcome = engine::reconcile_waiting(
             &job.release,
             &target,
             job.identity.clone(),
             &*ws,
             &SystemClock,
             Mode::Apply,
+            engine::Waiting {
+                wait: super::pacing::inline_wait(how.simulated),
+                observe: &observe,
+            },
         )
         .await;
-        shown.steps(&outcome.steps);
         for e in &outcome.events {
             if e.reason == "DriftCorrected" || e.reason == "DriftDetected" {
                 shown.line(&format!("! {}: {}", e.reason, e.message));

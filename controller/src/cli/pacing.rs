@@ -12,6 +12,20 @@ pub const BASE: Duration = Duration::from_millis(500);
 /// The longest wait after transient failures.
 pub const MAX: Duration = Duration::from_secs(30);
 
+/// The longest pause inside a pass against the embedded simulator (its clock runs faster
+/// than the wall clock, so a short pause is a long one there).
+pub const SIMULATED_PAUSE: Duration = Duration::from_millis(250);
+/// The longest pause inside a pass against a real workspace.
+pub const PAUSE: Duration = Duration::from_secs(15);
+/// How long one pass may wait inside itself on long operations.
+pub const PASS_BUDGET: Duration = Duration::from_secs(50);
+
+/// How a pass of `apply` waits inside itself (see [`crate::engine::InlineWait`]).
+pub fn inline_wait(simulated: bool) -> crate::engine::InlineWait {
+    let longest = if simulated { SIMULATED_PAUSE } else { PAUSE };
+    crate::engine::InlineWait::new(PASS_BUDGET, longest)
+}
+
 /// Where a release stands, as far as progress goes: how many steps are done, and the step in
 /// front with its reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +73,7 @@ impl Pacing {
         }
         self.last = Some(progress);
         match requeue {
-            Requeue::After(d) if self.simulated => d.min(Duration::from_millis(250)),
+            Requeue::After(d) if self.simulated => d.min(SIMULATED_PAUSE),
             Requeue::After(d) => d,
             Requeue::Backoff => {
                 let d = self.backoff;

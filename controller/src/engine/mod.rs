@@ -12,6 +12,7 @@ pub mod desired;
 pub mod effects;
 pub mod fingerprint;
 pub mod full_check;
+pub mod inline_wait;
 pub mod ledger;
 pub mod lock;
 pub mod pass;
@@ -29,6 +30,7 @@ use agentrelease_api::conditions::{reasons, types};
 use agentrelease_api::{AgentRelease, AgentReleaseStatus, ReleaseTargetSpec};
 
 pub use context::{Identity, ReleaseContext};
+pub use inline_wait::InlineWait;
 pub use pass::{Clock, Event, EventType, Mode, PlannedChange, StepResult, SystemClock};
 pub use workspace::Workspace;
 
@@ -162,6 +164,44 @@ pub async fn reconcile<W: Workspace, C: Clock>(
     .await
 }
 
+/// Runs one pass that waits on long operations inside itself, within `waiting`'s budget,
+/// instead of ending and starting over (`apply` from CI): the gates, the lock and the steps
+/// already done are not read again while an app's compute starts or a deployment runs.
+pub async fn reconcile_waiting<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    ws: &W,
+    clock: &C,
+    mode: Mode,
+    waiting: Waiting<'_>,
+) -> Outcome {
+    run(
+        release,
+        target,
+        identity,
+        ws,
+        clock,
+        mode,
+        lock::process_writer(),
+        Some(waiting),
+    )
+    .await
+}
+
+/// Sees each step's report as the pass makes it (a pass that waits inside itself can take a
+/// while; progress output follows it live).
+pub type Observer<'a> = dyn Fn(&StepReport) + Send + Sync + 'a;
+
+/// How a pass waits inside itself, and who follows its steps as they happen.
+#[derive(Clone, Copy)]
+pub struct Waiting<'a> {
+    /// The budget and the longest pause.
+    pub wait: InlineWait,
+    /// Called with each step's report as soon as it is made.
+    pub observe: &'a Observer<'a>,
+}
+
 /// Runs one pass as `writer` (the holder named in the release lock).
 pub async fn reconcile_as<W: Workspace, C: Clock>(
     release: &AgentRelease,
@@ -172,6 +212,32 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
     mode: Mode,
     writer: &str,
 ) -> Outcome {
+    run(release, target, identity, ws, clock, mode, writer, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    ws: &W,
+    clock: &C,
+    mode: Mode,
+    writer: &str,
+    waiting: Option<Waiting<'_>>,
+) -> Outcome {
+    let (mut wait, observe) = match waiting {
+        Some(w) => (Some(w.wait), Some(w.observe)),
+        None => (None, None),
+    };
+    let report = |reports: &mut Vec<StepReport>, step: steps::Step, result: &StepResult| {
+        if let Some(r) = StepReport::new(step, result) {
+            if let Some(observe) = observe {
+                observe(&r);
+            }
+            reports.push(r);
+        }
+    };
     let old = release.status.clone().unwrap_or_default();
     let generation = identity.generation;
     let resync = release.spec.policy.resync();
@@ -270,27 +336,16 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
         let writes = step == steps::Step::Claim
             || (step == steps::Step::Preflight
                 && old.rollback.as_ref().is_some_and(|r| r.in_progress));
-        let result = if writes {
-            match pass
-                .effects
-                .guard(
-                    ws,
-                    ctx.lock_path(),
-                    &ctx.identity.key(),
-                    clock.now(),
-                    !settled,
-                )
-                .await
-            {
-                Ok(()) => step.run(&mut pass).await,
-                Err(lock::LockError::Workspace(e)) => StepResult::from_workspace(&e),
-                Err(e) => StepResult::waiting(reasons::LOCKED, e.to_string(), LOCK_RETRY),
-            }
-        } else {
-            step.run(&mut pass).await
-        };
-        let result = pass.effects.settle(result);
-        reports.extend(StepReport::new(step, &result));
+        let mut result = run_step(step, &mut pass, writes, settled).await;
+        // Waiting inside the pass: the same step is looked at again, nothing before it is.
+        while let StepResult::Waiting { after, .. } = &result
+            && let Some(pause) = wait.as_mut().and_then(|w| w.take(*after))
+        {
+            report(&mut reports, step, &result);
+            clock.sleep(pause).await;
+            result = run_step(step, &mut pass, writes, settled).await;
+        }
+        report(&mut reports, step, &result);
         match result {
             StepResult::Done { .. } => builder.record(&mut pass.status, step, &result),
             StepResult::NotApplicable => {
@@ -331,4 +386,30 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
         outcome.status.full_check = Some(full_check::record(generation, clock.now(), digest));
     }
     outcome
+}
+
+/// Runs one step, under the release lock when it may write (`writes`; taken once per pass,
+/// unless the release is `settled`), as the mode settles its result.
+async fn run_step<W: Workspace, C: Clock>(
+    step: steps::Step,
+    pass: &mut Pass<'_, W, C>,
+    writes: bool,
+    settled: bool,
+) -> StepResult {
+    let result = if writes {
+        let (ws, now, path, key) = (
+            pass.ws,
+            pass.clock.now(),
+            pass.ctx.lock_path(),
+            pass.ctx.identity.key(),
+        );
+        match pass.effects.guard(ws, path, &key, now, !settled).await {
+            Ok(()) => step.run(pass).await,
+            Err(lock::LockError::Workspace(e)) => StepResult::from_workspace(&e),
+            Err(e) => StepResult::waiting(reasons::LOCKED, e.to_string(), LOCK_RETRY),
+        }
+    } else {
+        step.run(pass).await
+    };
+    pass.effects.settle(result)
 }

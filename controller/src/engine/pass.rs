@@ -23,6 +23,12 @@ use super::workspace::{
 pub trait Clock: Send + Sync {
     /// Now.
     fn now(&self) -> Timestamp;
+
+    /// Pauses a pass that waits on a long operation inside itself ([`super::InlineWait`]); a
+    /// simulated clock moves itself forward instead of sleeping.
+    fn sleep(&self, d: Duration) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep(d)
+    }
 }
 
 /// The wall clock.
@@ -210,6 +216,8 @@ pub struct Artifacts {
     pub grants: BTreeMap<(String, String), Vec<PrivilegeAssignment>>,
     /// Direct ACL entries read by the preflight, by object.
     pub acls: BTreeMap<AclObject, Vec<AclEntry>>,
+    /// The deployment experiment's id, once read (or created) in this pass.
+    pub deployment_experiment: Option<String>,
 }
 
 impl Artifacts {

@@ -262,3 +262,49 @@ pub fn other_release(h: &Harness, name: &str) -> (AgentRelease, Identity) {
     };
     (release, identity)
 }
+
+/// The wall clock for `now`, but a pause inside a pass moves the frozen simulated workspace on
+/// instead of sleeping (a pass that waits inside itself, as `apply` runs it).
+pub struct SimPause(pub SimControl);
+
+impl engine::Clock for SimPause {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+
+    fn sleep(&self, d: Duration) -> impl std::future::Future<Output = ()> + Send {
+        self.0.advance_clock(d);
+        std::future::ready(())
+    }
+}
+
+impl Harness {
+    /// One pass that waits inside itself within `wait` (as `apply` runs it), pausing on the
+    /// simulated clock; the steps it reports live are returned beside the outcome.
+    pub async fn pass_waiting(
+        &mut self,
+        wait: engine::InlineWait,
+    ) -> (Outcome, Vec<engine::StepReport>) {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let observe = |r: &engine::StepReport| {
+            if let Ok(mut seen) = seen.lock() {
+                seen.push(r.clone());
+            }
+        };
+        let outcome = engine::reconcile_waiting(
+            &self.release,
+            &self.target.spec,
+            self.identity.clone(),
+            &self.ws,
+            &SimPause(self.control()),
+            Mode::Apply,
+            engine::Waiting {
+                wait,
+                observe: &observe,
+            },
+        )
+        .await;
+        self.release.status = Some(outcome.status.clone());
+        (outcome, seen.into_inner().unwrap_or_default())
+    }
+}

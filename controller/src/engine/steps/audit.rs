@@ -157,10 +157,14 @@ fn promotion_key<W, C>(pass: &Pass<'_, W, C>, outcome: RunOutcome) -> String {
 pub async fn experiment_id<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
 ) -> Result<Option<String>, StepResult> {
+    if let Some(id) = pass.artifacts.deployment_experiment.clone() {
+        return Ok(Some(id));
+    }
     let path = pass.ctx.target.experiments.deployment.clone();
     match pass.ws.get_experiment(&path).await {
         Ok(Some(e)) if e.active => {
             pass.status.experiment_id = Some(e.id.clone());
+            pass.artifacts.deployment_experiment = Some(e.id.clone());
             return Ok(Some(e.id));
         }
         Ok(Some(_)) => {
@@ -198,6 +202,7 @@ pub async fn experiment_id<W: Workspace, C: Clock>(
         .get_or_insert_with(CreatedObjects::default)
         .experiment = Some(path);
     pass.status.experiment_id = Some(id.clone());
+    pass.artifacts.deployment_experiment = Some(id.clone());
     Ok(Some(id))
 }
 

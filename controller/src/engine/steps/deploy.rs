@@ -50,7 +50,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     // artifacts (which lift a rollback hold) get a new attempt.
     let config = request_digest(&request, &pass.artifacts.fingerprint());
     let generation = pass.ctx.identity.generation;
-    let Some(app) = pass.artifacts.app.clone() else {
+    let Some(mut app) = pass.artifacts.app.clone() else {
         // The app does not exist yet (plan).
         let mut diff: Vec<String> = desired::env_lines(&request.env)
             .into_iter()
@@ -92,6 +92,18 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                 }
             }
             pass.status.deployment = Some(record.clone());
+            // It finished since the app was read earlier in the pass: read the app again, so
+            // its active deployment is the one that just finished.
+            if record.state != DeploymentPhase::InProgress {
+                match pass.ws.get_app(&app.name).await {
+                    Ok(Some(fresh)) => {
+                        pass.artifacts.app = Some(fresh.clone());
+                        app = fresh;
+                    }
+                    Ok(None) => {}
+                    Err(e) => return StepResult::from_workspace(&e),
+                }
+            }
         }
         match record.state {
             DeploymentPhase::InProgress => {

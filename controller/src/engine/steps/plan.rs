@@ -50,10 +50,13 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(v) => v,
         Err(result) => return result,
     };
+    // Plans read by the marker scan, so the numbering below does not read them again.
+    let mut present = std::collections::BTreeSet::new();
     for &version in versions.iter().rev().take(MARKER_SCAN_LIMIT) {
         let path = pass.ctx.plan_path(version);
         match pass.ws.read_file(&path, MAX_PLAN_BYTES).await {
             Ok(Some(bytes)) => {
+                present.insert(version);
                 if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) {
                     let alias_from = alias_from_document(&String::from_utf8_lossy(&bytes));
                     return record(pass, version, path, alias_from, true).await;
@@ -73,12 +76,14 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(v) => v,
         Err(e) => return StepResult::from_workspace(&e),
     };
+    // The promotion right after this step decides on the same read.
+    pass.seen.alias = Some(alias_from);
     // Numbering counts plans, not folders: an empty `v<M>` at the top (a failed upload of an
     // older version) is filled, not skipped.
     let mut highest = versions.clone();
     let mut probes = 0;
     while let Some(&top) = highest.last() {
-        if probes == EMPTY_PROBES {
+        if probes == EMPTY_PROBES || present.contains(&top) {
             break;
         }
         probes += 1;

@@ -28,9 +28,13 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     let version = pass.ctx.spec.model.version;
     let generation = pass.ctx.identity.generation;
 
-    let current = match pass.ws.get_alias(&model, &alias).await {
-        Ok(v) => v,
-        Err(e) => return StepResult::from_workspace(&e),
+    // Read once per pass: the plan step, when it ran in this pass, read it just now.
+    let current = match pass.seen.alias {
+        Some(current) => current,
+        None => match pass.ws.get_alias(&model, &alias).await {
+            Ok(v) => v,
+            Err(e) => return StepResult::from_workspace(&e),
+        },
     };
     pass.seen.alias = Some(current);
     let previous = pass
