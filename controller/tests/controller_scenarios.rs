@@ -223,7 +223,7 @@ impl Harness {
     async fn reconcile(
         &self,
     ) -> Result<kube::runtime::controller::Action, reconciler::ReconcileError> {
-        reconciler::reconcile(self.stored(), self.ctx.clone()).await
+        reconciler::reconcile_object(self.stored(), self.ctx.clone()).await
     }
 
     fn seen(&self) -> Vec<Seen> {

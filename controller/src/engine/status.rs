@@ -120,7 +120,14 @@ impl<'a> StatusBuilder<'a> {
             message,
         );
         self.status.phase = Some(Phase::Suspended);
-        let events = transition_events(self.old, &self.status);
+        // A release created suspended has done nothing to tell of: its status says it is
+        // suspended, and no Event is recorded (a fleet of suspended releases costs one write
+        // each). Suspending a release that ran is a transition and gets its Event.
+        let events = if self.old.observed_generation.is_none() {
+            Vec::new()
+        } else {
+            transition_events(self.old, &self.status)
+        };
         Outcome {
             status: self.status,
             requeue: Requeue::After(resync),
@@ -709,6 +716,19 @@ mod tests {
             StatusBuilder::new(&old, 4, clock).suspended("maintenance", Duration::from_secs(60));
         check(&s.status, 4);
         assert_eq!(s.status.phase, Some(Phase::Suspended));
+        // Created suspended: nothing happened, no Event. Suspended after it ran: an Event.
+        assert!(s.events.is_empty(), "{:?}", s.events);
+        let ran = AgentReleaseStatus {
+            observed_generation: Some(3),
+            ..Default::default()
+        };
+        let later =
+            StatusBuilder::new(&ran, 4, clock).suspended("maintenance", Duration::from_secs(60));
+        assert!(
+            later.events.iter().any(|e| e.reason == reasons::SUSPENDED),
+            "{:?}",
+            later.events
+        );
         let b = StatusBuilder::new(&old, 4, clock).blocked_before_start(
             types::TARGET_RESOLVED,
             reasons::TARGET_NOT_FOUND,

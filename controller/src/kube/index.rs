@@ -5,6 +5,8 @@ use kube::ResourceExt;
 use kube::core::DeserializeGuard;
 use kube::runtime::reflector::ObjectRef;
 
+use super::handle::ReleaseHandle;
+
 /// The namespace and name of the target a release refers to.
 pub fn target_of(release: &AgentRelease) -> Option<(String, String)> {
     let ns = release
@@ -18,14 +20,17 @@ pub fn target_of(release: &AgentRelease) -> Option<(String, String)> {
 
 /// Releases that refer to the target `namespace/name`.
 pub fn releases_of_target(
-    releases: &[std::sync::Arc<DeserializeGuard<AgentRelease>>],
+    releases: &[std::sync::Arc<ReleaseHandle>],
     namespace: &str,
     name: &str,
-) -> Vec<ObjectRef<DeserializeGuard<AgentRelease>>> {
+) -> Vec<ObjectRef<ReleaseHandle>> {
     releases
         .iter()
-        .filter_map(|guard| guard.0.as_ref().ok())
-        .filter(|r| target_of(r).is_some_and(|(ns, n)| ns == namespace && n == name))
+        .filter(|r| {
+            r.target
+                .as_ref()
+                .is_some_and(|(ns, n)| ns == namespace && n == name)
+        })
         .filter_map(|r| Some(ObjectRef::new(&r.name_any()).within(&r.namespace()?)))
         .collect()
 }

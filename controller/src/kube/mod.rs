@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod cache;
 pub mod client_rate;
 pub mod credentials;
+pub mod handle;
 pub mod http;
 pub mod index;
 pub mod reconciler;

@@ -23,6 +23,7 @@ use crate::telemetry::metrics::Metrics;
 
 use super::backoff::Backoff;
 use super::credentials;
+use super::handle::ReleaseHandle;
 use super::status::{self, FIELD_MANAGER};
 use super::workspace_slots::{RETRY_WHEN_FULL, WorkspaceSlots};
 
@@ -114,8 +115,26 @@ fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> 
     )
 }
 
-/// Reconciles one AgentRelease (or reports that it does not decode).
+/// Reconciles the AgentRelease a cache handle stands for: reads the object as it is now (a
+/// release deleted meanwhile has nothing left to do) and reconciles it.
 pub async fn reconcile<F: WorkspaceFactory>(
+    handle: Arc<ReleaseHandle>,
+    ctx: Arc<Context<F>>,
+) -> Result<Action, ReconcileError> {
+    let ns = handle.namespace().ok_or(ReconcileError::NoNamespace)?;
+    let api: Api<DeserializeGuard<AgentRelease>> = Api::namespaced(ctx.client.clone(), &ns);
+    match api
+        .get_opt(&handle.name_any())
+        .await
+        .map_err(ReconcileError::Kube)?
+    {
+        Some(obj) => reconcile_object(Arc::new(obj), ctx).await,
+        None => Ok(Action::await_change()),
+    }
+}
+
+/// Reconciles one AgentRelease as read (or reports that it does not decode).
+pub async fn reconcile_object<F: WorkspaceFactory>(
     obj: Arc<DeserializeGuard<AgentRelease>>,
     ctx: Arc<Context<F>>,
 ) -> Result<Action, ReconcileError> {
@@ -137,7 +156,7 @@ pub async fn reconcile<F: WorkspaceFactory>(
 
 /// Requeues a failed object after its own exponential backoff.
 pub fn error_policy<F: WorkspaceFactory>(
-    obj: Arc<DeserializeGuard<AgentRelease>>,
+    obj: Arc<ReleaseHandle>,
     error: &ReconcileError,
     ctx: Arc<Context<F>>,
 ) -> Action {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use agentrelease_api::{AgentRelease, ReleaseTarget};
 use anyhow::Context as _;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::DeserializeGuard;
 use kube::core::PartialObjectMeta;
@@ -26,6 +26,7 @@ use crate::telemetry::metrics::Metrics;
 use super::backoff::Backoff;
 use super::cache;
 use super::client_rate::RateLimitLayer;
+use super::handle::{self, ReleaseHandle};
 use super::http::{self, HttpState};
 use super::index;
 use super::reconciler::{self, Context, Settings};
@@ -379,10 +380,11 @@ async fn run_release_controller<F: WorkspaceFactory>(
         .default_backoff()
         .touched_objects();
 
-    let (release_store, release_writer) = reflector::store();
+    // The cache keeps handles, not whole releases (see `handle`); a reconcile reads the object.
+    let (release_store, release_writer) = reflector::store::<ReleaseHandle>();
     let release_stream = reflector::reflector(
         release_writer,
-        watcher::watcher(releases, release_config).modify(cache::trim),
+        watcher::watcher(releases, release_config).map_ok(handle::event),
     )
     .applied_objects()
     .predicate_filter(cache::wakes, Default::default());
@@ -405,7 +407,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
             index::targets_of_secret(&targets_for_secrets.state(), &ns, &secret.name_any())
                 .into_iter()
                 .flat_map(|(tns, tname)| index::releases_of_target(&state, &tns, &tname))
-                .collect::<Vec<ObjectRef<DeserializeGuard<AgentRelease>>>>()
+                .collect::<Vec<ObjectRef<ReleaseHandle>>>()
         })
         .graceful_shutdown_on(shutdown);
 
