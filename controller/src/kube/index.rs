@@ -50,3 +50,38 @@ pub fn targets_of_secret(
         .filter_map(|t| Some((t.namespace()?, t.name_any())))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn handle(ns: &str, name: &str, target: Option<(&str, &str)>) -> Arc<ReleaseHandle> {
+        Arc::new(ReleaseHandle {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some(ns.into()),
+                ..Default::default()
+            },
+            target: target.map(|(a, b)| (a.into(), b.into())),
+            released: None,
+            status: None,
+            undecodable: None,
+        })
+    }
+
+    #[test]
+    fn a_target_change_concerns_the_releases_that_name_it_and_no_other() {
+        let all = vec![
+            handle("a", "r1", Some(("a", "prod"))),
+            handle("a", "r2", Some(("a", "staging"))),
+            handle("b", "r3", Some(("a", "prod"))),
+            handle("a", "broken", None),
+        ];
+        let hit: Vec<String> = releases_of_target(&all, "a", "prod")
+            .into_iter()
+            .map(|r| format!("{}/{}", r.namespace.unwrap_or_default(), r.name))
+            .collect();
+        assert_eq!(hit, vec!["a/r1".to_string(), "b/r3".to_string()]);
+    }
+}
