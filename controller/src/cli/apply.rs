@@ -187,6 +187,14 @@ pub trait Environment {
     fn is_seed(&self, path: &std::path::Path) -> bool;
 }
 
+/// What preparing a run came to.
+enum Prepared<F: WorkspaceFactory> {
+    /// The releases to run and the workspace they run against.
+    Ready(Vec<Job>, Workspace<F>),
+    /// The input was refused; what was wrong is printed (exit 1).
+    Refused,
+}
+
 /// Loads and validates the manifests and decides the workspace.
 async fn prepare<E: Environment>(
     env: &E,
@@ -194,18 +202,18 @@ async fn prepare<E: Environment>(
     recursive: bool,
     args: &WorkspaceArgs,
     output: OutputFormat,
-) -> anyhow::Result<Result<(Vec<Job>, Workspace<E::Factory>), i32>> {
+) -> anyhow::Result<Prepared<E::Factory>> {
     let report = validate::validate_paths(files, recursive);
     if !report.is_clean() {
         for p in &report.problems {
             eprintln!("{p}");
         }
         eprintln!("{} problem(s); nothing was applied", report.problems.len());
-        return Ok(Err(1));
+        return Ok(Prepared::Refused);
     }
     if report.releases.is_empty() {
         eprintln!("no AgentRelease found in the given paths");
-        return Ok(Err(1));
+        return Ok(Prepared::Refused);
     }
 
     let mut jobs = Vec::new();
@@ -220,7 +228,7 @@ async fn prepare<E: Environment>(
                 release.metadata.name.as_deref().unwrap_or(""),
                 release.spec.target_ref.name
             );
-            return Ok(Err(1));
+            return Ok(Prepared::Refused);
         };
         if !targets.iter().any(|(_, t)| same_object(t, target)) {
             targets.push((target_doc, target));
@@ -260,7 +268,7 @@ async fn prepare<E: Environment>(
                     eprintln!("{line}");
                 }
                 eprintln!("nothing was sent to {host}");
-                return Ok(Err(1));
+                return Ok(Prepared::Refused);
             }
             for o in &overrides {
                 eprintln!(
@@ -353,7 +361,7 @@ async fn prepare<E: Environment>(
     if output == OutputFormat::Text {
         println!("using the {}", workspace.description);
     }
-    Ok(Ok((jobs, workspace)))
+    Ok(Prepared::Ready(jobs, workspace))
 }
 
 /// `ReleaseTarget/<name>`, as `validate` names objects.
@@ -515,8 +523,8 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
     )
     .await?
     {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
+        Prepared::Ready(jobs, workspace) => (jobs, workspace),
+        Prepared::Refused => return Ok(1),
     };
     let jobs = connect_all(jobs, &workspace)?;
     let text = args.output == OutputFormat::Text;
@@ -780,8 +788,8 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
     )
     .await?
     {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
+        Prepared::Ready(jobs, workspace) => (jobs, workspace),
+        Prepared::Refused => return Ok(1),
     };
     let jobs = connect_all(jobs, &workspace)?;
     let mut exit = 0;
