@@ -14,6 +14,7 @@ pub mod fingerprint;
 pub mod full_check;
 pub mod ledger;
 pub mod lock;
+pub mod newer;
 pub mod pass;
 pub mod plan_doc;
 pub mod rollback;
@@ -172,6 +173,95 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
     mode: Mode,
     writer: &str,
 ) -> Outcome {
+    let inputs = Inputs {
+        writer,
+        ..Inputs::default()
+    };
+    reconcile_with(release, target, identity, ws, clock, mode, &inputs).await
+}
+
+/// What a pass knows beyond the release and its target.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The holder named in the release lock.
+    pub writer: &'a str,
+    /// The AgentReleaseApprovals of the release's namespace; `None` where the runner cannot
+    /// read them (`apply` without a cluster: only the model version tag counts there).
+    pub approvals: Option<&'a [steps::approved::KubeApproval]>,
+    /// Look for newer model versions in this pass (the controller's once-per-resync poll).
+    pub poll_newer_versions: bool,
+}
+
+impl Default for Inputs<'_> {
+    fn default() -> Self {
+        Inputs {
+            writer: lock::process_writer(),
+            approvals: None,
+            poll_newer_versions: false,
+        }
+    }
+}
+
+/// Runs one pass with `inputs`.
+pub async fn reconcile_with<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    ws: &W,
+    clock: &C,
+    mode: Mode,
+    inputs: &Inputs<'_>,
+) -> Outcome {
+    let mut outcome = run_pipeline(release, target, identity, ws, clock, mode, inputs).await;
+    let old = release.status.clone().unwrap_or_default();
+    let declared = release.spec.model.version;
+    outcome
+        .status
+        .newer_versions
+        .retain(|v| v.version > declared);
+    if mode == Mode::Apply
+        && inputs.poll_newer_versions
+        && !release.spec.policy.suspend
+        && let Ok(ctx) = ReleaseContext::new(
+            Identity {
+                generation: outcome.status.observed_generation.unwrap_or_default(),
+                ..identity_of(release)
+            },
+            &release.spec,
+            target,
+        )
+        && let Ok(Some(newer)) = newer::poll(ws, &ctx).await
+    {
+        outcome.events.extend(newer::announcements(
+            ctx.model(),
+            &old.newer_versions,
+            &newer,
+        ));
+        outcome.status.newer_versions = newer;
+    }
+    outcome
+}
+
+/// A placeholder identity for the newer-versions poll (it reads only the model and paths).
+fn identity_of(release: &AgentRelease) -> Identity {
+    Identity {
+        uid: release.metadata.uid.clone().unwrap_or_default(),
+        generation: 0,
+        namespace: release.metadata.namespace.clone().unwrap_or_default(),
+        name: release.metadata.name.clone().unwrap_or_default(),
+    }
+}
+
+async fn run_pipeline<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    ws: &W,
+    clock: &C,
+    mode: Mode,
+    inputs: &Inputs<'_>,
+) -> Outcome {
+    let writer = inputs.writer;
     let old = release.status.clone().unwrap_or_default();
     let generation = identity.generation;
     let resync = release.spec.policy.resync();
@@ -252,6 +342,7 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
         artifacts: Artifacts::default(),
         events: Vec::new(),
         seen: full_check::Seen::default(),
+        approvals: inputs.approvals,
     };
     // The steps from the claim on write: a pass that may write holds the release lock from
     // before they read what they decide on. The gates and the preflight only read.

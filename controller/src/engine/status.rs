@@ -343,6 +343,8 @@ impl<'a> StatusBuilder<'a> {
             Some((_, StepResult::Blocked { reason, message })) => {
                 let phase = if *reason == reasons::ROLLED_BACK {
                     Phase::RolledBack
+                } else if *reason == reasons::AWAITING_APPROVAL {
+                    Phase::AwaitingApproval
                 } else {
                     Phase::Blocked
                 };
