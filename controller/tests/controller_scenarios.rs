@@ -205,6 +205,8 @@ async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harne
             Duration::from_secs(1),
         )),
         slots: Arc::new(WorkspaceSlots::new(4)),
+        approvals: reflector::store().0,
+        newer_polls: Arc::new(Default::default()),
     });
     Harness {
         ctx,
