@@ -674,6 +674,7 @@ mod tests {
                         artifacts: Artifacts::default(),
                         events: Vec::new(),
                         seen: Default::default(),
+                        approvals: None,
                     };
                     let mut stopped = None;
                     for (i, step) in PIPELINE.into_iter().enumerate() {
