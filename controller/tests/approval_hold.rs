@@ -191,3 +191,79 @@ async fn without_the_policy_no_approval_is_asked_for() {
     assert_eq!(outcome.status.phase, Some(Phase::AwaitingApproval));
     assert!(c.writes().is_empty());
 }
+
+/// `agentrelease apply` on a copy of the samples with `policy.approval: Required`; `tag` adds
+/// `approval_prod=Approved` to model version 12 in the seed.
+fn apply_with_approval(tag: bool) -> std::process::Output {
+    let samples = support::samples();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let release = std::fs::read_to_string(samples.join("agentrelease.yaml"))
+        .expect("release")
+        .replacen(
+            "    deletion: Retain",
+            "    deletion: Retain\n    approval: Required",
+            1,
+        );
+    std::fs::write(dir.path().join("agentrelease.yaml"), release).expect("write");
+    std::fs::copy(
+        samples.join("releasetarget.yaml"),
+        dir.path().join("releasetarget.yaml"),
+    )
+    .expect("copy");
+    let mut seed = std::fs::read_to_string(samples.join("workspace-seed.yaml")).expect("seed");
+    let v12 = "                model_id: m-7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b\n";
+    assert!(seed.contains(v12));
+    if tag {
+        seed = seed.replacen(
+            v12,
+            &format!("{v12}                tags: {{approval_prod: Approved, approval_prod_by: ml-lead@skyloyalty.example}}\n"),
+            1,
+        );
+    }
+    std::fs::write(dir.path().join("workspace-seed.yaml"), seed).expect("seed");
+    copy_dir(&samples.join("workspace"), &dir.path().join("workspace"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_agentrelease"))
+        .args(["apply", "--no-progress", "-o", "json", "-f"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    out
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn apply_from_ci_waits_for_the_tag_and_releases_with_it() {
+    let out = apply_with_approval(false);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["releases"][0]["phase"], "AwaitingApproval");
+
+    let out = apply_with_approval(true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let approval = &doc["releases"][0]["status"]["approval"];
+    assert_eq!(approval["source"], "ModelVersionTag");
+    assert_eq!(approval["approvedBy"], "ml-lead@skyloyalty.example");
+}

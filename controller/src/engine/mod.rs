@@ -212,7 +212,8 @@ pub async fn reconcile_with<W: Workspace, C: Clock>(
     mode: Mode,
     inputs: &Inputs<'_>,
 ) -> Outcome {
-    let mut outcome = run_pipeline(release, target, identity, ws, clock, mode, inputs).await;
+    let mut outcome =
+        run_pipeline(release, target, identity.clone(), ws, clock, mode, inputs).await;
     let old = release.status.clone().unwrap_or_default();
     let declared = release.spec.model.version;
     outcome
@@ -222,14 +223,7 @@ pub async fn reconcile_with<W: Workspace, C: Clock>(
     if mode == Mode::Apply
         && inputs.poll_newer_versions
         && !release.spec.policy.suspend
-        && let Ok(ctx) = ReleaseContext::new(
-            Identity {
-                generation: outcome.status.observed_generation.unwrap_or_default(),
-                ..identity_of(release)
-            },
-            &release.spec,
-            target,
-        )
+        && let Ok(ctx) = ReleaseContext::new(identity, &release.spec, target)
         && let Ok(Some(newer)) = newer::poll(ws, &ctx).await
     {
         outcome.events.extend(newer::announcements(
@@ -240,16 +234,6 @@ pub async fn reconcile_with<W: Workspace, C: Clock>(
         outcome.status.newer_versions = newer;
     }
     outcome
-}
-
-/// A placeholder identity for the newer-versions poll (it reads only the model and paths).
-fn identity_of(release: &AgentRelease) -> Identity {
-    Identity {
-        uid: release.metadata.uid.clone().unwrap_or_default(),
-        generation: 0,
-        namespace: release.metadata.namespace.clone().unwrap_or_default(),
-        name: release.metadata.name.clone().unwrap_or_default(),
-    }
 }
 
 async fn run_pipeline<W: Workspace, C: Clock>(
