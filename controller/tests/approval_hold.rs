@@ -222,12 +222,11 @@ fn apply_with_approval(tag: bool) -> std::process::Output {
     }
     std::fs::write(dir.path().join("workspace-seed.yaml"), seed).expect("seed");
     copy_dir(&samples.join("workspace"), &dir.path().join("workspace"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_agentrelease"))
+    std::process::Command::new(env!("CARGO_BIN_EXE_agentrelease"))
         .args(["apply", "--no-progress", "-o", "json", "-f"])
         .arg(dir.path())
         .output()
-        .expect("run");
-    out
+        .expect("run")
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
