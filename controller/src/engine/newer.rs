@@ -12,8 +12,9 @@ use super::pass::{Event, EventType};
 use super::states::ModelVersionStatus;
 use super::workspace::{ModelVersionInfo, Workspace, WsResult};
 
-/// How many versions one poll reads at most.
-pub const MAX_LISTED: usize = 200;
+/// How many versions one poll reads at most (ten pages of 100; the listing's order is not
+/// relied on, so a model with more versions than this may hide its newest ones).
+pub const MAX_LISTED: usize = 1000;
 /// How many newer versions status lists (the newest ones).
 pub const MAX_REPORTED: usize = 10;
 
