@@ -54,6 +54,21 @@ fn found<T>(r: dbx::Result<T>, operation: &str) -> WsResult<Option<T>> {
     }
 }
 
+/// Versions asked for per page when listing a model's versions.
+const LIST_PAGE: u32 = 100;
+
+fn version_info(v: dbx::ModelVersionInfo) -> ModelVersionInfo {
+    ModelVersionInfo {
+        version: v.version,
+        status: ModelVersionStatus::parse(&v.status),
+        run_id: v.run_id,
+        model_id: v.model_id,
+        source: v.source,
+        created_at_ms: v.created_at,
+        tags: v.tags.into_iter().map(|t| (t.key, t.value)).collect(),
+    }
+}
+
 /// Whether a model name is a Unity Catalog three-part name (else the workspace registry).
 fn is_uc(model: &str) -> bool {
     model.split('.').count() == 3
@@ -312,12 +327,37 @@ impl Workspace for ClientWorkspace {
         } else {
             self.client.registry_get_version(model, version).await
         };
-        Ok(found(r, "get model version")?.map(|v| ModelVersionInfo {
-            version: v.version,
-            status: ModelVersionStatus::parse(&v.status),
-            run_id: v.run_id,
-            model_id: v.model_id,
-        }))
+        Ok(found(r, "get model version")?.map(version_info))
+    }
+
+    async fn list_model_versions(
+        &self,
+        model: &str,
+        limit: usize,
+    ) -> WsResult<Option<Vec<ModelVersionInfo>>> {
+        if !is_uc(model) {
+            return Ok(Some(Vec::new()));
+        }
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = found(
+                self.client
+                    .list_model_versions(model, LIST_PAGE, token.as_deref())
+                    .await,
+                "list model versions",
+            )?;
+            let Some(page) = page else {
+                return Ok(None);
+            };
+            out.extend(page.model_versions.into_iter().map(version_info));
+            token = page.next_page_token.filter(|t| !t.is_empty());
+            if token.is_none() || out.len() >= limit {
+                break;
+            }
+        }
+        out.truncate(limit);
+        Ok(Some(out))
     }
 
     async fn get_alias(&self, model: &str, alias: &str) -> WsResult<Option<i64>> {

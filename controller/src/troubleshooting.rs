@@ -134,6 +134,21 @@ pub const ENTRIES: &[Entry] = &[
         action: "fix `spec.servingEndpoint`",
     },
     Entry {
+        reasons: &["AwaitingApproval"],
+        meaning: "`spec.policy.approval` is `Required` and no approval covers exactly this release, N and model version yet; every gate and check passed and nothing was written (phase `AwaitingApproval`); the message lists approvals that did not count (another N or model version) and says when the run reads only the model version tag (`apply`)",
+        action: "approve it: `kubectl agentrelease approve NAME` (an `AgentReleaseApproval`), or set the tag `approval_<target>=Approved` on the model version; see [docs/approval.md](docs/approval.md)",
+    },
+    Entry {
+        reasons: &["Approved"],
+        meaning: "an approval covers this release, N and model version; who, when, the comment and the source are in `status.approval`, the plan and the audit run",
+        action: "nothing",
+    },
+    Entry {
+        reasons: &["NewModelVersion"],
+        meaning: "an Event: the registered model has a READY version newer than `spec.model.version` (listed in `status.newerVersions` with whether the next N's signoff and eval summary exist); the spec is not changed",
+        action: "run `agentrelease next -f release.yaml` and commit its manifest, or let CI open the pull request; see [docs/new-versions.md](docs/new-versions.md)",
+    },
+    Entry {
         reasons: &["OwnershipConflict"],
         meaning: "the alias, app or endpoint is owned by another release with the same N, or by a release of another agent (the message names it); or its ledger record is damaged",
         action: "give the release a higher N, release to other objects, or retire the other release",

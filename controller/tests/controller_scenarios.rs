@@ -160,6 +160,7 @@ fn serve(
 
 struct Harness {
     ctx: Arc<Context<ClientFactory>>,
+    approvals: reflector::store::Writer<DeserializeGuard<agentrelease_api::AgentReleaseApproval>>,
     fake: Shared,
     sim: RunningSim,
     _server: tokio::task::JoinHandle<()>,
@@ -187,6 +188,7 @@ async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harne
         &sim.url(),
     )))));
     let metrics = Arc::new(Metrics::new());
+    let (approval_store, approvals) = reflector::store();
     let ctx = Arc::new(Context {
         client: client.clone(),
         recorder: Recorder::new(
@@ -205,9 +207,12 @@ async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harne
             Duration::from_secs(1),
         )),
         slots: Arc::new(WorkspaceSlots::new(4)),
+        approvals: approval_store,
+        newer_polls: Arc::new(Default::default()),
     });
     Harness {
         ctx,
+        approvals,
         fake,
         sim,
         _server: server,
@@ -570,5 +575,118 @@ async fn a_target_with_a_refused_token_or_no_secret_is_not_ready_with_the_reason
     assert_eq!(
         target_condition(&status, "CredentialsValid"),
         ("False".to_string(), "CredentialsMissing".to_string())
+    );
+}
+
+#[tokio::test]
+async fn an_approval_in_the_namespace_releases_a_release_that_requires_one() {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    release["spec"]["policy"]["approval"] = json!("Required");
+    let mut h = harness(release, true, settings()).await;
+    for _ in 0..20 {
+        h.reconcile().await.expect("reconcile");
+        if h.condition("Stalled")
+            .is_some_and(|c| c["status"] == "True")
+        {
+            break;
+        }
+    }
+    let approved = h.condition("Approved").expect("Approved condition");
+    assert_eq!(approved["status"], "False", "{approved}");
+    assert_eq!(approved["reason"], "AwaitingApproval");
+    assert_eq!(
+        h.fake.lock().expect("lock").release["status"]["phase"],
+        "AwaitingApproval"
+    );
+    assert!(h.sim.control().writes().is_empty(), "nothing written");
+
+    // Someone approves another model version, then this one (as `kubectl agentrelease approve`).
+    for (name, model_version) in [("other-version", "11"), ("skyloyalty-v7-approval", "12")] {
+        let mut approval = agentrelease_api::AgentReleaseApproval::new(
+            name,
+            agentrelease_api::AgentReleaseApprovalSpec {
+                release: "skyloyalty-v7".into(),
+                n: 7,
+                model_version: model_version.into(),
+                approved_by: "alice@example.com".into(),
+                comment: Some("soaked on staging".into()),
+            },
+        );
+        approval.metadata.namespace = Some(NS.into());
+        h.approvals
+            .apply_watcher_event(&watcher::Event::Apply(DeserializeGuard(Ok(approval))));
+        if model_version == "11" {
+            h.reconcile().await.expect("reconcile");
+            assert_eq!(
+                h.condition("Approved").map(|c| c["reason"].clone()),
+                Some(json!("AwaitingApproval"))
+            );
+            assert!(h.sim.control().writes().is_empty());
+        }
+    }
+    for _ in 0..200 {
+        h.reconcile().await.expect("reconcile");
+        if h.condition("Ready").is_some_and(|c| c["status"] == "True") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        h.condition("Ready").map(|c| c["status"].clone()),
+        Some(json!("True"))
+    );
+    let status = h.fake.lock().expect("lock").release["status"].clone();
+    assert_eq!(status["approval"]["approvedBy"], "alice@example.com");
+    assert_eq!(status["approval"]["reference"], "skyloyalty-v7-approval");
+    assert_eq!(status["approval"]["source"], "AgentReleaseApproval");
+    assert_eq!(status["approval"]["comment"], "soaked on staging");
+}
+
+#[tokio::test]
+async fn a_newer_model_version_is_an_event_a_metric_and_a_status_entry_never_a_spec_change() {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    let h = harness(release, true, settings()).await;
+    h.sim
+        .control()
+        .register_model_version(
+            "main.agents.skyloyalty",
+            13,
+            Some("m-0123456789abcdef0123456789abcdef"),
+            "READY",
+        )
+        .expect("v13");
+    for _ in 0..200 {
+        h.reconcile().await.expect("reconcile");
+        if h.condition("Ready").is_some_and(|c| c["status"] == "True") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    h.reconcile().await.expect("reconcile");
+    let stored = h.fake.lock().expect("lock").release.clone();
+    assert_eq!(stored["status"]["newerVersions"][0]["version"], 13);
+    assert_eq!(stored["spec"]["model"]["version"], 12, "spec untouched");
+    let events = h.event_reasons();
+    assert_eq!(
+        events.iter().filter(|r| *r == "NewModelVersion").count(),
+        1,
+        "{events:?}"
+    );
+    let metrics = h.ctx.metrics.encode();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("agentrelease_new_model_versions_total")
+                && l.contains("main.agents.skyloyalty")
+                && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "agentrelease_releases_with_newer_model_versions 1"),
+        "{metrics}"
     );
 }

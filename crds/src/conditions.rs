@@ -25,6 +25,8 @@ pub mod types {
     /// Every check that can fail without writing passed: the model version and its logged model
     /// id, the securables, app resources and ACL objects named, the endpoint config, ownership.
     pub const PREFLIGHT_PASSED: &str = "PreflightPassed";
+    /// An approval covers this release, N and model version (`spec.policy.approval: Required`).
+    pub const APPROVED: &str = "Approved";
     /// The release owns its alias, app and endpoint in the workspace's release ledger.
     pub const OWNERSHIP_CLAIMED: &str = "OwnershipClaimed";
     /// The deployment plan for this generation is written and recorded.
@@ -59,6 +61,7 @@ pub const PIPELINE: &[&str] = &[
     types::SIGNOFF_APPROVED,
     types::VERSIONS_CONSISTENT,
     types::PREFLIGHT_PASSED,
+    types::APPROVED,
     types::OWNERSHIP_CLAIMED,
     types::PLAN_RECORDED,
     types::ALIAS_PROMOTED,
@@ -202,6 +205,14 @@ pub mod reasons {
     pub const DRIFT_CORRECTED: &str = "DriftCorrected";
     /// No drift was found.
     pub const NO_DRIFT: &str = "NoDrift";
+    /// `spec.policy.approval: Required` and no approval covers this release, N and model version
+    /// yet; nothing is written until one does.
+    pub const AWAITING_APPROVAL: &str = "AwaitingApproval";
+    /// An approval covers this release, N and model version.
+    pub const APPROVED: &str = "Approved";
+    /// The registered model has a READY version newer than the declared one (an Event; the
+    /// version is listed in `status.newerVersions`).
+    pub const NEW_MODEL_VERSION: &str = "NewModelVersion";
 }
 
 use schemars::JsonSchema;
@@ -232,6 +243,9 @@ pub enum Phase {
     Failed,
     /// Suspended by policy; nothing is written to the workspace.
     Suspended,
+    /// Every gate and check passed; waiting for an approval of this release, N and model
+    /// version before the first write (`spec.policy.approval: Required`).
+    AwaitingApproval,
     /// A newer release of the same agent owns the alias, app and endpoint; this one makes no
     /// further writes.
     Superseded,
@@ -252,6 +266,7 @@ impl Phase {
             Phase::Failed => "Failed",
             Phase::Suspended => "Suspended",
             Phase::Superseded => "Superseded",
+            Phase::AwaitingApproval => "AwaitingApproval",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod duration;
 pub mod host;
 pub mod mcp;
 pub mod names;
+pub mod promotion_status;
 pub mod release;
 pub mod rules;
 mod schema;

@@ -987,6 +987,12 @@ pub struct PolicySpec {
     /// endpoint this release created.
     #[serde(default)]
     pub deletion: DeletionPolicy,
+    /// `Required`: after every gate and check passed and before the first write, the release
+    /// waits (phase `AwaitingApproval`) for an approval of exactly this release, N and model
+    /// version — an `AgentReleaseApproval` in the namespace, or the tag
+    /// `approval_<target name>=Approved` on the model version.
+    #[serde(default)]
+    pub approval: ApprovalPolicy,
 }
 
 impl Default for PolicySpec {
@@ -999,6 +1005,7 @@ impl Default for PolicySpec {
             resync_interval: default_resync(),
             full_check_interval: default_full_check(),
             deletion: DeletionPolicy::default(),
+            approval: ApprovalPolicy::default(),
         }
     }
 }
@@ -1029,6 +1036,16 @@ pub enum DeletionPolicy {
     Retain,
     /// Remove what this release created.
     Delete,
+}
+
+/// Whether a release waits for a person's approval before its first write.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, Default)]
+pub enum ApprovalPolicy {
+    /// Release as soon as the gates and checks pass.
+    #[default]
+    NotRequired,
+    /// Wait for an approval of this release, N and model version.
+    Required,
 }
 
 impl PolicySpec {

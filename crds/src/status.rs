@@ -119,6 +119,17 @@ pub struct AgentReleaseStatus {
     /// endpoint it saw; resyncs until `policy.fullCheckInterval` has passed compare only those.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_check: Option<FullCheckRecord>,
+
+    /// The approval this release was released under (`spec.policy.approval: Required`): who,
+    /// when, the comment and where it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::promotion_status::ApprovalRecord>,
+
+    /// READY versions of the registered model newer than `spec.model.version`, oldest first
+    /// (bounded), looked for once per resync interval. The spec is never edited: Git owns it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub newer_versions: Vec<crate::promotion_status::NewerVersion>,
 }
 
 /// A full check of a converged release.

@@ -203,6 +203,58 @@ impl SimControl {
         Ok(())
     }
 
+    /// Registers a new version of a model (as a training job would), READY unless `status`
+    /// says otherwise, created now by the simulated clock.
+    pub fn register_model_version(
+        &self,
+        full_name: &str,
+        version: i64,
+        model_id: Option<&str>,
+        status: &str,
+    ) -> Result<(), ControlError> {
+        let mut world = self.shared.world();
+        let now = world.now();
+        let model = world
+            .models
+            .get_mut(full_name)
+            .ok_or_else(|| ControlError::Missing(format!("model {full_name}")))?;
+        model.versions.insert(
+            version,
+            crate::world::ModelVersion {
+                status: status.to_string(),
+                run_id: None,
+                model_id: model_id.map(str::to_string),
+                source: match model_id {
+                    Some(id) => format!("models:/{id}"),
+                    None => format!("dbfs:/models/{full_name}/{version}"),
+                },
+                comment: None,
+                created_ms: now,
+                tags: BTreeMap::new(),
+            },
+        );
+        model.updated_ms = now;
+        Ok(())
+    }
+
+    /// Sets a tag on a model version by hand (e.g. `approval_prod=Approved`).
+    pub fn set_model_version_tag(
+        &self,
+        full_name: &str,
+        version: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ControlError> {
+        let mut world = self.shared.world();
+        let mv = world
+            .models
+            .get_mut(full_name)
+            .and_then(|m| m.versions.get_mut(&version))
+            .ok_or_else(|| ControlError::Missing(format!("version {version} of {full_name}")))?;
+        mv.tags.insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+
     /// Removes a Unity Catalog model alias by hand.
     pub fn delete_model_alias(&self, full_name: &str, alias: &str) -> bool {
         self.shared

@@ -125,6 +125,9 @@ pub struct SeedModelVersion {
     /// Free text.
     #[serde(default)]
     pub comment: Option<String>,
+    /// Model version tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 fn ready() -> String {
@@ -974,6 +977,7 @@ impl Seed {
                     }),
                     comment: v.comment.clone(),
                     created_ms: now,
+                    tags: v.tags.clone(),
                 },
             );
         }

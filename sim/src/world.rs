@@ -62,6 +62,8 @@ pub struct ModelVersion {
     pub comment: Option<String>,
     /// Creation time.
     pub created_ms: i64,
+    /// Model version tags (e.g. `approval_prod=Approved`, as deployment jobs set them).
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// A registered model.

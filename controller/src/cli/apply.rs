@@ -124,10 +124,10 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// A release with the target it will run against.
-struct Job {
-    release: AgentRelease,
-    target: ReleaseTarget,
-    identity: Identity,
+pub(crate) struct Job {
+    pub(crate) release: AgentRelease,
+    pub(crate) target: ReleaseTarget,
+    pub(crate) identity: Identity,
     /// Set when `--override-host` sends this release away from its target's `spec.host`.
     host_override: Option<HostOverride>,
 }
@@ -161,7 +161,7 @@ pub struct Workspace<F: WorkspaceFactory> {
 
 impl<F: WorkspaceFactory> Workspace<F> {
     /// The connection for releases of `target`: this workspace, at the target's rate.
-    fn connection(&self, target: &agentrelease_api::ReleaseTargetSpec) -> Connection {
+    pub(crate) fn connection(&self, target: &agentrelease_api::ReleaseTargetSpec) -> Connection {
         Connection {
             host: self.host.clone(),
             credentials: self.credentials.clone(),
@@ -188,7 +188,7 @@ pub trait Environment {
 }
 
 /// What preparing a run came to.
-enum Prepared<F: WorkspaceFactory> {
+pub(crate) enum Prepared<F: WorkspaceFactory> {
     /// The releases to run and the workspace they run against.
     Ready(Vec<Job>, Workspace<F>),
     /// The input was refused; what was wrong is printed (exit 1).
@@ -196,7 +196,7 @@ enum Prepared<F: WorkspaceFactory> {
 }
 
 /// Loads and validates the manifests and decides the workspace.
-async fn prepare<E: Environment>(
+pub(crate) async fn prepare<E: Environment>(
     env: &E,
     files: &[PathBuf],
     recursive: bool,
@@ -471,7 +471,7 @@ fn cli_identity(release: &AgentRelease) -> Identity {
 }
 
 /// The target as the engine sees it: pointed at the workspace actually used.
-fn target_for(
+pub(crate) fn target_for(
     job: &Job,
     workspace: &Workspace<impl WorkspaceFactory>,
 ) -> agentrelease_api::ReleaseTargetSpec {

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod crd;
 pub mod environment;
 pub mod import;
+pub mod next;
 pub mod pacing;
 pub mod progress;
 pub mod validate;
@@ -31,6 +32,9 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Show what `apply` would change, without writing anything.
     Plan(apply::PlanArgs),
+    /// Print the manifest of the next release (N+1, the newest READY model version) to stdout;
+    /// exit code 3 when there is no newer READY version.
+    Next(next::NextArgs),
     /// Run the Kubernetes controller.
     Controller(crate::kube::run::ControllerArgs),
     /// Write ReleaseTargets and AgentRelease skeletons from a Databricks Asset Bundle.
@@ -52,6 +56,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Plan(args) => {
             crate::telemetry::logging::init(crate::telemetry::logging::LogFormat::Text, "warn");
             apply::plan(&environment::Binary::default(), &args).await
+        }
+        Command::Next(args) => {
+            crate::telemetry::logging::init(crate::telemetry::logging::LogFormat::Text, "warn");
+            next::run(&environment::Binary::default(), &args).await
         }
         Command::Controller(args) => {
             crate::telemetry::logging::init(crate::telemetry::logging::LogFormat::Json, "info");

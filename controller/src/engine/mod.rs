@@ -15,6 +15,7 @@ pub mod full_check;
 pub mod inline_wait;
 pub mod ledger;
 pub mod lock;
+pub mod newer;
 pub mod pass;
 pub mod plan_doc;
 pub mod rollback;
@@ -176,17 +177,11 @@ pub async fn reconcile_waiting<W: Workspace, C: Clock>(
     mode: Mode,
     waiting: Waiting<'_>,
 ) -> Outcome {
-    run(
-        release,
-        target,
-        identity,
-        ws,
-        clock,
-        mode,
-        lock::process_writer(),
-        Some(waiting),
-    )
-    .await
+    let inputs = Inputs {
+        waiting: Some(waiting),
+        ..Inputs::default()
+    };
+    reconcile_with(release, target, identity, ws, clock, mode, &inputs).await
 }
 
 /// Sees each step's report as the pass makes it (a pass that waits inside itself can take a
@@ -202,6 +197,12 @@ pub struct Waiting<'a> {
     pub observe: &'a Observer<'a>,
 }
 
+impl std::fmt::Debug for Waiting<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiting").field("wait", &self.wait).finish()
+    }
+}
+
 /// Runs one pass as `writer` (the holder named in the release lock).
 pub async fn reconcile_as<W: Workspace, C: Clock>(
     release: &AgentRelease,
@@ -212,21 +213,83 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
     mode: Mode,
     writer: &str,
 ) -> Outcome {
-    run(release, target, identity, ws, clock, mode, writer, None).await
+    let inputs = Inputs {
+        writer,
+        ..Inputs::default()
+    };
+    reconcile_with(release, target, identity, ws, clock, mode, &inputs).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run<W: Workspace, C: Clock>(
+/// What a pass knows beyond the release and its target.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The holder named in the release lock.
+    pub writer: &'a str,
+    /// The AgentReleaseApprovals of the release's namespace; `None` where the runner cannot
+    /// read them (`apply` without a cluster: only the model version tag counts there).
+    pub approvals: Option<&'a [steps::approved::KubeApproval]>,
+    /// Look for newer model versions in this pass (the controller's once-per-resync poll).
+    pub poll_newer_versions: bool,
+    /// Wait inside the pass on long operations (`apply`); `None`: end the pass and requeue.
+    pub waiting: Option<Waiting<'a>>,
+}
+
+impl Default for Inputs<'_> {
+    fn default() -> Self {
+        Inputs {
+            writer: lock::process_writer(),
+            approvals: None,
+            poll_newer_versions: false,
+            waiting: None,
+        }
+    }
+}
+
+/// Runs one pass with `inputs`.
+pub async fn reconcile_with<W: Workspace, C: Clock>(
     release: &AgentRelease,
     target: &ReleaseTargetSpec,
     identity: Identity,
     ws: &W,
     clock: &C,
     mode: Mode,
-    writer: &str,
-    waiting: Option<Waiting<'_>>,
+    inputs: &Inputs<'_>,
 ) -> Outcome {
-    let (mut wait, observe) = match waiting {
+    let mut outcome =
+        run_pipeline(release, target, identity.clone(), ws, clock, mode, inputs).await;
+    let old = release.status.clone().unwrap_or_default();
+    let declared = release.spec.model.version;
+    outcome
+        .status
+        .newer_versions
+        .retain(|v| v.version > declared);
+    if mode == Mode::Apply
+        && inputs.poll_newer_versions
+        && !release.spec.policy.suspend
+        && let Ok(ctx) = ReleaseContext::new(identity, &release.spec, target)
+        && let Ok(Some(newer)) = newer::poll(ws, &ctx).await
+    {
+        outcome.events.extend(newer::announcements(
+            ctx.model(),
+            &old.newer_versions,
+            &newer,
+        ));
+        outcome.status.newer_versions = newer;
+    }
+    outcome
+}
+
+async fn run_pipeline<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    ws: &W,
+    clock: &C,
+    mode: Mode,
+    inputs: &Inputs<'_>,
+) -> Outcome {
+    let writer = inputs.writer;
+    let (mut wait, observe) = match inputs.waiting {
         Some(w) => (Some(w.wait), Some(w.observe)),
         None => (None, None),
     };
@@ -318,6 +381,7 @@ async fn run<W: Workspace, C: Clock>(
         artifacts: Artifacts::default(),
         events: Vec::new(),
         seen: full_check::Seen::default(),
+        approvals: inputs.approvals,
     };
     // The steps from the claim on write: a pass that may write holds the release lock from
     // before they read what they decide on. The gates and the preflight only read.

@@ -218,6 +218,9 @@ pub struct Artifacts {
     pub acls: BTreeMap<AclObject, Vec<AclEntry>>,
     /// The deployment experiment's id, once read (or created) in this pass.
     pub deployment_experiment: Option<String>,
+    /// The tags of the release's model version, as read by the preflight (an approval tag
+    /// among them).
+    pub model_version_tags: BTreeMap<String, String>,
 }
 
 impl Artifacts {
@@ -262,6 +265,9 @@ pub struct Pass<'a, W, C> {
     pub events: Vec<Event>,
     /// The alias, app and endpoint as the steps read them (for the full-check record).
     pub seen: super::full_check::Seen,
+    /// The AgentReleaseApprovals of the release's namespace; `None` where the runner cannot
+    /// read them (`apply` without a cluster).
+    pub approvals: Option<&'a [super::steps::approved::KubeApproval]>,
 }
 
 impl<W, C: Clock> Pass<'_, W, C> {

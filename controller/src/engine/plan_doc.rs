@@ -55,6 +55,8 @@ pub struct PlanInput<'a> {
     pub fingerprint: &'a str,
     /// The logged model id the app is deployed with.
     pub model_id: Option<&'a str>,
+    /// The approval the release is released under (`spec.policy.approval: Required`).
+    pub approval: Option<&'a agentrelease_api::promotion_status::ApprovalRecord>,
     /// When.
     pub written_at: Timestamp,
 }
@@ -175,6 +177,11 @@ pub fn render(input: &PlanInput<'_>) -> String {
             );
         }
         let _ = writeln!(out);
+    }
+
+    if let Some(approval) = input.approval {
+        let _ = writeln!(out, "## Approval\n");
+        let _ = writeln!(out, "- {}\n", super::steps::approved::describe(approval));
     }
 
     let _ = writeln!(out, "## Signoff\n");

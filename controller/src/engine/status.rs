@@ -350,6 +350,8 @@ impl<'a> StatusBuilder<'a> {
             Some((_, StepResult::Blocked { reason, message })) => {
                 let phase = if *reason == reasons::ROLLED_BACK {
                     Phase::RolledBack
+                } else if *reason == reasons::AWAITING_APPROVAL {
+                    Phase::AwaitingApproval
                 } else {
                     Phase::Blocked
                 };
@@ -679,6 +681,7 @@ mod tests {
                         artifacts: Artifacts::default(),
                         events: Vec::new(),
                         seen: Default::default(),
+                        approvals: None,
                     };
                     let mut stopped = None;
                     for (i, step) in PIPELINE.into_iter().enumerate() {

@@ -124,6 +124,12 @@ pub struct ModelVersionInfo {
     pub run_id: Option<String>,
     /// The MLflow 3 logged model it was registered from (what `MLFLOW_ACTIVE_MODEL_ID` names).
     pub model_id: Option<String>,
+    /// The artifact source (`models:/m-...`).
+    pub source: Option<String>,
+    /// Registration time, epoch milliseconds.
+    pub created_at_ms: Option<i64>,
+    /// The version's tags (an approval tag `approval_<target>=Approved` among them).
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// A dataset input of an MLflow run.
@@ -433,6 +439,13 @@ pub trait Workspace: Send + Sync {
         model: &str,
         version: i64,
     ) -> impl Future<Output = WsResult<Option<ModelVersionInfo>>> + Send;
+    /// Up to `limit` versions of a registered model; `None` when the model does not exist. Models
+    /// of the workspace registry are not listed (an empty list).
+    fn list_model_versions(
+        &self,
+        model: &str,
+        limit: usize,
+    ) -> impl Future<Output = WsResult<Option<Vec<ModelVersionInfo>>>> + Send;
     /// The version an alias points at; `None` when the alias (or the model) does not exist.
     fn get_alias(
         &self,

@@ -2,6 +2,7 @@
 //! the engine, write status with server-side apply, record Events, hold a finalizer, elect a
 //! leader, serve metrics and health.
 
+pub mod approvals;
 pub mod backoff;
 pub mod cache;
 pub mod client_rate;

@@ -52,6 +52,10 @@ pub struct Context<F: WorkspaceFactory> {
     pub backoff: Arc<Backoff>,
     /// How many reconciles may talk to each workspace at once.
     pub slots: Arc<WorkspaceSlots>,
+    /// The cache of AgentReleaseApprovals.
+    pub approvals: Store<DeserializeGuard<agentrelease_api::AgentReleaseApproval>>,
+    /// When each release's registered model was last polled for newer versions.
+    pub newer_polls: Arc<super::approvals::NewerPolls>,
 }
 
 /// Why a reconcile failed (it is retried with per-object backoff).
@@ -327,8 +331,28 @@ async fn apply<F: WorkspaceFactory>(
                 };
                 match ctx.factory.connect(&connection) {
                     Ok(ws) => {
-                        engine::reconcile(release, &target.spec, id, &*ws, &clock, Mode::Apply)
-                            .await
+                        let approvals = super::approvals::approvals_of(
+                            &ctx.approvals.state(),
+                            &id.namespace,
+                            &id.name,
+                        );
+                        let inputs = engine::Inputs {
+                            approvals: Some(&approvals),
+                            poll_newer_versions: ctx
+                                .newer_polls
+                                .take(&key, release.spec.policy.resync()),
+                            ..engine::Inputs::default()
+                        };
+                        engine::reconcile_with(
+                            release,
+                            &target.spec,
+                            id,
+                            &*ws,
+                            &clock,
+                            Mode::Apply,
+                            &inputs,
+                        )
+                        .await
                     }
                     Err(e) => engine::blocked(
                         release,
@@ -397,6 +421,13 @@ async fn finish<F: WorkspaceFactory>(
     for step in &outcome.steps {
         ctx.metrics.step(step.step, step.outcome, &step.reason);
     }
+    for event in &outcome.events {
+        if event.reason == reasons::NEW_MODEL_VERSION {
+            ctx.metrics.new_model_version(&release.spec.model.name);
+        }
+    }
+    ctx.metrics
+        .newer_model_versions(&format!("{ns}/{name}"), new_status.newer_versions.len());
     for (step, seconds) in crate::telemetry::metrics::completed_steps(
         agentrelease_api::conditions::PIPELINE,
         release.status.as_ref(),

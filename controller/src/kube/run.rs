@@ -388,6 +388,16 @@ async fn run_release_controller<F: WorkspaceFactory>(
     )
     .applied_objects()
     .predicate_filter(cache::wakes, Default::default());
+    // Approvals: cached for the approval hold; a new one wakes the release it approves.
+    let approvals: Api<DeserializeGuard<agentrelease_api::AgentReleaseApproval>> =
+        api_for(client, &scope);
+    let (approval_store, approval_writer) = reflector::store();
+    let approval_stream = reflector::reflector(
+        approval_writer,
+        watcher::watcher(approvals, config.clone()).modify(cache::trim),
+    )
+    .default_backoff()
+    .touched_objects();
     let controller = Controller::for_stream(release_stream, release_store.clone())
         .with_config(ControllerConfig::default().concurrency(parts.args.concurrency));
     let by_target = release_store.clone();
@@ -401,6 +411,9 @@ async fn run_release_controller<F: WorkspaceFactory>(
                 index::releases_of_target(&by_target.state(), &ns, &target.name_any())
             },
         )
+        .watches_stream(approval_stream, |approval| {
+            super::approvals::release_of(&approval)
+        })
         .watches_stream(secret_stream, move |secret| {
             let ns = secret.namespace().unwrap_or_default();
             let state = by_secret.state();
@@ -420,6 +433,8 @@ async fn run_release_controller<F: WorkspaceFactory>(
     });
 
     // Releases deleted without a finalizer are never reconciled again: forget their phase.
+    let newer_polls = Arc::new(super::approvals::NewerPolls::default());
+    let polls = newer_polls.clone();
     let (metrics, live) = (parts.metrics.clone(), release_store.clone());
     let prune = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -431,6 +446,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
                 .map(|r| format!("{}/{}", r.namespace().unwrap_or_default(), r.name_any()))
                 .collect();
             metrics.retain_releases(|key| keys.contains(key));
+            polls.retain(|key| keys.contains(key));
         }
     });
 
@@ -449,6 +465,8 @@ async fn run_release_controller<F: WorkspaceFactory>(
         metrics: parts.metrics.clone(),
         backoff: parts.backoff.clone(),
         slots: Arc::new(WorkspaceSlots::new(parts.args.workspace_concurrency)),
+        approvals: approval_store,
+        newer_polls,
     });
     tracing::info!(
         scope = scope.as_deref().unwrap_or("all namespaces"),

@@ -297,6 +297,11 @@ fn details(
                 out.push(Node::leaf(format!("file {}", s.path)));
             }
         }
+        types::APPROVED => {
+            if let Some(a) = &status.approval {
+                out.push(Node::leaf(crate::engine::steps::approved::describe(a)));
+            }
+        }
         types::PLAN_RECORDED => {
             if let Some(p) = &status.plan {
                 out.push(Node::leaf(format!("plan v{} {}", p.version, p.path)));

@@ -63,6 +63,13 @@ pub struct CategoryLabels {
     pub category: String,
 }
 
+/// Labels of a registered model.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabels {
+    /// The registered model's name.
+    pub model: String,
+}
+
 /// Every metric of the operator.
 pub struct Metrics {
     registry: Registry,
@@ -76,6 +83,9 @@ pub struct Metrics {
     phases: Family<PhaseLabels, Gauge<i64, std::sync::atomic::AtomicI64>>,
     leader: Gauge<i64, std::sync::atomic::AtomicI64>,
     release_phase: Mutex<HashMap<String, String>>,
+    new_versions: Family<ModelLabels, Counter>,
+    behind: Gauge<i64, std::sync::atomic::AtomicI64>,
+    releases_behind: Mutex<std::collections::HashSet<String>>,
 }
 
 fn step_histogram() -> Histogram {
@@ -151,8 +161,23 @@ impl Metrics {
             "1 when this instance holds the leader lease (or runs without leader election)",
             leader.clone(),
         );
+        let new_versions = Family::<ModelLabels, Counter>::default();
+        let behind = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        registry.register(
+            "new_model_versions",
+            "READY model versions newer than a release's declared one, counted once per version and release (Event NewModelVersion), by registered model",
+            new_versions.clone(),
+        );
+        registry.register(
+            "releases_with_newer_model_versions",
+            "AgentReleases whose registered model has a READY version newer than the declared one",
+            behind.clone(),
+        );
         Metrics {
             registry,
+            new_versions,
+            behind,
+            releases_behind: Mutex::new(std::collections::HashSet::new()),
             reconciles,
             failures,
             reconcile_duration,
@@ -236,6 +261,29 @@ impl Metrics {
         }
     }
 
+    /// Counts a newer model version noticed (one Event `NewModelVersion`).
+    pub fn new_model_version(&self, model: &str) {
+        self.new_versions
+            .get_or_create(&ModelLabels {
+                model: model.to_string(),
+            })
+            .inc();
+    }
+
+    /// Records how many newer READY model versions the release `key` has.
+    pub fn newer_model_versions(&self, key: &str, count: usize) {
+        let Ok(mut set) = self.releases_behind.lock() else {
+            return;
+        };
+        if count > 0 {
+            set.insert(key.to_string());
+        } else {
+            set.remove(key);
+        }
+        self.behind
+            .set(i64::try_from(set.len()).unwrap_or(i64::MAX));
+    }
+
     /// Forgets the phase of every release `keep` says is gone (a release deleted without a
     /// finalizer is never reconciled again, so nothing else would).
     pub fn retain_releases(&self, keep: impl Fn(&str) -> bool) {
@@ -247,6 +295,12 @@ impl Metrics {
             if let Some(old) = map.remove(&key) {
                 self.phases.get_or_create(&PhaseLabels { phase: old }).dec();
             }
+        }
+        drop(map);
+        if let Ok(mut set) = self.releases_behind.lock() {
+            set.retain(|k| keep(k));
+            self.behind
+                .set(i64::try_from(set.len()).unwrap_or(i64::MAX));
         }
     }
 

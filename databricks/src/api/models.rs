@@ -50,6 +50,34 @@ pub struct ModelVersionInfo {
     /// The artifact source.
     #[serde(default)]
     pub source: Option<String>,
+    /// Registration time, epoch milliseconds (`created_at` in Unity Catalog,
+    /// `creation_timestamp` in the workspace registry).
+    #[serde(default, alias = "creation_timestamp")]
+    pub created_at: Option<i64>,
+    /// The version's tags, as the registry reports them.
+    #[serde(default)]
+    pub tags: Vec<ModelVersionTag>,
+}
+
+/// A tag of a model version.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ModelVersionTag {
+    /// The key.
+    pub key: String,
+    /// The value.
+    #[serde(default)]
+    pub value: String,
+}
+
+/// One page of a model's versions.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ModelVersionPage {
+    /// The versions on this page.
+    #[serde(default)]
+    pub model_versions: Vec<ModelVersionInfo>,
+    /// The next page, when there is one.
+    #[serde(default)]
+    pub next_page_token: Option<String>,
 }
 
 fn int_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> {
@@ -100,6 +128,28 @@ impl Client {
             "/api/2.1/unity-catalog/models/{full_name}/versions/{version}",
             &p,
             &[],
+            None,
+        )
+        .await
+    }
+
+    /// One page of a Unity Catalog model's versions (`max_results` per page).
+    pub async fn list_model_versions(
+        &self,
+        full_name: &str,
+        max_results: u32,
+        page_token: Option<&str>,
+    ) -> Result<ModelVersionPage> {
+        let p = format!("{UC}/{}/versions", encode_segment(full_name));
+        let mut query = vec![("max_results", max_results.to_string())];
+        if let Some(token) = page_token {
+            query.push(("page_token", token.to_string()));
+        }
+        self.json(
+            Method::GET,
+            "/api/2.1/unity-catalog/models/{full_name}/versions",
+            &p,
+            &query,
             None,
         )
         .await

@@ -40,6 +40,9 @@ fn version_json(name: &str, model: &Model, version: i64, mv: &ModelVersion) -> V
     if let Some(id) = &mv.model_id {
         v["model_id"] = json!(id);
     }
+    if !mv.tags.is_empty() {
+        v["tags"] = super::uc_models::tags_json(&mv.tags);
+    }
     v
 }
 

@@ -44,6 +44,15 @@ fn alias_json(full_name: &str, alias: &str, version: i64) -> Value {
     json!({"alias_name": alias, "version_num": version, "catalog_name": c, "schema_name": s, "model_name": m})
 }
 
+/// Model version tags as `[{key, value}]`, the shape MLflow's registries report them in.
+pub fn tags_json(tags: &std::collections::BTreeMap<String, String>) -> Value {
+    Value::Array(
+        tags.iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect(),
+    )
+}
+
 /// A model version as the API renders it.
 pub fn version_json(
     full_name: &str,
@@ -77,6 +86,9 @@ pub fn version_json(
     }
     if let Some(comment) = &mv.comment {
         v["comment"] = json!(comment);
+    }
+    if !mv.tags.is_empty() {
+        v["tags"] = tags_json(&mv.tags);
     }
     if aliases {
         v["aliases"] = Value::Array(

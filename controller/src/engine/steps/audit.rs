@@ -334,5 +334,28 @@ fn tags<W, C>(pass: &Pass<'_, W, C>, key: &str, outcome: &str) -> Vec<(String, S
         };
         tags.push(("agentrelease.signoff.override".into(), override_text));
     }
+    if let Some(a) = &status.approval {
+        tags.push((
+            "agentrelease.approval.source".into(),
+            a.source.as_str().to_string(),
+        ));
+        tags.push((
+            "agentrelease.approval.approved_by".into(),
+            a.approved_by
+                .clone()
+                .unwrap_or_else(|| "(not named)".into()),
+        ));
+        tags.push((
+            "agentrelease.approval.approved_at".into(),
+            a.approved_at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ));
+        tags.push((
+            "agentrelease.approval.reference".into(),
+            a.reference.clone(),
+        ));
+        if let Some(comment) = &a.comment {
+            tags.push(("agentrelease.approval.comment".into(), comment.clone()));
+        }
+    }
     tags
 }

@@ -1,7 +1,8 @@
 //! The pipeline, in order. Each step owns one condition; the engine runs them until one is not
 //! done:
 //!
-//! evaluation gate -> signoff gate -> version consistency -> preflight -> ownership claim
+//! evaluation gate -> signoff gate -> version consistency -> preflight -> approval hold
+//!   -> ownership claim
 //!   -> deployment plan -> alias promotion -> app provisioning (its service principal)
 //!   -> serving endpoint -> permissions and grants -> app deployment -> verification
 //!   -> MCP tool check -> audit
@@ -13,6 +14,7 @@
 //! access; the endpoint comes before them because its ACL is keyed by the id it gets on creation.
 
 pub mod app;
+pub mod approved;
 pub mod audit;
 pub mod claim;
 pub mod consistency;
@@ -43,6 +45,8 @@ pub enum Step {
     Consistency,
     /// `PreflightPassed`.
     Preflight,
+    /// `Approved` (only with `spec.policy.approval: Required`).
+    Approved,
     /// `OwnershipClaimed`.
     Claim,
     /// `PlanRecorded`.
@@ -66,11 +70,12 @@ pub enum Step {
 }
 
 /// The steps in the order they run.
-pub const PIPELINE: [Step; 14] = [
+pub const PIPELINE: [Step; 15] = [
     Step::Evaluation,
     Step::Signoff,
     Step::Consistency,
     Step::Preflight,
+    Step::Approved,
     Step::Claim,
     Step::Plan,
     Step::Promote,
@@ -91,6 +96,7 @@ impl Step {
             Step::Signoff => types::SIGNOFF_APPROVED,
             Step::Consistency => types::VERSIONS_CONSISTENT,
             Step::Preflight => types::PREFLIGHT_PASSED,
+            Step::Approved => types::APPROVED,
             Step::Claim => types::OWNERSHIP_CLAIMED,
             Step::Plan => types::PLAN_RECORDED,
             Step::Promote => types::ALIAS_PROMOTED,
@@ -111,6 +117,7 @@ impl Step {
             Step::Signoff => "signoff",
             Step::Consistency => "consistency",
             Step::Preflight => "preflight",
+            Step::Approved => "approval",
             Step::Claim => "ownership",
             Step::Plan => "plan",
             Step::Promote => "promote",
@@ -128,6 +135,7 @@ impl Step {
     pub fn phase(self) -> Phase {
         match self {
             Step::Evaluation | Step::Signoff | Step::Consistency | Step::Preflight => Phase::Gating,
+            Step::Approved => Phase::AwaitingApproval,
             Step::Claim | Step::Plan | Step::Promote => Phase::Promoting,
             Step::App | Step::Endpoint | Step::Permissions | Step::Deploy => Phase::Deploying,
             Step::Verify | Step::Tools | Step::Audit => Phase::Verifying,
@@ -138,6 +146,9 @@ impl Step {
     pub fn applies(self, ctx: &ReleaseContext) -> bool {
         let spec = &ctx.spec;
         match self {
+            Step::Approved => {
+                spec.policy.approval == agentrelease_api::release::ApprovalPolicy::Required
+            }
             Step::App | Step::Deploy => spec.app.is_some(),
             Step::Endpoint => spec.serving_endpoint.is_some(),
             Step::Permissions => !spec.permissions.is_empty() || !spec.grants.is_empty(),
@@ -160,6 +171,7 @@ impl Step {
             Step::Signoff => signoff::run(pass).await,
             Step::Consistency => consistency::run(pass).await,
             Step::Preflight => preflight::run(pass).await,
+            Step::Approved => approved::run(pass).await,
             Step::Claim => claim::run(pass).await,
             Step::Plan => plan::run(pass).await,
             Step::Promote => promote::run(pass).await,

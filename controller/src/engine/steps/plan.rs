@@ -108,6 +108,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             plan_version: next,
             alias_from,
             signoff: pass.status.signoff.as_ref(),
+            approval: pass.status.approval.as_ref(),
             evaluation: &pass.status.evaluation,
             fingerprint: &fingerprint,
             model_id: pass.artifacts.model_id.as_deref(),

@@ -217,6 +217,7 @@ async fn model_version<W: Workspace, C: Clock>(
         Err(e) => return Err(StepResult::from_workspace(&e)),
     };
     let mv = ready(&model, version, mv)?;
+    pass.artifacts.model_version_tags = mv.tags.clone();
     bind_model_id(
         pass.ctx.spec.model.logged_model_id.as_deref(),
         &mv,
@@ -491,6 +492,9 @@ mod tests {
             status: ModelVersionStatus::Ready,
             run_id: None,
             model_id: model_id.map(str::to_string),
+            source: None,
+            created_at_ms: None,
+            tags: Default::default(),
         }
     }
 
