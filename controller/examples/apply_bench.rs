@@ -37,16 +37,19 @@ async fn drive(
 ) -> Outcome {
     let mut pacing = Pacing::new(true);
     loop {
-        let outcome = engine::reconcile_waiting(
+        let outcome = engine::reconcile_with(
             release,
             &target.spec,
             identity.clone(),
             ws,
             &SystemClock,
             Mode::Apply,
-            engine::Waiting {
-                wait: agentrelease::cli::pacing::inline_wait(true),
-                observe: &|_| {},
+            &engine::Inputs {
+                waiting: Some(engine::Waiting {
+                    wait: agentrelease::cli::pacing::inline_wait(true),
+                    observe: &|_| {},
+                }),
+                ..Default::default()
             },
         )
         .await;

@@ -152,16 +152,19 @@ async fn plan_never_waits_inside_the_pass() {
     let mut h = support::harness().await;
     let c = h.control();
     let before = c.now_ms();
-    let outcome = agentrelease::engine::reconcile_waiting(
+    let outcome = agentrelease::engine::reconcile_with(
         &h.release,
         &h.target.spec,
         h.identity.clone(),
         &h.ws,
         &support::SimPause(c.clone()),
         Mode::Plan,
-        agentrelease::engine::Waiting {
-            wait: InlineWait::new(Duration::from_secs(60), PAUSE),
-            observe: &|_| {},
+        &agentrelease::engine::Inputs {
+            waiting: Some(agentrelease::engine::Waiting {
+                wait: InlineWait::new(Duration::from_secs(60), PAUSE),
+                observe: &|_| {},
+            }),
+            ..Default::default()
         },
     )
     .await;

@@ -721,16 +721,19 @@ async fn drive<W: engine::Workspace>(
                 shown.steps(std::slice::from_ref(step));
             }
         };
-        let outcome = engine::reconcile_waiting(
+        let outcome = engine::reconcile_with(
             &job.release,
             &target,
             job.identity.clone(),
             &*ws,
             &SystemClock,
             Mode::Apply,
-            engine::Waiting {
-                wait: super::pacing::inline_wait(how.simulated),
-                observe: &observe,
+            &engine::Inputs {
+                waiting: Some(engine::Waiting {
+                    wait: super::pacing::inline_wait(how.simulated),
+                    observe: &observe,
+                }),
+                ..Default::default()
             },
         )
         .await;

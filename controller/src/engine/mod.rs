@@ -165,25 +165,6 @@ pub async fn reconcile<W: Workspace, C: Clock>(
     .await
 }
 
-/// Runs one pass that waits on long operations inside itself, within `waiting`'s budget,
-/// instead of ending and starting over (`apply` from CI): the gates, the lock and the steps
-/// already done are not read again while an app's compute starts or a deployment runs.
-pub async fn reconcile_waiting<W: Workspace, C: Clock>(
-    release: &AgentRelease,
-    target: &ReleaseTargetSpec,
-    identity: Identity,
-    ws: &W,
-    clock: &C,
-    mode: Mode,
-    waiting: Waiting<'_>,
-) -> Outcome {
-    let inputs = Inputs {
-        waiting: Some(waiting),
-        ..Inputs::default()
-    };
-    reconcile_with(release, target, identity, ws, clock, mode, &inputs).await
-}
-
 /// Sees each step's report as the pass makes it (a pass that waits inside itself can take a
 /// while; progress output follows it live).
 pub type Observer<'a> = dyn Fn(&StepReport) + Send + Sync + 'a;

@@ -292,16 +292,19 @@ impl Harness {
                 seen.push(r.clone());
             }
         };
-        let outcome = engine::reconcile_waiting(
+        let outcome = engine::reconcile_with(
             &self.release,
             &self.target.spec,
             self.identity.clone(),
             &self.ws,
             &SimPause(self.control()),
             Mode::Apply,
-            engine::Waiting {
-                wait,
-                observe: &observe,
+            &engine::Inputs {
+                waiting: Some(engine::Waiting {
+                    wait,
+                    observe: &observe,
+                }),
+                ..Default::default()
             },
         )
         .await;
