@@ -551,6 +551,13 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
     // Releases progress side by side: none waits while another could move. Each connection
     // keeps its target's rate limit, so a busy workspace slows only its own releases.
     let several = jobs.len() > 1;
+    // A release that requires another stage waits for that stage's release in the same run.
+    let stages = std::sync::RwLock::new(
+        jobs.iter()
+            .map(|(job, _)| stage_key(&job.release, &job.release.spec.target_ref.name))
+            .collect::<std::collections::BTreeSet<_>>(),
+    );
+    let stages = &stages;
     let drives = jobs.into_iter().enumerate().map(|(index, (job, ws))| {
         let target = target_for(&job, &workspace);
         drive(
@@ -567,6 +574,7 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
                 shared: &shared,
                 index,
             },
+            stages,
         )
     });
     let driven = futures::future::join_all(drives).await;
@@ -679,12 +687,58 @@ fn page_copy(job: &Job) -> AgentRelease {
 /// Passes over one release until it is Ready, blocked, or its deadline passes; returns how long
 /// it took.
 async fn drive<W: engine::Workspace>(
+    job: Job,
+    ws: Arc<W>,
+    target: agentrelease_api::ReleaseTargetSpec,
+    how: Drive,
+    progress: &super::progress::Progress,
+    page: Page<'_>,
+    stages: &std::sync::RwLock<std::collections::BTreeSet<String>>,
+) -> (Job, Outcome, Duration) {
+    let (job, outcome, took) = drive_one(job, ws, target, how, progress, page, stages).await;
+    if let Ok(mut running) = stages.write() {
+        running.remove(&stage_key(&job.release, &job.release.spec.target_ref.name));
+    }
+    (job, outcome, took)
+}
+
+/// The key of a release as a stage of its agent: namespace, target, agent, N, model version.
+fn stage_key(release: &AgentRelease, target: &str) -> String {
+    format!(
+        "{}/{target}/{}/{}/{}",
+        release.metadata.namespace.as_deref().unwrap_or("default"),
+        release.spec.model.name,
+        release.spec.version,
+        release.spec.model.version
+    )
+}
+
+/// The required stages of `release` whose release is still being driven in this run.
+fn pending_stages(
+    release: &AgentRelease,
+    stages: &std::sync::RwLock<std::collections::BTreeSet<String>>,
+) -> std::collections::BTreeSet<String> {
+    let running = match stages.read() {
+        Ok(r) => r.clone(),
+        Err(_) => return Default::default(),
+    };
+    release
+        .spec
+        .requirements()
+        .iter()
+        .filter(|r| running.contains(&stage_key(release, &r.target_ref)))
+        .map(|r| r.target_ref.clone())
+        .collect()
+}
+
+async fn drive_one<W: engine::Workspace>(
     mut job: Job,
     ws: Arc<W>,
     target: agentrelease_api::ReleaseTargetSpec,
     how: Drive,
     progress: &super::progress::Progress,
     page: Page<'_>,
+    stages: &std::sync::RwLock<std::collections::BTreeSet<String>>,
 ) -> (Job, Outcome, Duration) {
     let key = job.identity.key();
     let prefix = if how.several {
@@ -706,13 +760,18 @@ async fn drive<W: engine::Workspace>(
     let deadline = started + how.timeout;
     let mut pacing = super::pacing::Pacing::new(how.simulated);
     loop {
-        let outcome = engine::reconcile(
+        let upstream = engine::upstream::UpstreamSource::Workspace {
+            pending: pending_stages(&job.release, stages),
+        };
+        let outcome = engine::reconcile_staged(
             &job.release,
             &target,
             job.identity.clone(),
             &*ws,
             &SystemClock,
             Mode::Apply,
+            engine::lock::process_writer(),
+            upstream,
         )
         .await;
         shown.steps(&outcome.steps);

@@ -20,6 +20,7 @@ pub mod rollback;
 pub mod states;
 pub mod status;
 pub mod steps;
+pub mod upstream;
 pub mod verification;
 pub mod workspace;
 
@@ -172,6 +173,32 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
     mode: Mode,
     writer: &str,
 ) -> Outcome {
+    reconcile_staged(
+        release,
+        target,
+        identity,
+        ws,
+        clock,
+        mode,
+        writer,
+        upstream::UpstreamSource::default(),
+    )
+    .await
+}
+
+/// Runs one pass as `writer`, with the facts about the upstream stages the release requires
+/// coming from `upstream` (the controller's cache, or the workspace's stage records).
+#[allow(clippy::too_many_arguments)]
+pub async fn reconcile_staged<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    ws: &W,
+    clock: &C,
+    mode: Mode,
+    writer: &str,
+    upstream: upstream::UpstreamSource,
+) -> Outcome {
     let old = release.status.clone().unwrap_or_default();
     let generation = identity.generation;
     let resync = release.spec.policy.resync();
@@ -188,7 +215,7 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
     }
     builder.resume();
 
-    let ctx = match ReleaseContext::new(identity, &release.spec, target) {
+    let mut ctx = match ReleaseContext::new(identity, &release.spec, target) {
         Ok(ctx) => ctx,
         Err(e) => {
             let reason = match e {
@@ -203,6 +230,7 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
             );
         }
     };
+    ctx.upstream = upstream;
     builder.set(
         types::TARGET_RESOLVED,
         agentrelease_api::ConditionStatus::True,
@@ -220,7 +248,12 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
         .as_ref()
         .and_then(|a| a.get(agentrelease_api::RECONCILE_REQUESTED_AT))
         .map(String::as_str);
+    // An upstream stage that failed is looked at in full (the Warning, or the rollback that
+    // follows it, is decided by the steps).
+    let upstream_failed = matches!(&ctx.upstream, upstream::UpstreamSource::Observed(seen)
+        if seen.values().any(|o| matches!(o, upstream::Observation::Failed { .. })));
     let quick = mode == Mode::Apply
+        && !upstream_failed
         && full_check::eligibility(
             &old,
             generation,
@@ -315,6 +348,11 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
                 break;
             }
         }
+    }
+    // For the stages downstream of this one: the release's own stage record.
+    if let Err(result) = steps::upstream::record(&mut pass, stopped.is_none(), settled).await {
+        builder.record(&mut pass.status, steps::Step::Audit, &result);
+        stopped = Some((steps::Step::Audit, result));
     }
     pass.effects.release(ws).await;
     let seen = std::mem::take(&mut pass.seen);

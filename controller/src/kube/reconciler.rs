@@ -43,6 +43,8 @@ pub struct Context<F: WorkspaceFactory> {
     pub factory: Arc<F>,
     /// The cache of ReleaseTargets.
     pub targets: Store<DeserializeGuard<ReleaseTarget>>,
+    /// The cache of AgentReleases (the upstream stages of `spec.promotion.requires`).
+    pub releases: Store<DeserializeGuard<AgentRelease>>,
     /// Behaviour switches.
     pub settings: Settings,
     /// Metrics.
@@ -286,8 +288,19 @@ async fn apply<F: WorkspaceFactory>(
                 };
                 match ctx.factory.connect(&connection) {
                     Ok(ws) => {
-                        engine::reconcile(release, &target.spec, id, &*ws, &clock, Mode::Apply)
-                            .await
+                        let upstream =
+                            super::upstream_index::observe(&ctx.releases.state(), release);
+                        engine::reconcile_staged(
+                            release,
+                            &target.spec,
+                            id,
+                            &*ws,
+                            &clock,
+                            Mode::Apply,
+                            engine::lock::process_writer(),
+                            upstream,
+                        )
+                        .await
                     }
                     Err(e) => engine::blocked(
                         release,
