@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use agentrelease_api::conditions::{reasons, types};
+use agentrelease_api::conditions::reasons;
 
 use crate::engine::change::Change;
 use crate::engine::effects::Cause;
@@ -127,9 +127,6 @@ async fn after_upstream_rollback<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
     message: String,
 ) -> StepResult {
-    let raised = pass
-        .previous(types::UPSTREAM_VERIFIED)
-        .is_some_and(|c| c.reason == reasons::UPSTREAM_ROLLED_BACK);
     if pass.ctx.spec.policy.follow_upstream_rollback {
         pass.event(
             EventType::Warning,
@@ -152,15 +149,8 @@ async fn after_upstream_rollback<W: Workspace, C: Clock>(
         }
         return rollback::roll_back(pass, format!("upstream rolled back: {message}")).await;
     }
-    if !raised {
-        pass.event(
-            EventType::Warning,
-            reasons::UPSTREAM_ROLLED_BACK,
-            format!(
-                "{message}; this release was already released and stays as it is (set policy.followUpstreamRollback to roll it back too)"
-            ),
-        );
-    }
+    // The condition's transition to this reason is the Warning Event `UpstreamRolledBack`
+    // (once, not on every pass).
     StepResult::done(
         reasons::UPSTREAM_ROLLED_BACK,
         format!(
