@@ -813,6 +813,9 @@ struct PlanOutput {
     namespace: String,
     name: String,
     blocked: Option<String>,
+    /// Set when the release waits for an upstream stage (`spec.promotion.requires`) that this
+    /// set of files releases first: `apply` would release that stage, then this one.
+    waiting: Option<String>,
     /// Set when `--override-host` planned against another workspace than the target's.
     host_override: Option<HostOverride>,
     changes: Vec<engine::PlannedChange>,
@@ -835,17 +838,33 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
     let jobs = connect_all(jobs, &workspace)?;
     let mut exit = 0;
     let mut outputs = Vec::new();
+    // `apply` would release a required stage of the same set first.
+    let stages = std::sync::RwLock::new(
+        jobs.iter()
+            .map(|(job, _)| stage_key(&job.release, &job.release.spec.target_ref.name))
+            .collect::<std::collections::BTreeSet<_>>(),
+    );
     for (job, ws) in jobs {
         let target = target_for(&job, &workspace);
-        let outcome = engine::reconcile(
+        let outcome = engine::reconcile_staged(
             &job.release,
             &target,
             job.identity.clone(),
             &*ws,
             &SystemClock,
             Mode::Plan,
+            engine::lock::process_writer(),
+            engine::upstream::UpstreamSource::Workspace {
+                pending: pending_stages(&job.release, &stages),
+            },
         )
         .await;
+        let waiting = agentrelease_api::condition::find(
+            &outcome.status.conditions,
+            types::UPSTREAM_VERIFIED,
+        )
+        .filter(|c| c.status == ConditionStatus::False && !outcome.is_stalled())
+        .map(|c| format!("{}: {}", c.reason, c.message));
         let blocked = if outcome.is_stalled() || outcome.requeue == Requeue::Backoff {
             agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
                 .filter(|c| c.status == ConditionStatus::False)
@@ -867,6 +886,8 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             );
             if let Some(b) = &blocked {
                 println!("  blocked, nothing would change: {b}");
+            } else if let Some(w) = &waiting {
+                println!("  waits for its upstream stage, nothing would change yet: {w}");
             } else if outcome.changes.is_empty() {
                 println!("  no changes: the workspace matches the release");
             } else {
@@ -883,6 +904,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             namespace: job.identity.namespace.clone(),
             name: job.identity.name.clone(),
             blocked,
+            waiting,
             host_override: job.host_override.clone(),
             changes: outcome.changes,
         });
