@@ -55,7 +55,9 @@ fn the_readme_run_command_releases_the_sample() {
     assert!(stdout.contains("✓ AliasPromoted"), "{stdout}");
     // Staging first, then prod, in the same run.
     assert!(
-        stdout.contains("skyloyalty-v7-staging: Ready: N=7: main.agents.skyloyalty@staging -> version 12"),
+        stdout.contains(
+            "skyloyalty-v7-staging: Ready: N=7: main.agents.skyloyalty@staging -> version 12"
+        ),
         "{stdout}"
     );
     assert!(
@@ -131,13 +133,19 @@ fn plan_lists_changes_and_exits_0() {
         .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    // Staging's changes are listed; prod waits for staging, which `apply` releases first.
+    // Staging's changes, then prod's, which says it waits for staging first.
     assert!(
-        stdout.contains("move main.agents.skyloyalty@staging"),
+        stdout.contains("move main.agents.skyloyalty@staging: (none) -> 12"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("waits for its upstream stage, nothing would change yet: UpstreamNotReleased"),
+        stdout.contains(
+            "waits for its upstream stage first (apply releases it before): UpstreamNotReleased"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("move main.agents.skyloyalty@champion: 11 -> 12"),
         "{stdout}"
     );
 }
@@ -245,11 +253,16 @@ async fn override_host_releases_to_host_and_says_so() {
     );
     assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    let prod = doc["releases"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "skyloyalty-v7"))
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(
-        doc["releases"][0]["host_override"],
+        prod["host_override"],
         serde_json::json!({"target": "ReleaseTarget/prod", "target_host": SAMPLE_HOST, "host": url})
     );
-    assert_eq!(doc["releases"][0]["ready"], true);
+    assert_eq!(prod["ready"], true);
     assert_eq!(
         sim.control()
             .model_alias("main.agents.skyloyalty", "champion"),
@@ -265,18 +278,20 @@ async fn a_host_equal_to_the_targets_needs_no_override() {
     let dir = samples_with_signoff(
         &std::fs::read_to_string(samples().join("workspace/decision-v7.md")).expect("read"),
     );
-    let target = dir.path().join("releasetarget.yaml");
-    let text = std::fs::read_to_string(&target).expect("read");
-    // Written with a trailing slash, still the same workspace.
+    // Written with a trailing slash, still the same workspace (both stages live in it).
     let host = format!("{url}/");
-    std::fs::write(
-        &target,
-        text.replace(
-            &format!("host: {SAMPLE_HOST}"),
-            &format!("host: {host}\n  allowInsecureHttp: true"),
-        ),
-    )
-    .expect("write");
+    for file in ["releasetarget.yaml", "releasetarget-staging.yaml"] {
+        let target = dir.path().join(file);
+        let text = std::fs::read_to_string(&target).expect("read");
+        std::fs::write(
+            &target,
+            text.replace(
+                &format!("host: {SAMPLE_HOST}"),
+                &format!("host: {host}\n  allowInsecureHttp: true"),
+            ),
+        )
+        .expect("write");
+    }
     let mut command = bin();
     command
         .args([

@@ -814,7 +814,7 @@ struct PlanOutput {
     name: String,
     blocked: Option<String>,
     /// Set when the release waits for an upstream stage (`spec.promotion.requires`) that this
-    /// set of files releases first: `apply` would release that stage, then this one.
+    /// set of files releases first: `apply` would release that stage, then make `changes`.
     waiting: Option<String>,
     /// Set when `--override-host` planned against another workspace than the target's.
     host_override: Option<HostOverride>,
@@ -859,12 +859,18 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             },
         )
         .await;
-        let waiting = agentrelease_api::condition::find(
-            &outcome.status.conditions,
-            types::UPSTREAM_VERIFIED,
-        )
-        .filter(|c| c.status == ConditionStatus::False && !outcome.is_stalled())
-        .map(|c| format!("{}: {}", c.reason, c.message));
+        let waiting =
+            agentrelease_api::condition::find(&outcome.status.conditions, types::UPSTREAM_VERIFIED)
+                // `plan` goes on past a wait, so the condition says "would wait" with the reason.
+                .filter(|c| {
+                    !outcome.is_stalled()
+                        && [
+                            agentrelease_api::conditions::reasons::UPSTREAM_NOT_RELEASED,
+                            agentrelease_api::conditions::reasons::UPSTREAM_SOAKING,
+                        ]
+                        .contains(&c.reason.as_str())
+                })
+                .map(|c| format!("{}: {}", c.reason, c.message));
         let blocked = if outcome.is_stalled() || outcome.requeue == Requeue::Backoff {
             agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
                 .filter(|c| c.status == ConditionStatus::False)
@@ -884,10 +890,11 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
                 job.release.spec.model.version,
                 job.release.spec.model.alias
             );
+            if let Some(w) = &waiting {
+                println!("  waits for its upstream stage first (apply releases it before): {w}");
+            }
             if let Some(b) = &blocked {
                 println!("  blocked, nothing would change: {b}");
-            } else if let Some(w) = &waiting {
-                println!("  waits for its upstream stage, nothing would change yet: {w}");
             } else if outcome.changes.is_empty() {
                 println!("  no changes: the workspace matches the release");
             } else {
