@@ -302,7 +302,7 @@ mod tests {
             message: format!("{s}s left"),
         };
         assert!(matches!(
-            combine(&[holds.clone()]),
+            combine(std::slice::from_ref(&holds)),
             StepResult::Done {
                 reason: reasons::UPSTREAM_VERIFIED,
                 ..
