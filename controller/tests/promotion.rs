@@ -314,3 +314,60 @@ async fn with_follow_upstream_rollback_prod_rolls_back_too() {
     assert!(outcome.is_stalled());
     assert_eq!(outcome.status.phase.map(|p| p.as_str()), Some("RolledBack"));
 }
+
+#[tokio::test]
+async fn a_rolled_back_staging_blocks_prod_before_it_writes_anything() {
+    let mut h = harness().await;
+    requiring_staging(&mut h, "0s");
+    staging_rolled_back(&h).await;
+    h.control().clear_calls();
+    let outcome = prod_pass(&mut h, pending()).await;
+    assert!(outcome.is_stalled());
+    assert_eq!(
+        reason(&outcome, types::UPSTREAM_VERIFIED),
+        reasons::UPSTREAM_FAILED
+    );
+    assert!(
+        h.control().writes().is_empty(),
+        "{:?}",
+        h.control().writes()
+    );
+}
+
+#[tokio::test]
+async fn a_transient_failure_reading_the_stage_record_is_retried() {
+    use agentrelease_sim::{FaultAction, FaultRule};
+    let mut h = harness().await;
+    requiring_staging(&mut h, "0s");
+    let mut s = staging();
+    let (outcome, _) = run(&h, &mut s.release, &s.target, &s.identity).await;
+    assert!(outcome.is_ready());
+    // The evaluation gate reads the alias's ledger record and the preflight the three records
+    // of the objects; the fifth workspace file read is the stage record.
+    h.control()
+        .add_fault(FaultRule {
+            method: Some("GET".into()),
+            path: "/api/2.0/workspace/export".into(),
+            probability: 1.0,
+            times: None,
+            after: Some(4),
+            action: FaultAction::Status {
+                status: 503,
+                error_code: None,
+            },
+        })
+        .expect("fault");
+    let outcome = prod_pass(&mut h, UpstreamSource::default()).await;
+    assert_eq!(
+        reason(&outcome, types::UPSTREAM_VERIFIED),
+        reasons::TRANSIENT_ERROR,
+        "{:?}",
+        outcome.status.conditions
+    );
+    assert_eq!(outcome.requeue, Requeue::Backoff);
+    assert!(!outcome.is_stalled());
+    h.control().clear_faults();
+    let (mut release, target, identity) = (h.release.clone(), h.target.clone(), h.identity.clone());
+    let (outcome, _) = run(&h, &mut release, &target, &identity).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.status.conditions);
+}
