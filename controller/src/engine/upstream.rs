@@ -19,7 +19,7 @@ use agentrelease_api::release::StageRequirement;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::ledger::{LedgerPath, MAX_RECORD_BYTES};
+use super::ledger::{LedgerPath, MAX_RECORD_BYTES, escape};
 use super::workspace::{Workspace, WsResult};
 
 /// What is known about the upstream release of one required target.
@@ -106,7 +106,8 @@ pub enum Decision {
     Failed(String),
 }
 
-/// Decides one requirement of a release of `agent` N=`n`, model version `version` (pure).
+/// Decides one requirement (pure): `what` names the release's agent, N and model version in
+/// messages; `may_appear` says whether a missing upstream is waited for or blocks.
 pub fn decide(
     req: &StageRequirement,
     what: &str,
@@ -249,18 +250,6 @@ pub fn record_path(root: &str, namespace: &str, target: &str, agent: &str, n: i6
         escape(target),
         escape(&format!("{agent}@v{n}"))
     ))
-}
-
-fn escape(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Reads a stage record; a damaged one reads as absent.
