@@ -703,3 +703,42 @@ async fn prod_proceeds_after_staging_soaked_and_warns_when_staging_rolls_back() 
         "no automatic prod change"
     );
 }
+
+#[tokio::test]
+async fn with_follow_upstream_rollback_the_controller_rolls_prod_back_after_staging() {
+    let mut release = requiring_staging("0s");
+    release["spec"]["policy"]["followUpstreamRollback"] = json!(true);
+    let h = harness(release, true, settings()).await;
+    h.cache(staging_release(staging_ready_since("2026-01-01T00:00:00Z")));
+    for _ in 0..200 {
+        h.reconcile().await.expect("reconcile");
+        if h.condition("Ready").is_some_and(|c| c["status"] == "True") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        h.sim
+            .control()
+            .model_alias("main.agents.skyloyalty", "champion"),
+        Some(12)
+    );
+    h.cache(staging_release(json!({"observedGeneration": 1, "phase": "RolledBack",
+        "rollback": {"fromVersion": 12, "reason": "verification failed", "at": "2026-01-02T00:00:00Z",
+                     "generation": 1, "fingerprint": "f"}})));
+    let _ = h.reconcile().await;
+    let c = h.condition("UpstreamVerified").expect("UpstreamVerified");
+    assert_eq!(c["reason"], "RolledBack", "{c}");
+    assert!(
+        h.event_reasons().iter().any(|r| r == "UpstreamRolledBack"),
+        "{:?}",
+        h.event_reasons()
+    );
+    assert_eq!(
+        h.sim
+            .control()
+            .model_alias("main.agents.skyloyalty", "champion"),
+        Some(11),
+        "prod followed staging back"
+    );
+}
