@@ -157,6 +157,10 @@ check "config/samples/agentrelease.yaml against the CRD schema" \
   "$VENV/bin/check-jsonschema" --schemafile "$WORK/agentreleases.schema.json" config/samples/agentrelease.yaml
 check "config/samples/releasetarget.yaml against the CRD schema" \
   "$VENV/bin/check-jsonschema" --schemafile "$WORK/releasetargets.schema.json" config/samples/releasetarget.yaml
+check "config/samples/agentrelease-staging.yaml against the CRD schema" \
+  "$VENV/bin/check-jsonschema" --schemafile "$WORK/agentreleases.schema.json" config/samples/agentrelease-staging.yaml
+check "config/samples/releasetarget-staging.yaml against the CRD schema" \
+  "$VENV/bin/check-jsonschema" --schemafile "$WORK/releasetargets.schema.json" config/samples/releasetarget-staging.yaml
 check "config/samples/credentials-secret.yaml (kubernetes-validate)" \
   "$VENV/bin/kubernetes-validate" -k "$K8S_VERSION" --strict config/samples/credentials-secret.yaml
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The release timeline page in a real browser: runs `agentrelease apply --ui` on the samples (one
-# release that becomes Ready, one whose evaluation summary is missing), loads the page in
+# The release timeline page in a real browser: runs `agentrelease apply --ui` on the samples (the
+# staging and prod releases that become Ready, one whose evaluation summary is missing), loads the page in
 # headless Chromium, checks the DOM shows both releases as the page must, and takes a screenshot
 # (docs/ui/timeline.png, or $UI_SCREENSHOT). Installs Debian's `chromium` package when it is
 # missing and the machine allows it; otherwise it says so and skips.
@@ -63,6 +63,7 @@ expect() {
 }
 expect 'Target default/prod'
 expect 'id="default-skyloyalty-v7"'
+expect 'id="default-skyloyalty-v7-staging"'
 expect '<span class="badge done">Ready</span>'
 expect 'id="default-skyloyalty-v9"'
 expect '<span class="badge failed">Blocked</span>'

@@ -190,9 +190,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let latency_ms: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
-    let sample: AgentRelease = serde_saphyr::from_str(&std::fs::read_to_string(
+    let mut sample: AgentRelease = serde_saphyr::from_str(&std::fs::read_to_string(
         samples().join("agentrelease.yaml"),
     )?)?;
+    // Each release stands alone here (no staging stage to wait for).
+    sample.spec.promotion = None;
     let mut target: ReleaseTarget = serde_saphyr::from_str(&std::fs::read_to_string(
         samples().join("releasetarget.yaml"),
     )?)?;

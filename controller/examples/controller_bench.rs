@@ -198,7 +198,11 @@ async fn create_world(
 ) -> anyhow::Result<()> {
     let ns_api: Api<Namespace> = Api::all(client.clone());
     let target_template = sample("releasetarget.yaml")?;
-    let release_template = sample("agentrelease.yaml")?;
+    let mut release_template = sample("agentrelease.yaml")?;
+    // Each release stands alone here (no staging stage to wait for).
+    if let Some(spec) = release_template["spec"].as_object_mut() {
+        spec.remove("promotion");
+    }
     let targets_per_ns = targets.div_ceil(namespaces).max(1);
     for i in 0..namespaces {
         let ns = format!("ar-bench-{i}");

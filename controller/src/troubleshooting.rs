@@ -223,6 +223,21 @@ pub const ENTRIES: &[Entry] = &[
         meaning: "`spec.policy.suspend` is true; nothing is written",
         action: "set it to false to resume",
     },
+    Entry {
+        reasons: &["UpstreamNotReleased"],
+        meaning: "`spec.promotion.requires` names a target on which no release of the same agent, N and model version is Verified yet; nothing is written",
+        action: "release it there first (see [docs/promotion.md](docs/promotion.md)); the release proceeds when it is Verified",
+    },
+    Entry {
+        reasons: &["UpstreamSoaking"],
+        meaning: "the upstream release is Verified but has not soaked for `soak` yet; the message says how long is left",
+        action: "wait; the release looks again when the soak ends",
+    },
+    Entry {
+        reasons: &["UpstreamFailed", "UpstreamRolledBack"],
+        meaning: "the upstream release failed or was rolled back; before this release was released it waits, after it a Warning Event `UpstreamRolledBack` is raised and the release stays as it is (or is rolled back with `policy.followUpstreamRollback: true`)",
+        action: "fix the upstream release; decide whether this one should be rolled back",
+    },
 ];
 
 /// The row explaining `reason`, if there is one.

@@ -45,7 +45,14 @@ fn validate_warns_about_the_samples_app_yaml_and_still_exits_zero() {
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("0 problem(s), 2 warning(s)"), "{stderr}");
+    // The same two for the staging release, which deploys the same source.
+    assert!(
+        stderr.contains(&format!(
+            "AgentRelease/skyloyalty-v7-staging: spec.app.env[0]: config/samples/workspace/app/app.yaml: {CONTRADICTION}"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("0 problem(s), 4 warning(s)"), "{stderr}");
 
     let (code, stdout, _) = run(&["validate", "-f", "config/samples", "-o", "json"]);
     assert_eq!(code, 0);
@@ -53,13 +60,14 @@ fn validate_warns_about_the_samples_app_yaml_and_still_exits_zero() {
     assert_eq!(report["problems"], serde_json::json!([]));
     assert_eq!(
         report["warnings"].as_array().map(Vec::len),
-        Some(2),
+        Some(4),
         "{report}"
     );
 }
 
 #[test]
 fn plan_reads_the_app_yaml_from_the_workspace_and_shows_the_conflict() {
+    // The staging release's plan (prod waits for staging, so its plan lists no deployment yet).
     let (code, stdout, stderr) = run(&["plan", "-f", "config/samples"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(

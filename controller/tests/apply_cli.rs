@@ -18,6 +18,8 @@ fn samples_with_signoff(signoff: &str) -> tempfile::TempDir {
     for f in [
         "agentrelease.yaml",
         "releasetarget.yaml",
+        "agentrelease-staging.yaml",
+        "releasetarget-staging.yaml",
         "credentials-secret.yaml",
         "workspace-seed.yaml",
     ] {
@@ -51,10 +53,39 @@ fn the_readme_run_command_releases_the_sample() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("✓ AliasPromoted"), "{stdout}");
+    // Staging first, then prod, in the same run.
     assert!(
-        stdout.contains("Ready: N=7: main.agents.skyloyalty@champion -> version 12"),
+        stdout.contains(
+            "skyloyalty-v7-staging: Ready: N=7: main.agents.skyloyalty@staging -> version 12"
+        ),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("skyloyalty-v7: Ready: N=7: main.agents.skyloyalty@champion -> version 12"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn prod_alone_without_a_verified_staging_is_blocked_and_writes_nothing() {
+    let out = bin()
+        .args(["apply", "-f"])
+        .arg(samples().join("agentrelease.yaml"))
+        .arg("-f")
+        .arg(samples().join("releasetarget.yaml"))
+        .arg("--seed")
+        .arg(samples().join("workspace-seed.yaml"))
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(
+            "Blocked (UpstreamNotReleased): no release of main.agents.skyloyalty N=7 model version 12 on target staging yet; nothing in this run releases it"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("AliasPromoted"), "{stdout}");
 }
 
 #[test]
@@ -66,8 +97,16 @@ fn json_output_reports_each_release() {
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
-    assert_eq!(doc["releases"][0]["ready"], true);
-    assert_eq!(doc["releases"][0]["status"]["promotedVersion"], 12);
+    let releases = doc["releases"].as_array().expect("releases");
+    assert_eq!(releases.len(), 2, "staging and prod");
+    for name in ["skyloyalty-v7-staging", "skyloyalty-v7"] {
+        let r = releases
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {doc}"));
+        assert_eq!(r["ready"], true, "{r}");
+        assert_eq!(r["status"]["promotedVersion"], 12, "{r}");
+    }
 }
 
 #[test]
@@ -94,6 +133,17 @@ fn plan_lists_changes_and_exits_0() {
         .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // Staging's changes, then prod's, which says it waits for staging first.
+    assert!(
+        stdout.contains("move main.agents.skyloyalty@staging: (none) -> 12"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "waits for its upstream stage first (apply releases it before): UpstreamNotReleased"
+        ),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("move main.agents.skyloyalty@champion: 11 -> 12"),
         "{stdout}"
@@ -203,11 +253,16 @@ async fn override_host_releases_to_host_and_says_so() {
     );
     assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    let prod = doc["releases"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "skyloyalty-v7"))
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(
-        doc["releases"][0]["host_override"],
+        prod["host_override"],
         serde_json::json!({"target": "ReleaseTarget/prod", "target_host": SAMPLE_HOST, "host": url})
     );
-    assert_eq!(doc["releases"][0]["ready"], true);
+    assert_eq!(prod["ready"], true);
     assert_eq!(
         sim.control()
             .model_alias("main.agents.skyloyalty", "champion"),
@@ -223,18 +278,20 @@ async fn a_host_equal_to_the_targets_needs_no_override() {
     let dir = samples_with_signoff(
         &std::fs::read_to_string(samples().join("workspace/decision-v7.md")).expect("read"),
     );
-    let target = dir.path().join("releasetarget.yaml");
-    let text = std::fs::read_to_string(&target).expect("read");
-    // Written with a trailing slash, still the same workspace.
+    // Written with a trailing slash, still the same workspace (both stages live in it).
     let host = format!("{url}/");
-    std::fs::write(
-        &target,
-        text.replace(
-            &format!("host: {SAMPLE_HOST}"),
-            &format!("host: {host}\n  allowInsecureHttp: true"),
-        ),
-    )
-    .expect("write");
+    for file in ["releasetarget.yaml", "releasetarget-staging.yaml"] {
+        let target = dir.path().join(file);
+        let text = std::fs::read_to_string(&target).expect("read");
+        std::fs::write(
+            &target,
+            text.replace(
+                &format!("host: {SAMPLE_HOST}"),
+                &format!("host: {host}\n  allowInsecureHttp: true"),
+            ),
+        )
+        .expect("write");
+    }
     let mut command = bin();
     command
         .args([

@@ -89,10 +89,17 @@ fn without_a_terminal_apply_prints_plain_lines_and_the_final_table() {
         Some(vec!["RELEASE", "PHASE", "REASON", "DURATION"]),
         "{stdout}"
     );
-    let row: Vec<&str> = table.get(1).expect("a row").split_whitespace().collect();
-    assert_eq!(
-        &row[..3],
-        ["default/skyloyalty-v7", "Ready", "Released"],
-        "{stdout}"
-    );
+    // One row per release: staging and prod, both Ready.
+    let rows: Vec<Vec<&str>> = table[1..]
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    for release in ["default/skyloyalty-v7", "default/skyloyalty-v7-staging"] {
+        let row = rows
+            .iter()
+            .find(|r| r.first() == Some(&release))
+            .unwrap_or_else(|| panic!("a row for {release}: {stdout}"));
+        assert_eq!(&row[1..3], ["Ready", "Released"], "{stdout}");
+    }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use agentrelease::databricks_adapter::ClientFactory;
 use agentrelease::kube::backoff::Backoff;
+use agentrelease::kube::handle::ReleaseHandle;
 use agentrelease::kube::reconciler::{self, Context, Settings};
 use agentrelease::kube::workspace_slots::WorkspaceSlots;
 use agentrelease::telemetry::metrics::Metrics;
@@ -55,6 +56,11 @@ fn sample_release() -> Value {
     v["metadata"]["uid"] = json!("6d1f0b9e-0000-4000-8000-000000000007");
     v["metadata"]["generation"] = json!(1);
     v["metadata"]["resourceVersion"] = json!("1");
+    // These scenarios drive the prod sample on its own; staging first is in
+    // `a_prod_release_waits_for_staging_in_the_cache` below.
+    if let Some(spec) = v["spec"].as_object_mut() {
+        spec.remove("promotion");
+    }
     v
 }
 
@@ -164,6 +170,8 @@ struct Harness {
     fake: Shared,
     sim: RunningSim,
     _server: tokio::task::JoinHandle<()>,
+    /// The cache of AgentReleases (other releases the reconciled one may require).
+    releases: Mutex<reflector::store::Writer<ReleaseHandle>>,
 }
 
 async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harness {
@@ -187,6 +195,7 @@ async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harne
     writer.apply_watcher_event(&watcher::Event::Apply(DeserializeGuard(Ok(target(
         &sim.url(),
     )))));
+    let (releases, releases_writer) = reflector::store::<ReleaseHandle>();
     let metrics = Arc::new(Metrics::new());
     let (approval_store, approvals) = reflector::store();
     let ctx = Arc::new(Context {
@@ -200,6 +209,7 @@ async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harne
         ),
         factory: Arc::new(ClientFactory::with_metrics(metrics.clone())),
         targets: store,
+        releases: releases.clone(),
         settings,
         metrics,
         backoff: Arc::new(Backoff::new(
@@ -216,6 +226,7 @@ async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harne
         fake,
         sim,
         _server: server,
+        releases: Mutex::new(releases_writer),
     }
 }
 
@@ -688,5 +699,167 @@ async fn a_newer_model_version_is_an_event_a_metric_and_a_status_entry_never_a_s
             .lines()
             .any(|l| l == "agentrelease_releases_with_newer_model_versions 1"),
         "{metrics}"
+    );
+}
+
+/// The staging release of the same agent, N and model version, as the cache holds it.
+fn staging_release(status: Value) -> AgentRelease {
+    let mut v = sample_release();
+    v["metadata"]["name"] = json!("skyloyalty-v7-staging");
+    v["metadata"]["uid"] = json!("6d1f0b9e-0000-4000-8000-000000000070");
+    v["spec"]["targetRef"]["name"] = json!("staging");
+    v["status"] = status;
+    serde_json::from_value(v).expect("staging release")
+}
+
+fn staging_ready_since(at: &str) -> Value {
+    json!({"observedGeneration": 1, "phase": "Ready", "conditions": [
+        {"type": "Ready", "status": "True", "reason": "Released", "message": "released",
+         "lastTransitionTime": at, "observedGeneration": 1}]})
+}
+
+impl Harness {
+    fn cache(&self, release: AgentRelease) {
+        self.releases
+            .lock()
+            .expect("lock")
+            .apply_watcher_event(&watcher::Event::Apply(ReleaseHandle::of(DeserializeGuard(
+                Ok(release),
+            ))));
+    }
+}
+
+fn requiring_staging(soak: &str) -> Value {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    release["spec"]["promotion"] = json!({"requires": [{"targetRef": "staging", "soak": soak}]});
+    release
+}
+
+#[tokio::test]
+async fn a_prod_release_waits_for_staging_in_the_cache_and_writes_nothing() {
+    let h = harness(requiring_staging("1h"), true, settings()).await;
+    // No staging release at all, then one that is still deploying.
+    for status in [
+        None,
+        Some(json!({"observedGeneration": 1, "phase": "Deploying"})),
+    ] {
+        if let Some(status) = status {
+            h.cache(staging_release(status));
+        }
+        let action = h.reconcile().await.expect("reconcile");
+        let c = h.condition("UpstreamVerified").expect("UpstreamVerified");
+        assert_eq!(c["status"], "False", "{c}");
+        assert_eq!(c["reason"], "UpstreamNotReleased", "{c}");
+        assert_eq!(
+            action,
+            kube::runtime::controller::Action::requeue(Duration::from_secs(30))
+        );
+    }
+    assert!(
+        h.sim.control().writes().is_empty(),
+        "nothing is written while staging is not Verified: {:?}",
+        h.sim.control().writes()
+    );
+
+    // Verified ten minutes ago: soaking, looked at again when the soak ends.
+    let ten_minutes_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(600);
+    h.cache(staging_release(staging_ready_since(
+        &agentrelease_api::condition::truncate_to_seconds(ten_minutes_ago).to_string(),
+    )));
+    h.reconcile().await.expect("reconcile");
+    let c = h.condition("UpstreamVerified").expect("UpstreamVerified");
+    assert_eq!(c["reason"], "UpstreamSoaking", "{c}");
+    assert!(c["message"].as_str().unwrap_or("").contains("left"), "{c}");
+    assert!(h.sim.control().writes().is_empty());
+}
+
+#[tokio::test]
+async fn prod_proceeds_after_staging_soaked_and_warns_when_staging_rolls_back() {
+    let h = harness(requiring_staging("1h"), true, settings()).await;
+    h.cache(staging_release(staging_ready_since("2026-01-01T00:00:00Z")));
+    for _ in 0..200 {
+        h.reconcile().await.expect("reconcile");
+        if h.condition("Ready").is_some_and(|c| c["status"] == "True") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ready = h.condition("Ready").expect("Ready");
+    assert_eq!(ready["status"], "True", "{ready}");
+    let c = h.condition("UpstreamVerified").expect("UpstreamVerified");
+    assert_eq!(c["status"], "True", "{c}");
+
+    // Staging is rolled back after prod was released: a Warning, prod stays Ready and its
+    // alias stays where it is.
+    h.cache(staging_release(json!({"observedGeneration": 1, "phase": "RolledBack",
+        "rollback": {"fromVersion": 12, "reason": "verification failed", "at": "2026-01-02T00:00:00Z",
+                     "generation": 1, "fingerprint": "f"}})));
+    h.sim.control().clear_calls();
+    h.reconcile().await.expect("reconcile");
+    h.reconcile().await.expect("reconcile");
+    let warnings: Vec<Seen> = h
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.contains("/events") && s.body["reason"] == "UpstreamRolledBack")
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one Warning, not one per pass: {warnings:?}"
+    );
+    assert_eq!(warnings[0].body["type"], "Warning");
+    assert_eq!(
+        h.condition("Ready").map(|c| c["status"].clone()),
+        Some(json!("True"))
+    );
+    assert_eq!(
+        h.sim
+            .control()
+            .model_alias("main.agents.skyloyalty", "champion"),
+        Some(12)
+    );
+    assert!(
+        h.sim.control().writes().is_empty(),
+        "no automatic prod change"
+    );
+}
+
+#[tokio::test]
+async fn with_follow_upstream_rollback_the_controller_rolls_prod_back_after_staging() {
+    let mut release = requiring_staging("0s");
+    release["spec"]["policy"]["followUpstreamRollback"] = json!(true);
+    let h = harness(release, true, settings()).await;
+    h.cache(staging_release(staging_ready_since("2026-01-01T00:00:00Z")));
+    for _ in 0..200 {
+        h.reconcile().await.expect("reconcile");
+        if h.condition("Ready").is_some_and(|c| c["status"] == "True") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        h.sim
+            .control()
+            .model_alias("main.agents.skyloyalty", "champion"),
+        Some(12)
+    );
+    h.cache(staging_release(json!({"observedGeneration": 1, "phase": "RolledBack",
+        "rollback": {"fromVersion": 12, "reason": "verification failed", "at": "2026-01-02T00:00:00Z",
+                     "generation": 1, "fingerprint": "f"}})));
+    let _ = h.reconcile().await;
+    let c = h.condition("UpstreamVerified").expect("UpstreamVerified");
+    assert_eq!(c["reason"], "RolledBack", "{c}");
+    assert!(
+        h.event_reasons().iter().any(|r| r == "UpstreamRolledBack"),
+        "{:?}",
+        h.event_reasons()
+    );
+    assert_eq!(
+        h.sim
+            .control()
+            .model_alias("main.agents.skyloyalty", "champion"),
+        Some(11),
+        "prod followed staging back"
     );
 }

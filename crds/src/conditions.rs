@@ -51,6 +51,9 @@ pub mod types {
     pub const DRIFT_DETECTED: &str = "DriftDetected";
     /// The ReleaseTarget's workspace accepted its credentials.
     pub const CREDENTIALS_VALID: &str = "CredentialsValid";
+    /// Every upstream stage the release requires (`spec.promotion.requires`) released the same
+    /// agent, N and model version, Verified it, and soaked it.
+    pub const UPSTREAM_VERIFIED: &str = "UpstreamVerified";
 }
 
 /// The pipeline steps' conditions, in the order the steps run (the README's order; views such
@@ -61,6 +64,7 @@ pub const PIPELINE: &[&str] = &[
     types::SIGNOFF_APPROVED,
     types::VERSIONS_CONSISTENT,
     types::PREFLIGHT_PASSED,
+    types::UPSTREAM_VERIFIED,
     types::APPROVED,
     types::OWNERSHIP_CLAIMED,
     types::PLAN_RECORDED,
@@ -205,6 +209,19 @@ pub mod reasons {
     pub const DRIFT_CORRECTED: &str = "DriftCorrected";
     /// No drift was found.
     pub const NO_DRIFT: &str = "NoDrift";
+    /// No release of the same agent, N and model version on a required upstream target is
+    /// Verified yet.
+    pub const UPSTREAM_NOT_RELEASED: &str = "UpstreamNotReleased";
+    /// The upstream release is Verified but has not soaked long enough; the message says how
+    /// long is left.
+    pub const UPSTREAM_SOAKING: &str = "UpstreamSoaking";
+    /// The upstream release failed or was rolled back.
+    pub const UPSTREAM_FAILED: &str = "UpstreamFailed";
+    /// Every required upstream stage is Verified and soaked.
+    pub const UPSTREAM_VERIFIED: &str = "UpstreamVerified";
+    /// An upstream stage rolled back after this release was released (a Warning Event; the
+    /// release is rolled back too only under `policy.followUpstreamRollback`).
+    pub const UPSTREAM_ROLLED_BACK: &str = "UpstreamRolledBack";
     /// `spec.policy.approval: Required` and no approval covers this release, N and model version
     /// yet; nothing is written until one does.
     pub const AWAITING_APPROVAL: &str = "AwaitingApproval";

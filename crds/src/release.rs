@@ -92,6 +92,7 @@ use crate::status::AgentReleaseStatus;
 #[x_kube(validation = Rule::new("!has(self.grants) || self.grants.all(g, has(self.app) || g.principal.type != 'AppServicePrincipal')").message("grants to the AppServicePrincipal need spec.app").field_path(".grants"))]
 #[x_kube(validation = Rule::new("has(self.evaluation) && has(self.evaluation.thresholds) && self.evaluation.thresholds.size() > 0").message("spec.evaluation.thresholds must declare at least one threshold: an evaluation gate without one would pass any summary").field_path(".evaluation").reason(Reason::FieldValueRequired))]
 #[x_kube(validation = Rule::new("!has(self.verification) || has(self.app)").message("verification sends a smoke request to the app: it needs spec.app").field_path(".verification"))]
+#[x_kube(validation = Rule::new("!has(self.promotion) || !has(self.promotion.requires) || self.promotion.requires.all(r, r.targetRef != self.targetRef.name)").message("spec.promotion.requires names the release's own target: a release cannot require itself").field_path(".promotion.requires"))]
 pub struct AgentReleaseSpec {
     /// The ReleaseTarget that names the Databricks workspace, catalog and schema to release into.
     pub target_ref: TargetRef,
@@ -141,6 +142,65 @@ pub struct AgentReleaseSpec {
     /// How the operator treats this release: suspend, drift, rollback, resync, deletion.
     #[serde(default)]
     pub policy: PolicySpec,
+
+    /// Stages this release follows: the same agent, N and model version must already be
+    /// released and Verified on each named target (typically staging) for its soak time before
+    /// anything is written here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<PromotionSpec>,
+}
+
+/// What a release requires of other stages before it is promoted.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotionSpec {
+    /// The upstream stages, each a ReleaseTarget in the release's namespace. Until every one
+    /// holds, the release waits with `UpstreamVerified=False` and writes nothing.
+    #[serde(default)]
+    #[schemars(length(max = 4))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["targetRef".into()]))]
+    pub requires: Vec<StageRequirement>,
+}
+
+/// One upstream stage: a release of the same agent, N and model version to that target must be
+/// Verified (Ready) for at least `soak`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StageRequirement {
+    /// The upstream ReleaseTarget's name (same namespace as the release; no cross-namespace
+    /// reads).
+    #[x_kube(validation = Rule::new(self_matches(names::K8S_NAME)).message("promotion.requires[].targetRef must be a Kubernetes object name (lowercase DNS subdomain)"))]
+    #[schemars(length(min = 1, max = 253))]
+    pub target_ref: String,
+    /// How long the upstream release must have been Verified (Go duration, e.g. `1h`; `0s`:
+    /// Verified is enough).
+    #[serde(default = "default_soak")]
+    #[x_kube(validation = Rule::new(self_matches(names::DURATION)).message("promotion.requires[].soak must be a duration such as 0s, 30m or 1h"))]
+    #[x_kube(validation = Rule::new(format!("!{} || duration(self) <= duration('720h')", self_matches(names::DURATION))).message("promotion.requires[].soak must be at most 720h"))]
+    #[schemars(length(min = 2, max = 32))]
+    pub soak: String,
+}
+
+fn default_soak() -> String {
+    "0s".to_string()
+}
+
+impl StageRequirement {
+    /// The soak time; zero when the field cannot be parsed (the CRD's rules refuse such values
+    /// at admission).
+    pub fn soak(&self) -> std::time::Duration {
+        crate::duration::parse(&self.soak).unwrap_or_default()
+    }
+}
+
+impl AgentReleaseSpec {
+    /// The upstream stages this release requires (empty when none).
+    pub fn requirements(&self) -> &[StageRequirement] {
+        self.promotion
+            .as_ref()
+            .map(|p| p.requires.as_slice())
+            .unwrap_or_default()
+    }
 }
 
 /// A reference to a ReleaseTarget.
@@ -987,6 +1047,11 @@ pub struct PolicySpec {
     /// endpoint this release created.
     #[serde(default)]
     pub deletion: DeletionPolicy,
+    /// When an upstream stage this release requires (`spec.promotion.requires`) rolls back
+    /// after this release was released, roll this release back too. Off: only a Warning Event
+    /// `UpstreamRolledBack` is raised and the release stays as it is.
+    #[serde(default)]
+    pub follow_upstream_rollback: bool,
     /// `Required`: after every gate and check passed and before the first write, the release
     /// waits (phase `AwaitingApproval`) for an approval of exactly this release, N and model
     /// version — an `AgentReleaseApproval` in the namespace, or the tag
@@ -1005,6 +1070,7 @@ impl Default for PolicySpec {
             resync_interval: default_resync(),
             full_check_interval: default_full_check(),
             deletion: DeletionPolicy::default(),
+            follow_upstream_rollback: false,
             approval: ApprovalPolicy::default(),
         }
     }

@@ -890,3 +890,47 @@ fn every_rule_compiles_and_is_bounded() {
     );
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn promotion_rules() {
+    accepts(|o| {
+        o["spec"]["promotion"] = json!({"requires": [{"targetRef": "staging", "soak": "1h30m"}]})
+    });
+    accepts(|o| o["spec"]["promotion"] = json!({"requires": [{"targetRef": "staging"}]}));
+    accepts(|o| o["spec"]["policy"]["followUpstreamRollback"] = json!(true));
+    rejects(
+        |o| o["spec"]["promotion"] = json!({"requires": [{"targetRef": "prod", "soak": "1h"}]}),
+        "a release cannot require itself",
+    );
+    rejects(
+        |o| o["spec"]["promotion"] = json!({"requires": [{"targetRef": "Staging"}]}),
+        "promotion.requires[].targetRef must be a Kubernetes object name",
+    );
+    rejects(
+        |o| {
+            o["spec"]["promotion"] =
+                json!({"requires": [{"targetRef": "staging", "soak": "1 hour"}]})
+        },
+        "promotion.requires[].soak must be a duration",
+    );
+    rejects(
+        |o| {
+            o["spec"]["promotion"] = json!({"requires": [{"targetRef": "staging", "soak": "721h"}]})
+        },
+        "promotion.requires[].soak must be at most 720h",
+    );
+    rejects(
+        |o| {
+            o["spec"]["promotion"] = json!({"requires": [
+                {"targetRef": "staging", "soak": "1h"}, {"targetRef": "staging", "soak": "2h"}]})
+        },
+        "Duplicate value",
+    );
+    rejects(
+        |o| {
+            o["spec"]["promotion"] = json!({"requires": [
+                {"targetRef": "a"}, {"targetRef": "b"}, {"targetRef": "c"}, {"targetRef": "d"}, {"targetRef": "e"}]})
+        },
+        "must have at most 4 items",
+    );
+}

@@ -559,6 +559,13 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
     // Releases progress side by side: none waits while another could move. Each connection
     // keeps its target's rate limit, so a busy workspace slows only its own releases.
     let several = jobs.len() > 1;
+    // A release that requires another stage waits for that stage's release in the same run.
+    let stages = std::sync::RwLock::new(
+        jobs.iter()
+            .map(|(job, _)| stage_key(&job.release, &job.release.spec.target_ref.name))
+            .collect::<std::collections::BTreeSet<_>>(),
+    );
+    let stages = &stages;
     let drives = jobs.into_iter().enumerate().map(|(index, (job, ws))| {
         let target = target_for(&job, &workspace);
         drive(
@@ -575,6 +582,7 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
                 shared: &shared,
                 index,
             },
+            stages,
         )
     });
     let driven = futures::future::join_all(drives).await;
@@ -687,12 +695,58 @@ fn page_copy(job: &Job) -> AgentRelease {
 /// Passes over one release until it is Ready, blocked, or its deadline passes; returns how long
 /// it took.
 async fn drive<W: engine::Workspace>(
+    job: Job,
+    ws: Arc<W>,
+    target: agentrelease_api::ReleaseTargetSpec,
+    how: Drive,
+    progress: &super::progress::Progress,
+    page: Page<'_>,
+    stages: &std::sync::RwLock<std::collections::BTreeSet<String>>,
+) -> (Job, Outcome, Duration) {
+    let (job, outcome, took) = drive_one(job, ws, target, how, progress, page, stages).await;
+    if let Ok(mut running) = stages.write() {
+        running.remove(&stage_key(&job.release, &job.release.spec.target_ref.name));
+    }
+    (job, outcome, took)
+}
+
+/// The key of a release as a stage of its agent: namespace, target, agent, N, model version.
+fn stage_key(release: &AgentRelease, target: &str) -> String {
+    format!(
+        "{}/{target}/{}/{}/{}",
+        release.metadata.namespace.as_deref().unwrap_or("default"),
+        release.spec.model.name,
+        release.spec.version,
+        release.spec.model.version
+    )
+}
+
+/// The required stages of `release` whose release is still being driven in this run.
+fn pending_stages(
+    release: &AgentRelease,
+    stages: &std::sync::RwLock<std::collections::BTreeSet<String>>,
+) -> std::collections::BTreeSet<String> {
+    let running = match stages.read() {
+        Ok(r) => r.clone(),
+        Err(_) => return Default::default(),
+    };
+    release
+        .spec
+        .requirements()
+        .iter()
+        .filter(|r| running.contains(&stage_key(release, &r.target_ref)))
+        .map(|r| r.target_ref.clone())
+        .collect()
+}
+
+async fn drive_one<W: engine::Workspace>(
     mut job: Job,
     ws: Arc<W>,
     target: agentrelease_api::ReleaseTargetSpec,
     how: Drive,
     progress: &super::progress::Progress,
     page: Page<'_>,
+    stages: &std::sync::RwLock<std::collections::BTreeSet<String>>,
 ) -> (Job, Outcome, Duration) {
     let key = job.identity.key();
     let prefix = if how.several {
@@ -714,6 +768,9 @@ async fn drive<W: engine::Workspace>(
     let deadline = started + how.timeout;
     let mut pacing = super::pacing::Pacing::new(how.simulated);
     loop {
+        let upstream = engine::upstream::UpstreamSource::Workspace {
+            pending: pending_stages(&job.release, stages),
+        };
         // The pass reports its steps as it goes (it may wait inside itself a while).
         let live = std::sync::Mutex::new(&mut shown);
         let observe = |step: &engine::StepReport| {
@@ -733,6 +790,7 @@ async fn drive<W: engine::Workspace>(
                     wait: super::pacing::inline_wait(how.simulated),
                     observe: &observe,
                 }),
+                upstream,
                 ..Default::default()
             },
         )
@@ -775,6 +833,9 @@ struct PlanOutput {
     namespace: String,
     name: String,
     blocked: Option<String>,
+    /// Set when the release waits for an upstream stage (`spec.promotion.requires`) that this
+    /// set of files releases first: `apply` would release that stage, then make `changes`.
+    waiting: Option<String>,
     /// Set when `--override-host` planned against another workspace than the target's.
     host_override: Option<HostOverride>,
     changes: Vec<engine::PlannedChange>,
@@ -797,17 +858,41 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
     let jobs = connect_all(jobs, &workspace)?;
     let mut exit = 0;
     let mut outputs = Vec::new();
+    // `apply` would release a required stage of the same set first.
+    let stages = std::sync::RwLock::new(
+        jobs.iter()
+            .map(|(job, _)| stage_key(&job.release, &job.release.spec.target_ref.name))
+            .collect::<std::collections::BTreeSet<_>>(),
+    );
     for (job, ws) in jobs {
         let target = target_for(&job, &workspace);
-        let outcome = engine::reconcile(
+        let outcome = engine::reconcile_with(
             &job.release,
             &target,
             job.identity.clone(),
             &*ws,
             &SystemClock,
             Mode::Plan,
+            &engine::Inputs {
+                upstream: engine::upstream::UpstreamSource::Workspace {
+                    pending: pending_stages(&job.release, &stages),
+                },
+                ..Default::default()
+            },
         )
         .await;
+        let waiting =
+            agentrelease_api::condition::find(&outcome.status.conditions, types::UPSTREAM_VERIFIED)
+                // `plan` goes on past a wait, so the condition says "would wait" with the reason.
+                .filter(|c| {
+                    !outcome.is_stalled()
+                        && [
+                            agentrelease_api::conditions::reasons::UPSTREAM_NOT_RELEASED,
+                            agentrelease_api::conditions::reasons::UPSTREAM_SOAKING,
+                        ]
+                        .contains(&c.reason.as_str())
+                })
+                .map(|c| format!("{}: {}", c.reason, c.message));
         let blocked = if outcome.is_stalled() || outcome.requeue == Requeue::Backoff {
             agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
                 .filter(|c| c.status == ConditionStatus::False)
@@ -827,6 +912,9 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
                 job.release.spec.model.version,
                 job.release.spec.model.alias
             );
+            if let Some(w) = &waiting {
+                println!("  waits for its upstream stage first (apply releases it before): {w}");
+            }
             if let Some(b) = &blocked {
                 println!("  blocked, nothing would change: {b}");
             } else if outcome.changes.is_empty() {
@@ -845,6 +933,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             namespace: job.identity.namespace.clone(),
             name: job.identity.name.clone(),
             blocked,
+            waiting,
             host_override: job.host_override.clone(),
             changes: outcome.changes,
         });

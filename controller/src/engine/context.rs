@@ -92,6 +92,8 @@ pub struct ReleaseContext {
     pub prompt_name: String,
     /// `candidate_v<N>`.
     pub prompt_alias: String,
+    /// Where the facts about the upstream stages come from (`spec.promotion.requires`).
+    pub upstream: super::upstream::UpstreamSource,
 }
 
 impl ReleaseContext {
@@ -171,6 +173,7 @@ impl ReleaseContext {
             plans_dir,
             prompt_name,
             prompt_alias: format!("candidate_v{n}"),
+            upstream: super::upstream::UpstreamSource::default(),
         })
     }
 

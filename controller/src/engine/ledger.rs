@@ -89,7 +89,7 @@ pub fn owned_by(spec: &agentrelease_api::AgentReleaseSpec) -> Vec<Owned> {
 
 /// Keeps `[A-Za-z0-9._@-]`, percent-encodes everything else (names are validated upstream; this
 /// only guarantees one path segment).
-fn escape(key: &str) -> String {
+pub(crate) fn escape(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for b in key.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-') {

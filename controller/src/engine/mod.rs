@@ -22,6 +22,7 @@ pub mod rollback;
 pub mod states;
 pub mod status;
 pub mod steps;
+pub mod upstream;
 pub mod verification;
 pub mod workspace;
 
@@ -202,7 +203,7 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
 }
 
 /// What a pass knows beyond the release and its target.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Inputs<'a> {
     /// The holder named in the release lock.
     pub writer: &'a str,
@@ -213,6 +214,9 @@ pub struct Inputs<'a> {
     pub poll_newer_versions: bool,
     /// Wait inside the pass on long operations (`apply`); `None`: end the pass and requeue.
     pub waiting: Option<Waiting<'a>>,
+    /// Where the facts about the upstream stages the release requires come from (the
+    /// controller's cache, or the workspace's stage records).
+    pub upstream: upstream::UpstreamSource,
 }
 
 impl Default for Inputs<'_> {
@@ -222,6 +226,7 @@ impl Default for Inputs<'_> {
             approvals: None,
             poll_newer_versions: false,
             waiting: None,
+            upstream: upstream::UpstreamSource::default(),
         }
     }
 }
@@ -270,6 +275,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
     inputs: &Inputs<'_>,
 ) -> Outcome {
     let writer = inputs.writer;
+    let upstream = inputs.upstream.clone();
     let (mut wait, observe) = match inputs.waiting {
         Some(w) => (Some(w.wait), Some(w.observe)),
         None => (None, None),
@@ -298,7 +304,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
     }
     builder.resume();
 
-    let ctx = match ReleaseContext::new(identity, &release.spec, target) {
+    let mut ctx = match ReleaseContext::new(identity, &release.spec, target) {
         Ok(ctx) => ctx,
         Err(e) => {
             let reason = match e {
@@ -313,6 +319,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
             );
         }
     };
+    ctx.upstream = upstream;
     builder.set(
         types::TARGET_RESOLVED,
         agentrelease_api::ConditionStatus::True,
@@ -330,7 +337,12 @@ async fn run_pipeline<W: Workspace, C: Clock>(
         .as_ref()
         .and_then(|a| a.get(agentrelease_api::RECONCILE_REQUESTED_AT))
         .map(String::as_str);
+    // An upstream stage that failed is looked at in full (the Warning, or the rollback that
+    // follows it, is decided by the steps).
+    let upstream_failed = matches!(&ctx.upstream, upstream::UpstreamSource::Observed(seen)
+        if seen.values().any(|o| matches!(o, upstream::Observation::Failed { .. })));
     let quick = mode == Mode::Apply
+        && !upstream_failed
         && full_check::eligibility(
             &old,
             generation,
@@ -415,6 +427,11 @@ async fn run_pipeline<W: Workspace, C: Clock>(
                 break;
             }
         }
+    }
+    // For the stages downstream of this one: the release's own stage record.
+    if let Err(result) = steps::upstream::record(&mut pass, stopped.is_none(), settled).await {
+        builder.record(&mut pass.status, steps::Step::Audit, &result);
+        stopped = Some((steps::Step::Audit, result));
     }
     pass.effects.release(ws).await;
     let seen = std::mem::take(&mut pass.seen);

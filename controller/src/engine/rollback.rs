@@ -33,6 +33,15 @@ pub async fn on_failure<W: Workspace, C: Clock>(
     if !pass.ctx.spec.policy.rollback_on_failure {
         return StepResult::blocked(failure_reason, what);
     }
+    roll_back(pass, what).await
+}
+
+/// Rolls back whatever the policy says (a downstream release following its upstream's
+/// rollback, `policy.followUpstreamRollback`): records the rollback, then restores.
+pub async fn roll_back<W: Workspace, C: Clock>(
+    pass: &mut Pass<'_, W, C>,
+    what: String,
+) -> StepResult {
     let last_good = last_good(pass);
     pass.status.rollback = Some(RollbackRecord {
         from_version: pass.ctx.spec.model.version,

@@ -19,7 +19,14 @@ use super::steps::{PIPELINE, Step};
 use super::{Outcome, Requeue};
 
 /// Reasons whose True condition still deserves a Warning.
-const WARNING_REASONS: [&str; 2] = [reasons::SIGNOFF_OVERRIDDEN, reasons::ROLLED_BACK];
+const WARNING_REASONS: [&str; 3] = [
+    reasons::SIGNOFF_OVERRIDDEN,
+    reasons::ROLLED_BACK,
+    reasons::UPSTREAM_ROLLED_BACK,
+];
+
+/// Reasons whose False condition is only waiting on another stage (a Normal Event).
+const WAITING_REASONS: [&str; 2] = [reasons::UPSTREAM_NOT_RELEASED, reasons::UPSTREAM_SOAKING];
 
 /// Whether a condition is True in a status.
 pub fn is_true(status: &AgentReleaseStatus, type_: &str) -> bool {
@@ -67,6 +74,10 @@ impl<'a> StatusBuilder<'a> {
             StepResult::Done { reason, message } => {
                 (ConditionStatus::True, *reason, message.clone())
             }
+            // Waiting on an upstream stage is a definite "not yet" (`UpstreamVerified=False`).
+            StepResult::Waiting {
+                reason, message, ..
+            } if step == Step::Upstream => (ConditionStatus::False, *reason, message.clone()),
             StepResult::Waiting {
                 reason, message, ..
             } => (ConditionStatus::Unknown, *reason, message.clone()),
@@ -531,8 +542,9 @@ fn transition_events(old: &AgentReleaseStatus, new: &AgentReleaseStatus) -> Vec<
             // Drift raises its own Events (every correction, the first report).
             continue;
         }
-        let warning =
-            c.status == ConditionStatus::False || WARNING_REASONS.contains(&c.reason.as_str());
+        let warning = (c.status == ConditionStatus::False
+            && !WAITING_REASONS.contains(&c.reason.as_str()))
+            || WARNING_REASONS.contains(&c.reason.as_str());
         events.push(Event {
             type_: if warning {
                 EventType::Warning

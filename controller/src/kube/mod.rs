@@ -15,4 +15,5 @@ pub mod run;
 pub mod shard;
 pub mod status;
 pub mod target_status;
+pub mod upstream_index;
 pub mod workspace_slots;

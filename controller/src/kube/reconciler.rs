@@ -44,6 +44,8 @@ pub struct Context<F: WorkspaceFactory> {
     pub factory: Arc<F>,
     /// The cache of ReleaseTargets.
     pub targets: Store<DeserializeGuard<ReleaseTarget>>,
+    /// The cache of AgentReleases (the upstream stages of `spec.promotion.requires`).
+    pub releases: Store<ReleaseHandle>,
     /// Behaviour switches.
     pub settings: Settings,
     /// Metrics.
@@ -331,6 +333,8 @@ async fn apply<F: WorkspaceFactory>(
                 };
                 match ctx.factory.connect(&connection) {
                     Ok(ws) => {
+                        let upstream =
+                            super::upstream_index::observe(&ctx.releases.state(), release);
                         let approvals = super::approvals::approvals_of(
                             &ctx.approvals.state(),
                             &id.namespace,
@@ -341,6 +345,7 @@ async fn apply<F: WorkspaceFactory>(
                             poll_newer_versions: ctx
                                 .newer_polls
                                 .take(&key, release.spec.policy.resync()),
+                            upstream,
                             ..engine::Inputs::default()
                         };
                         engine::reconcile_with(

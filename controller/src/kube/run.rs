@@ -461,6 +461,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
         ),
         factory: parts.factory.clone(),
         targets: target_store,
+        releases: release_store.clone(),
         settings: parts.settings.clone(),
         metrics: parts.metrics.clone(),
         backoff: parts.backoff.clone(),

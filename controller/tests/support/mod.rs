@@ -58,6 +58,10 @@ pub async fn harness() -> Harness {
         &std::fs::read_to_string(samples().join("agentrelease.yaml")).expect("read"),
     )
     .expect("release");
+    // The engine tests drive the prod sample on its own; its stage requirement (staging first)
+    // is exercised in tests/promotion.rs.
+    let mut release = release;
+    release.spec.promotion = None;
     let target: ReleaseTarget = serde_saphyr::from_str(
         &std::fs::read_to_string(samples().join("releasetarget.yaml")).expect("read"),
     )

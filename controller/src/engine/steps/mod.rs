@@ -1,14 +1,15 @@
 //! The pipeline, in order. Each step owns one condition; the engine runs them until one is not
 //! done:
 //!
-//! evaluation gate -> signoff gate -> version consistency -> preflight -> approval hold
+//! evaluation gate -> signoff gate -> version consistency -> preflight -> upstream stages
+//!   -> approval hold
 //!   -> ownership claim
 //!   -> deployment plan -> alias promotion -> app provisioning (its service principal)
 //!   -> serving endpoint -> permissions and grants -> app deployment -> verification
 //!   -> MCP tool check -> audit
 //!
-//! Everything that can fail without writing (the gates and the preflight) runs before the first
-//! write (the ownership claim).
+//! Everything that can fail without writing (the gates, the preflight and the upstream stages a
+//! release requires) runs before the first write (the ownership claim).
 //!
 //! Permissions come before the new deployment so the new version never starts without its
 //! access; the endpoint comes before them because its ACL is keyed by the id it gets on creation.
@@ -26,6 +27,7 @@ pub mod plan;
 pub mod preflight;
 pub mod promote;
 pub mod signoff;
+pub mod upstream;
 pub mod verify;
 
 use agentrelease_api::conditions::{Phase, types};
@@ -45,6 +47,8 @@ pub enum Step {
     Consistency,
     /// `PreflightPassed`.
     Preflight,
+    /// `UpstreamVerified` (only with `spec.promotion.requires`).
+    Upstream,
     /// `Approved` (only with `spec.policy.approval: Required`).
     Approved,
     /// `OwnershipClaimed`.
@@ -70,11 +74,12 @@ pub enum Step {
 }
 
 /// The steps in the order they run.
-pub const PIPELINE: [Step; 15] = [
+pub const PIPELINE: [Step; 16] = [
     Step::Evaluation,
     Step::Signoff,
     Step::Consistency,
     Step::Preflight,
+    Step::Upstream,
     Step::Approved,
     Step::Claim,
     Step::Plan,
@@ -96,6 +101,7 @@ impl Step {
             Step::Signoff => types::SIGNOFF_APPROVED,
             Step::Consistency => types::VERSIONS_CONSISTENT,
             Step::Preflight => types::PREFLIGHT_PASSED,
+            Step::Upstream => types::UPSTREAM_VERIFIED,
             Step::Approved => types::APPROVED,
             Step::Claim => types::OWNERSHIP_CLAIMED,
             Step::Plan => types::PLAN_RECORDED,
@@ -117,6 +123,7 @@ impl Step {
             Step::Signoff => "signoff",
             Step::Consistency => "consistency",
             Step::Preflight => "preflight",
+            Step::Upstream => "upstream",
             Step::Approved => "approval",
             Step::Claim => "ownership",
             Step::Plan => "plan",
@@ -134,7 +141,11 @@ impl Step {
     /// The phase a release is in while this step is the one not done.
     pub fn phase(self) -> Phase {
         match self {
-            Step::Evaluation | Step::Signoff | Step::Consistency | Step::Preflight => Phase::Gating,
+            Step::Evaluation
+            | Step::Signoff
+            | Step::Consistency
+            | Step::Preflight
+            | Step::Upstream => Phase::Gating,
             Step::Approved => Phase::AwaitingApproval,
             Step::Claim | Step::Plan | Step::Promote => Phase::Promoting,
             Step::App | Step::Endpoint | Step::Permissions | Step::Deploy => Phase::Deploying,
@@ -151,6 +162,7 @@ impl Step {
             }
             Step::App | Step::Deploy => spec.app.is_some(),
             Step::Endpoint => spec.serving_endpoint.is_some(),
+            Step::Upstream => !spec.requirements().is_empty(),
             Step::Permissions => !spec.permissions.is_empty() || !spec.grants.is_empty(),
             Step::Verify => spec.app.is_some() && spec.verification.is_some(),
             Step::Tools => {
@@ -171,6 +183,7 @@ impl Step {
             Step::Signoff => signoff::run(pass).await,
             Step::Consistency => consistency::run(pass).await,
             Step::Preflight => preflight::run(pass).await,
+            Step::Upstream => upstream::run(pass).await,
             Step::Approved => approved::run(pass).await,
             Step::Claim => claim::run(pass).await,
             Step::Plan => plan::run(pass).await,
