@@ -25,6 +25,7 @@ pub mod server;
 pub mod shared;
 pub mod world;
 
+pub use api::tasks::{TaskOutcome, TaskScript};
 pub use calls::{CallRecord, RouteCounter};
 pub use control::{ControlError, SimControl};
 pub use faults::{FaultAction, FaultRule};

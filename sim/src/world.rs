@@ -347,6 +347,28 @@ impl App {
     }
 }
 
+/// A crash of an app's running deployment (a test control): the app status turns `CRASHED`
+/// (or, with `compute_error`, the compute turns `ERROR` and the app `UNAVAILABLE`), its URL
+/// answers 502, and its log ends with the crash. A new deployment ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCrash {
+    /// The deployment that crashed.
+    pub deployment: String,
+    /// What the app's log says.
+    pub message: String,
+    /// Whether the compute itself failed.
+    pub compute_error: bool,
+}
+
+impl World {
+    /// The crash of an app's active deployment, when it has crashed.
+    pub fn crash_of(&self, app: &App) -> Option<&AppCrash> {
+        self.crashes
+            .get(&app.name)
+            .filter(|c| app.active_deployment.as_deref() == Some(c.deployment.as_str()))
+    }
+}
+
 /// A served entity config as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointConfig {
@@ -532,6 +554,10 @@ pub struct World {
     pub chat_replies: BTreeMap<String, Option<String>>,
     /// Chat completions answered so far: numbers the trace request ids.
     pub chat_calls: u64,
+    /// Long-running agent tasks on app URLs and how each app's go.
+    pub tasks: crate::api::tasks::TaskBook,
+    /// Apps made to crash after their deployment, by app name.
+    pub crashes: BTreeMap<String, AppCrash>,
     /// Counter for ids.
     next_id: u64,
 }
@@ -578,6 +604,8 @@ impl World {
             denials: BTreeMap::new(),
             chat_replies: BTreeMap::new(),
             chat_calls: 0,
+            tasks: crate::api::tasks::TaskBook::default(),
+            crashes: BTreeMap::new(),
             next_id: 1,
         }
     }

@@ -240,16 +240,26 @@ pub fn app_url(world: &World, name: &str) -> String {
 
 /// An app as the API renders it.
 pub fn app_json(world: &World, app: &App) -> Value {
-    let compute = app.compute.as_str();
+    let crash = world.crash_of(app);
+    let compute = match crash {
+        Some(c) if c.compute_error => "ERROR",
+        _ => app.compute.as_str(),
+    };
     let compute_message = match &app.compute {
+        _ if compute == "ERROR" => "App compute failed.",
         Compute::Active => "App compute is running.",
         Compute::Starting(_) => "App compute is starting.",
         Compute::Stopping(_) => "App compute is stopping.",
         Compute::Stopped => "App compute is stopped.",
         Compute::Deleting(_) => "App is being deleted.",
     };
-    let state = app.app_state();
+    let state = match crash {
+        Some(c) if c.compute_error => "UNAVAILABLE",
+        Some(_) => "CRASHED",
+        None => app.app_state(),
+    };
     let app_message = match state {
+        "CRASHED" => "App crashed unexpectedly. Check the app logs for details.",
         "RUNNING" => "App has status: Running",
         "DEPLOYING" => "App is being deployed",
         _ if app.active_deployment.is_none() => {

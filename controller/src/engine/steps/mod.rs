@@ -25,6 +25,7 @@ pub mod preflight;
 pub mod promote;
 pub mod signoff;
 pub mod verify;
+pub mod verify_task;
 
 use agentrelease_api::conditions::{Phase, types};
 

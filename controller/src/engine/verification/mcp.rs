@@ -129,6 +129,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         passed,
         last_result: Some(result.clone()),
         chat: None,
+        task: None,
     });
     match verdict {
         Ok(m) => StepResult::done(reasons::TOOLS_REACHABLE, m),
