@@ -502,9 +502,15 @@ pub async fn delete(State(s): State<SharedState>, Path(name): Path<String>) -> A
 pub async fn start(State(s): State<SharedState>, Path(name): Path<String>) -> ApiResult<Response> {
     let mut world = s.world();
     let at = world.after(world.timings.app_start_seconds);
+    // Failed compute is restarted; the active deployment runs again.
+    let failed = world.crashes.get(&name).is_some_and(|c| c.compute_error);
+    if failed {
+        world.crashes.remove(&name);
+    }
     let app = live_app(&mut world, &name)?;
     match app.compute {
         Compute::Stopped => app.compute = Compute::Starting(at),
+        Compute::Active if failed => app.compute = Compute::Starting(at),
         Compute::Stopping(_) => {
             return Err(ApiError::invalid_state(format!(
                 "App {name} is stopping; start it once it is stopped"
