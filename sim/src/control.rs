@@ -331,6 +331,47 @@ impl SimControl {
         Ok(())
     }
 
+    /// Answers the managed MCP servers as `text/event-stream` when the client accepts it.
+    pub fn set_mcp_sse(&self, on: bool) {
+        self.shared.world().mcp.sse = on;
+    }
+
+    /// Makes the managed MCP servers refuse requests (other than `initialize`) that carry no
+    /// `Mcp-Session-Id` handed out by `initialize`.
+    pub fn require_mcp_sessions(&self, on: bool) {
+        self.shared.world().mcp.require_sessions = on;
+    }
+
+    /// Adds a vector search index (`catalog.schema.index`); its schema must exist.
+    pub fn add_vector_index(&self, full_name: &str) {
+        self.shared
+            .world()
+            .mcp
+            .vector_indexes
+            .insert(full_name.to_string());
+    }
+
+    /// Adds a Genie space.
+    pub fn add_genie_space(&self, id: &str, title: &str) {
+        self.shared
+            .world()
+            .mcp
+            .genie_spaces
+            .insert(id.to_string(), title.to_string());
+    }
+
+    /// Gives a service principal (by application id, e.g. an app's) an OAuth secret, so it can
+    /// authenticate with OAuth M2M.
+    pub fn add_oauth_secret(&self, client_id: &str, secret: &str) {
+        self.shared.world().oauth_clients.insert(
+            client_id.to_string(),
+            crate::world::OAuthClient {
+                secret: secret.to_string(),
+                principal: client_id.to_string(),
+            },
+        );
+    }
+
     /// Makes the next config update of an endpoint fail (UPDATE_FAILED).
     pub fn fail_next_endpoint_update(&self, name: &str) -> Result<(), ControlError> {
         let mut world = self.shared.world();

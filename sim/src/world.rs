@@ -558,6 +558,9 @@ pub struct World {
     pub tasks: crate::api::tasks::TaskBook,
     /// Apps made to crash after their deployment, by app name.
     pub crashes: BTreeMap<String, AppCrash>,
+    /// Vector search indexes, Genie spaces and the streamable HTTP settings of the managed
+    /// MCP servers.
+    pub mcp: crate::api::mcp::McpWorld,
     /// Counter for ids.
     next_id: u64,
 }
@@ -606,6 +609,7 @@ impl World {
             chat_calls: 0,
             tasks: crate::api::tasks::TaskBook::default(),
             crashes: BTreeMap::new(),
+            mcp: crate::api::mcp::McpWorld::default(),
             next_id: 1,
         }
     }

@@ -162,12 +162,47 @@ pub async fn reconcile<W: Workspace, C: Clock>(
     .await
 }
 
+/// Runs one pass with `app_ws`, the workspace as the app's service principal (the MCP tool
+/// check runs as it; without it, as the operator with a Warning).
+pub async fn reconcile_with_app_identity<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    ws: &W,
+    app_ws: Option<&W>,
+    clock: &C,
+    mode: Mode,
+) -> Outcome {
+    run_pass(
+        release,
+        target,
+        identity,
+        (ws, app_ws),
+        clock,
+        mode,
+        lock::process_writer(),
+    )
+    .await
+}
+
 /// Runs one pass as `writer` (the holder named in the release lock).
 pub async fn reconcile_as<W: Workspace, C: Clock>(
     release: &AgentRelease,
     target: &ReleaseTargetSpec,
     identity: Identity,
     ws: &W,
+    clock: &C,
+    mode: Mode,
+    writer: &str,
+) -> Outcome {
+    run_pass(release, target, identity, (ws, None), clock, mode, writer).await
+}
+
+async fn run_pass<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    (ws, app_ws): (&W, Option<&W>),
     clock: &C,
     mode: Mode,
     writer: &str,
@@ -244,6 +279,7 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
 
     let mut pass = Pass {
         ws,
+        app_ws,
         clock,
         effects: effects::Effects::new(mode, release.spec.policy.drift).with_writer(writer),
         ctx: &ctx,

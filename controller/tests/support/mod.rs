@@ -3,6 +3,7 @@
 //! the controller would.
 #![allow(dead_code)]
 
+pub mod app_identity;
 pub mod fleet;
 pub mod sim_time;
 
