@@ -885,8 +885,8 @@ pub struct VerificationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<ChatCheck>,
     /// MCP servers whose tools the agent needs (condition `ToolsReachable`). Checked as the
-    /// operator's principal (with a Warning Event), since the app's own OAuth credentials are not
-    /// the operator's to hold.
+    /// app's service principal when the ReleaseTarget names its OAuth credentials
+    /// (`spec.appCredentials`), otherwise as the operator's principal with a Warning Event.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20))]
     pub mcp_servers: Vec<crate::mcp::McpServerCheck>,
