@@ -639,6 +639,35 @@ async fn app_crash(
     }
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct McpSettings {
+    #[serde(default)]
+    sse: Option<bool>,
+    #[serde(default)]
+    require_sessions: Option<bool>,
+}
+
+async fn mcp_settings(State(s): State<SharedState>, body: Bytes) -> Response {
+    let settings: McpSettings = match serde_json::from_slice(&body) {
+        Ok(m) => m,
+        Err(e) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid MCP settings: {e}"),
+            );
+        }
+    };
+    let mut world = s.world();
+    if let Some(on) = settings.sse {
+        world.mcp.sse = on;
+    }
+    if let Some(on) = settings.require_sessions {
+        world.mcp.require_sessions = on;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
 /// The `/_sim/` routes.
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -651,6 +680,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/_sim/apps/{name}/reply", put(app_reply))
         .route("/_sim/apps/{name}/tasks", put(app_tasks))
         .route("/_sim/apps/{name}/crash", post(app_crash))
+        .route("/_sim/mcp", post(mcp_settings))
 }
 
 impl Shared {
