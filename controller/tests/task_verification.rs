@@ -306,3 +306,84 @@ async fn plan_lists_the_check_without_starting_a_task() {
     );
     assert!(h.control().tasks_started().is_empty());
 }
+
+#[tokio::test]
+async fn a_start_whose_answer_is_lost_does_not_start_a_second_task() {
+    let mut h = task_harness(TaskScript::default(), "10m").await;
+    let c = h.control();
+    c.add_fault(agentrelease_sim::FaultRule {
+        method: Some("POST".into()),
+        path: format!("/_apps/{APP}/api/tasks"),
+        probability: 1.0,
+        times: Some(1),
+        after: None,
+        action: agentrelease_sim::FaultAction::LoseAnswer,
+    })
+    .expect("fault");
+    let (outcome, _) = h.run_on_sim_clock(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(task_calls(&c, "POST").len(), 2, "the start was sent again");
+    assert_eq!(
+        c.tasks_started(),
+        vec!["task-0001".to_string()],
+        "the repeated start named the same request, so the app answered the same task"
+    );
+    assert_eq!(stored_task(&h).started_id, "task-0001");
+}
+
+#[tokio::test]
+async fn a_transient_failure_while_continuing_is_asked_again() {
+    let mut h = task_harness(TaskScript::default(), "10m").await;
+    let c = h.control();
+    c.add_fault(agentrelease_sim::FaultRule {
+        method: Some("GET".into()),
+        path: format!("/_apps/{APP}/api/tasks/*"),
+        probability: 1.0,
+        times: Some(2),
+        after: None,
+        action: agentrelease_sim::FaultAction::Status {
+            status: 503,
+            error_code: None,
+        },
+    })
+    .expect("fault");
+    let (outcome, _) = h.run_on_sim_clock(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(c.tasks_started().len(), 1);
+}
+
+#[tokio::test]
+async fn an_app_that_crashes_while_its_task_runs_fails_as_unhealthy() {
+    let mut h = task_harness(
+        TaskScript {
+            outcome: TaskOutcome::Hang,
+            ..TaskScript::default()
+        },
+        "10m",
+    )
+    .await;
+    let c = h.control();
+    for _ in 0..100 {
+        let outcome = h.pass_on_sim_clock().await;
+        if h.release
+            .status
+            .as_ref()
+            .and_then(|s| s.verification.as_ref())
+            .is_some_and(|v| v.task.is_some())
+        {
+            break;
+        }
+        h.wait(&outcome);
+    }
+    c.crash_app(APP, "Killed: out of memory", false)
+        .expect("crash");
+    let (outcome, events) = h.run_on_sim_clock(100).await;
+    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert_eq!(reason(&outcome, types::VERIFIED), reasons::ROLLED_BACK);
+    assert!(
+        events.iter().any(|e| e.reason == reasons::APP_UNHEALTHY
+            && e.message.contains("app status CRASHED")
+            && e.message.contains("Killed: out of memory")),
+        "{events:?}"
+    );
+}

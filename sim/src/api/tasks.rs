@@ -1,7 +1,8 @@
 //! Long-running agent tasks on app URLs (the Supervisor pattern: start → continue → terminal).
 //!
 //! - `POST <app url>/api/tasks` with a JSON body starts a task and answers
-//!   `{"task_id": "task-<n>", "state": "RUNNING"}`.
+//!   `{"task_id": "task-<n>", "state": "RUNNING"}`; a body naming a `client_request_id` already
+//!   seen for the app answers the task that request started (no second task).
 //! - `GET <app url>/api/tasks/{id}` continues it: `{"task_id", "state": "RUNNING"}` until the
 //!   task's time has passed on the simulated clock, then `{"state": "SUCCEEDED", "output"}` or
 //!   `{"state": "FAILED", "error"}`. With continuations on, each RUNNING answer names a fresh
@@ -97,6 +98,8 @@ pub struct TaskBook {
     pub tasks: BTreeMap<String, Task>,
     /// Tasks started so far (numbers the ids).
     pub started: u64,
+    /// Start ids by `<app>/<client_request_id>`: a repeated start answers the same task.
+    pub requests: BTreeMap<String, String>,
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -117,6 +120,14 @@ pub fn start(world: &mut World, app: &str, model: &str, body: &[u8]) -> Response
             json!({"error": {"message": "the body is not JSON"}}),
         );
     };
+    let key = request
+        .get("client_request_id")
+        .and_then(Value::as_str)
+        .map(|k| format!("{app}/{k}"));
+    if let Some(id) = key.as_ref().and_then(|k| world.tasks.requests.get(k)) {
+        // A repeated start of the same request: the task already started.
+        return answer(StatusCode::OK, json!({"task_id": id, "state": "RUNNING"}));
+    }
     let prompt = super::smoke::last_user_message(&request);
     let script = world.tasks.scripts.get(app).cloned().unwrap_or_default();
     let done_at = world.after(script.seconds);
@@ -124,6 +135,9 @@ pub fn start(world: &mut World, app: &str, model: &str, body: &[u8]) -> Response
     book.started += 1;
     let id = format!("task-{:04}", book.started);
     book.ids.insert(id.clone(), id.clone());
+    if let Some(k) = key {
+        book.requests.insert(k, id.clone());
+    }
     book.tasks.insert(
         id.clone(),
         Task {

@@ -53,19 +53,24 @@ pub async fn run<W: Workspace, C: Clock>(
         Ok(a) => a,
         Err(stop) => return stop,
     };
+    let transient = match &answer {
+        Ok(resp) if task::transient_status(resp.status) => Some(format!("HTTP {}", resp.status)),
+        Err(e) if e.kind.is_transient() => Some(e.to_string()),
+        _ => None,
+    };
+    if let Some(e) = transient {
+        // Asked again on the next pass; the deadline bounds how long.
+        record.last_result = Some(format!("GET {path} failed: {e}"));
+        let after = task::next_poll(&t, pass.now());
+        pass.status.verification = Some(record);
+        return StepResult::waiting(
+            reasons::WAITING,
+            format!("task {} not reached ({e}); asking again", t.started_id),
+            after,
+        );
+    }
     let seen = match answer {
         Ok(resp) => task::progress(resp.status, &resp.body),
-        Err(e) if e.kind.is_transient() => {
-            // Asked again on the next pass; the deadline bounds how long.
-            record.last_result = Some(format!("GET {path} failed: {e}"));
-            let after = task::next_poll(&t, pass.now());
-            pass.status.verification = Some(record);
-            return StepResult::waiting(
-                reasons::WAITING,
-                format!("task {} not reached ({e}); asking again", t.started_id),
-                after,
-            );
-        }
         Err(e) => Err(format!("GET {path} failed: {e}")),
     };
     let progress = match seen {
@@ -135,7 +140,8 @@ async fn start<W: Workspace, C: Clock>(
     mut record: VerificationRecord,
     url: Option<String>,
 ) -> StepResult {
-    let answer = match call(pass, url, check.path.clone(), Some(check.input.clone())).await {
+    let body = task::start_body(&check.input, &record.deployment_id);
+    let answer = match call(pass, url, check.path.clone(), Some(body)).await {
         Ok(a) => a,
         Err(stop) => return stop,
     };

@@ -67,6 +67,26 @@ fn text_of(v: Option<&Value>) -> String {
     }
 }
 
+/// The field of the start request that names the attempt to start a deployment's task: an
+/// agent that honours it answers a repeated start with the task it already started, so a start
+/// whose answer was lost does not start a second task.
+pub const REQUEST_ID_FIELD: &str = "client_request_id";
+
+/// The start request's body: `input`, with [`REQUEST_ID_FIELD`] set to one value per
+/// deployment when `input` is a JSON object (any other input is sent as written).
+pub fn start_body(input: &str, deployment_id: &str) -> String {
+    match serde_json::from_str::<Value>(input) {
+        Ok(Value::Object(mut o)) => {
+            o.insert(
+                REQUEST_ID_FIELD.to_string(),
+                Value::String(format!("agentrelease-{deployment_id}")),
+            );
+            Value::Object(o).to_string()
+        }
+        _ => input.to_string(),
+    }
+}
+
 /// The task id of a start call's answer, or what was expected and seen instead.
 pub fn started(status: u16, body: &str) -> Result<String, String> {
     if !(200..300).contains(&status) {
@@ -125,6 +145,12 @@ pub fn progress(status: u16, body: &str) -> Result<Progress, String> {
             .map(str::to_string),
         text,
     })
+}
+
+/// Whether an HTTP status of a continue call may clear by itself (throttling, a 5xx): the
+/// task is asked again on the next pass instead of failing.
+pub fn transient_status(status: u16) -> bool {
+    status == 429 || (500..600).contains(&status)
 }
 
 /// Whether a state the app reported ends the task (pure; the spellings of [`progress`]).
@@ -202,6 +228,20 @@ mod tests {
             state: Some("RUNNING".into()),
             polls,
         }
+    }
+
+    #[test]
+    fn the_start_body_names_the_deployment_once() {
+        let b: Value = serde_json::from_str(&start_body(r#"{"input": []}"#, "d1")).expect("json");
+        assert_eq!(b[REQUEST_ID_FIELD], "agentrelease-d1");
+        assert_eq!(b["input"], serde_json::json!([]));
+        assert_eq!(start_body("[1]", "d1"), "[1]");
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_transient() {
+        assert!(transient_status(503) && transient_status(429));
+        assert!(!transient_status(404) && !transient_status(200));
     }
 
     #[test]
