@@ -176,7 +176,7 @@ pub const ENTRIES: &[Entry] = &[
     Entry {
         reasons: &["ToolsCheckedAsOperator"],
         meaning: "the MCP tool check ran as the operator's principal (an Event): the app's own service principal may see fewer tools",
-        action: "none; grant the app's service principal `EXECUTE` on the functions it calls (`spec.grants`)",
+        action: "give the ReleaseTarget the app's service principal OAuth credentials (`spec.appCredentials`) so the controller checks as the app; grant the app's service principal `EXECUTE` on the functions it calls (`spec.grants`)",
     },
     Entry {
         reasons: &["VerificationDeadlineExceeded"],

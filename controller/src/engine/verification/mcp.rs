@@ -124,8 +124,8 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             EventType::Warning,
             reasons::TOOLS_CHECKED_AS_OPERATOR,
             "MCP tools were checked as the operator's principal, not the app's service principal \
-             (the ReleaseTarget lists no appCredentials for the app): a tool the app may not use \
-             can still pass",
+             (the controller runs the check as the app when the ReleaseTarget's appCredentials \
+             name a Secret for it): a tool the app may not use can still pass",
         );
     }
     let who = match (as_app, pass.artifacts.app.as_ref()) {
