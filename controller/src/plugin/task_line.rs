@@ -1,6 +1,7 @@
 //! The `get` tree's line for a long-running verification task.
 
 use super::style::{Mark, Style};
+
 /// The long-running task of a verification: its id (and the id it is continued as), its last
 /// state, the continue calls made and the deadline.
 pub fn render(t: &agentrelease_api::task::TaskRecord, passed: bool, style: Style) -> String {
