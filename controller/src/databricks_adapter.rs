@@ -784,17 +784,25 @@ impl Workspace for ClientWorkspace {
         server: &str,
         method: &str,
         params: serde_json::Value,
+        session: &McpSession,
         timeout: Duration,
-    ) -> WsResult<Result<serde_json::Value, RpcFailure>> {
+    ) -> WsResult<McpReply> {
+        let session = dbx::McpSession {
+            id: session.id.clone(),
+            protocol_version: session.protocol_version.clone(),
+        };
         let answer = self
             .client
-            .mcp_request(server, method, params, timeout)
+            .mcp_request(server, method, params, &session, timeout)
             .await
             .map_err(err("MCP request"))?;
-        Ok(answer.map_err(|e| RpcFailure {
-            code: e.code,
-            message: e.message,
-        }))
+        Ok(McpReply {
+            result: answer.result.map_err(|e| RpcFailure {
+                code: e.code,
+                message: e.message,
+            }),
+            session_id: answer.session_id,
+        })
     }
 }
 

@@ -191,7 +191,17 @@ pub const ENTRIES: &[Entry] = &[
     Entry {
         reasons: &["ToolsCheckedAsOperator"],
         meaning: "the MCP tool check ran as the operator's principal (an Event): the app's own service principal may see fewer tools",
-        action: "none; grant the app's service principal `EXECUTE` on the functions it calls (`spec.grants`)",
+        action: "give the ReleaseTarget the app's service principal OAuth credentials (`spec.appCredentials`) so the controller checks as the app; grant the app's service principal `EXECUTE` on the functions it calls (`spec.grants`)",
+    },
+    Entry {
+        reasons: &["VerificationDeadlineExceeded"],
+        meaning: "the long-running check (`verification.mode: task`) did not reach a terminal state by `verification.deadline` (and `rollbackOnFailure` is off); the message names the task id, its start, the deadline and the last state seen",
+        action: "check the agent's task endpoint (`verification.task.path`) and how long its tasks take; raise `verification.deadline` if the agent is slow by design; change the spec to retry",
+    },
+    Entry {
+        reasons: &["AppUnhealthy"],
+        meaning: "after its deployment succeeded the app crashed or became unavailable (app status `CRASHED` / `UNAVAILABLE`, or compute `ERROR`), so verification failed (an Event; the condition shows it when `rollbackOnFailure` is off); the message carries the states and the last lines of the app's log",
+        action: "read the app's log (`<app url>/logz`) and fix the app; change the spec to retry",
     },
     Entry {
         reasons: &["RolledBack"],

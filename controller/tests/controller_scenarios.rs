@@ -175,6 +175,16 @@ struct Harness {
 }
 
 async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harness {
+    harness_with_target(release, with_secret, settings, |_| {}).await
+}
+
+/// [`harness`] with the ReleaseTarget edited first.
+async fn harness_with_target(
+    release: Value,
+    with_secret: bool,
+    settings: Settings,
+    edit: impl FnOnce(&mut ReleaseTarget),
+) -> Harness {
     let seed = Seed::from_yaml_file(&samples().join("workspace-seed.yaml")).expect("seed");
     let sim = Simulator::start(SimConfig {
         seed: Some(seed),
@@ -192,9 +202,9 @@ async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harne
     }));
     let server = serve(handle, fake.clone());
     let (store, mut writer) = reflector::store::<DeserializeGuard<ReleaseTarget>>();
-    writer.apply_watcher_event(&watcher::Event::Apply(DeserializeGuard(Ok(target(
-        &sim.url(),
-    )))));
+    let mut t = target(&sim.url());
+    edit(&mut t);
+    writer.apply_watcher_event(&watcher::Event::Apply(DeserializeGuard(Ok(t))));
     let (releases, releases_writer) = reflector::store::<ReleaseHandle>();
     let metrics = Arc::new(Metrics::new());
     let (approval_store, approvals) = reflector::store();
@@ -862,4 +872,33 @@ async fn with_follow_upstream_rollback_the_controller_rolls_prod_back_after_stag
         Some(11),
         "prod followed staging back"
     );
+}
+
+#[tokio::test]
+async fn a_missing_app_credentials_secret_is_credentials_missing_naming_it() {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    let h = harness_with_target(release, true, settings(), |t| {
+        t.spec.app_credentials = vec![agentrelease_api::target::AppCredentialsRef {
+            app: "skyloyalty-agent".into(),
+            secret_name: "skyloyalty-agent-sp".into(),
+        }];
+    })
+    .await;
+    h.reconcile().await.expect("reconcile");
+    let c = h.condition("TargetResolved").expect("TargetResolved");
+    assert_eq!(c["reason"], json!("CredentialsMissing"));
+    let m = c["message"].as_str().unwrap_or_default();
+    assert!(
+        m.contains("agents/skyloyalty-agent-sp")
+            && m.contains("appCredentials of app skyloyalty-agent"),
+        "{m}"
+    );
+    assert!(
+        h.seen()
+            .iter()
+            .any(|s| s.method == "GET" && s.path.ends_with("/secrets/skyloyalty-agent-sp")),
+        "the app's Secret was read"
+    );
+    assert!(h.sim.control().calls().is_empty());
 }

@@ -192,6 +192,12 @@ pub mod reasons {
     pub const VERIFIED: &str = "Verified";
     /// The smoke request failed.
     pub const VERIFICATION_FAILED: &str = "VerificationFailed";
+    /// A long-running verification task (`verification.mode: task`) did not end by
+    /// `verification.deadline`.
+    pub const VERIFICATION_DEADLINE_EXCEEDED: &str = "VerificationDeadlineExceeded";
+    /// After its deployment succeeded the app crashed or became unavailable, or its compute
+    /// failed.
+    pub const APP_UNHEALTHY: &str = "AppUnhealthy";
     /// Every declared MCP server lists its required tools (and the declared call answered).
     pub const TOOLS_REACHABLE: &str = "ToolsReachable";
     /// An MCP server did not answer `initialize` or `tools/list`, or a required tool is not

@@ -20,6 +20,7 @@ pub mod rules;
 mod schema;
 pub mod status;
 pub mod target;
+pub mod task;
 pub mod validation;
 
 pub use approval::{AgentReleaseApproval, AgentReleaseApprovalSpec};

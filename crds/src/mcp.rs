@@ -13,7 +13,7 @@ pub struct McpServerCheck {
     /// (`/api/2.0/mcp/functions/{catalog}/{schema}`, `/api/2.0/mcp/vector-search/{catalog}/{schema}`,
     /// `/api/2.0/mcp/genie/{space_id}`) or the `https://` URL of a custom MCP server hosted as an
     /// app (ending in its MCP path, usually `/mcp`).
-    #[x_kube(validation = Rule::new("self.startsWith('/api/2.0/mcp/') || self.startsWith('https://')").message("mcpServers[].url must be a managed MCP path (/api/2.0/mcp/...) or an https:// URL"))]
+    #[x_kube(validation = Rule::new("self.matches('^/api/2[.]0/mcp/(functions|vector-search)/[^/?#]+/[^/?#]+$') || self.matches('^/api/2[.]0/mcp/genie/[^/?#]+$') || self.startsWith('https://')").message("mcpServers[].url must be a managed MCP path (/api/2.0/mcp/functions/{catalog}/{schema}, /api/2.0/mcp/vector-search/{catalog}/{schema}, /api/2.0/mcp/genie/{space_id}) or an https:// URL"))]
     #[schemars(length(min = 14, max = 2048))]
     pub url: String,
     /// Tool names `tools/list` must include (for Unity Catalog functions:

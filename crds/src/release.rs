@@ -945,11 +945,38 @@ pub struct VerificationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<ChatCheck>,
     /// MCP servers whose tools the agent needs (condition `ToolsReachable`). Checked as the
-    /// operator's principal (with a Warning Event), since the app's own OAuth credentials are not
-    /// the operator's to hold.
+    /// app's service principal when the ReleaseTarget names its OAuth credentials
+    /// (`spec.appCredentials`), otherwise as the operator's principal with a Warning Event.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20))]
     pub mcp_servers: Vec<crate::mcp::McpServerCheck>,
+    /// `request` (default): one smoke request per attempt. `task`: a long-running check (see
+    /// `task`) started once per deployment and polled on later reconciles; no reconcile waits
+    /// for it.
+    #[serde(default)]
+    pub mode: crate::task::VerificationMode,
+    /// With `mode: task`: how long the task may run from its start before the verification
+    /// fails (Go duration, 10s to 24h).
+    #[serde(default = "crate::task::default_deadline")]
+    #[x_kube(validation = Rule::new(self_matches(names::DURATION)).message("verification.deadline must be a duration such as 90s, 10m or 1h"))]
+    #[x_kube(validation = Rule::new(format!("!{} || (duration(self) >= duration('10s') && duration(self) <= duration('24h'))", self_matches(names::DURATION))).message("verification.deadline must be between 10s and 24h"))]
+    #[schemars(length(min = 2, max = 32))]
+    pub deadline: String,
+    /// With `mode: task`: the app's task endpoint and what is sent (defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::task::TaskCheck>,
+}
+
+impl VerificationSpec {
+    /// `timeoutSeconds` as a duration.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::try_from(self.timeout_seconds).unwrap_or(30))
+    }
+
+    /// `deadline` parsed (10 minutes when it does not parse; validation refuses that).
+    pub fn deadline(&self) -> std::time::Duration {
+        crate::duration::parse(&self.deadline).unwrap_or(std::time::Duration::from_secs(600))
+    }
 }
 
 /// The chat check: one user message, a non-empty assistant answer, and optional rules on it.

@@ -247,6 +247,9 @@ pub struct VerificationRecord {
     /// The chat check's last call, when `verification.chat` is declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<ChatRecord>,
+    /// The long-running task (`verification.mode: task`): what the next reconcile continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::task::TaskRecord>,
 }
 
 /// What the chat check saw on its last call.

@@ -116,6 +116,28 @@ pub struct ReleaseTargetSpec {
     #[serde(default = "default_rps")]
     #[x_kube(validation = Rule::new("self >= 1 && self <= 1000").message("spec.requestsPerSecond must be between 1 and 1000"))]
     pub requests_per_second: i32,
+
+    /// OAuth credentials of apps' service principals, by app: the MCP tool check of a release
+    /// whose app is listed runs as that service principal (what the app itself may see and
+    /// call); an app not listed is checked as the operator, with a Warning Event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(validation = Rule::new("self.all(a, self.exists_one(b, b.app == a.app))").message("spec.appCredentials lists each app once"))]
+    #[schemars(length(max = 50))]
+    pub app_credentials: Vec<AppCredentialsRef>,
+}
+
+/// The Secret with an app service principal's OAuth secret.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppCredentialsRef {
+    /// The app's name.
+    #[schemars(length(min = 2, max = 30))]
+    pub app: String,
+    /// The Secret, in the ReleaseTarget's namespace, with keys `client_id` (the service
+    /// principal's application id) and `client_secret` (an OAuth secret made for it).
+    #[x_kube(validation = Rule::new(self_matches(names::K8S_NAME)).message("appCredentials[].secretName must be a Kubernetes object name"))]
+    #[schemars(length(min = 1, max = 253))]
+    pub secret_name: String,
 }
 
 fn default_environment() -> String {

@@ -934,3 +934,72 @@ fn promotion_rules() {
         "must have at most 4 items",
     );
 }
+
+#[test]
+fn mcp_server_urls_are_managed_paths_or_https() {
+    for ok in [
+        "/api/2.0/mcp/functions/main/agents",
+        "/api/2.0/mcp/vector-search/main/agents",
+        "/api/2.0/mcp/genie/01f0aa11bb22",
+        "https://mcp-tools-123.aws.databricksapps.com/mcp",
+    ] {
+        accepts(|o| o["spec"]["verification"]["mcpServers"][0]["url"] = json!(ok));
+    }
+    for bad in [
+        "/api/2.0/mcp/functions/main",
+        "/api/2.0/mcp/genie/a/b",
+        "/api/2.0/mcp/other/x/y",
+        "http://mcp.example/mcp",
+    ] {
+        rejects(
+            |o| o["spec"]["verification"]["mcpServers"][0]["url"] = json!(bad),
+            "mcpServers[].url must be a managed MCP path",
+        );
+    }
+}
+
+#[test]
+fn task_mode_and_its_deadline() {
+    accepts(|o| {
+        o["spec"]["verification"]["mode"] = json!("task");
+        o["spec"]["verification"]["deadline"] = json!("15m");
+        o["spec"]["verification"]["task"] = json!({"path": "/api/tasks", "expectOutput": "done"});
+    });
+    rejects(
+        |o| o["spec"]["verification"]["mode"] = json!("Batch"),
+        "Unsupported value: \"Batch\"",
+    );
+    rejects(
+        |o| o["spec"]["verification"]["deadline"] = json!("5s"),
+        "verification.deadline must be between 10s and 24h",
+    );
+    rejects(
+        |o| o["spec"]["verification"]["deadline"] = json!("ten minutes"),
+        "verification.deadline must be a duration",
+    );
+    rejects(
+        |o| o["spec"]["verification"]["task"] = json!({"path": "api/tasks"}),
+        "verification.task.path must start with '/'",
+    );
+}
+
+#[test]
+fn app_credentials_name_each_app_once() {
+    accepts_target(|o| {
+        o["spec"]["appCredentials"] =
+            json!([{"app": "skyloyalty-agent", "secretName": "skyloyalty-agent-sp"}]);
+    });
+    rejects_target(
+        |o| {
+            o["spec"]["appCredentials"] = json!([
+                {"app": "a1", "secretName": "s1"},
+                {"app": "a1", "secretName": "s2"}
+            ]);
+        },
+        "spec.appCredentials lists each app once",
+    );
+    rejects_target(
+        |o| o["spec"]["appCredentials"] = json!([{"app": "a1", "secretName": "Bad_Name"}]),
+        "appCredentials[].secretName must be a Kubernetes object name",
+    );
+}

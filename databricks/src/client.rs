@@ -326,6 +326,23 @@ impl Client {
         max_body: u64,
         retry: bool,
     ) -> Result<Answer> {
+        self.send_url_with(method, route, url, query, &[], body, max_body, retry)
+            .await
+    }
+
+    /// [`Client::send_url`] with extra request headers (e.g. an MCP session).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn send_url_with(
+        &self,
+        method: Method,
+        route: &str,
+        url: &str,
+        query: &[(&str, String)],
+        headers: &[(&'static str, String)],
+        body: Body<'_>,
+        max_body: u64,
+        retry: bool,
+    ) -> Result<Answer> {
         let started = Instant::now();
         let mut attempt = 1u32;
         let mut refreshed = false;
@@ -333,6 +350,9 @@ impl Client {
             self.inner.limiter.acquire().await;
             let token = self.inner.tokens.token(route).await?;
             let mut req = self.inner.http.request(method.clone(), url).query(query);
+            for (name, value) in headers {
+                req = req.header(*name, value.as_str());
+            }
             if !token.expose().is_empty() {
                 req = req.bearer_auth(token.expose());
             }

@@ -341,6 +341,89 @@ impl SimControl {
             .insert(app.to_string(), content.map(str::to_string));
     }
 
+    /// Sets how an app's long-running tasks (`<app url>/api/tasks`) go from now on.
+    pub fn set_task_script(&self, app: &str, script: crate::api::tasks::TaskScript) {
+        self.shared
+            .world()
+            .tasks
+            .scripts
+            .insert(app.to_string(), script);
+    }
+
+    /// The ids of the tasks started so far, oldest first.
+    pub fn tasks_started(&self) -> Vec<String> {
+        self.shared.world().tasks.tasks.keys().cloned().collect()
+    }
+
+    /// Makes an app's running deployment crash (the app status `CRASHED`; with
+    /// `compute_error` the compute `ERROR`), its log ending with `message`. A new deployment
+    /// ends the crash.
+    pub fn crash_app(
+        &self,
+        app: &str,
+        message: &str,
+        compute_error: bool,
+    ) -> Result<(), ControlError> {
+        let mut world = self.shared.world();
+        let deployment = world
+            .apps
+            .get(app)
+            .ok_or_else(|| ControlError::Missing(format!("app {app}")))?
+            .active_deployment
+            .clone()
+            .ok_or_else(|| ControlError::Missing(format!("active deployment of {app}")))?;
+        world.crashes.insert(
+            app.to_string(),
+            crate::world::AppCrash {
+                deployment,
+                message: message.to_string(),
+                compute_error,
+            },
+        );
+        Ok(())
+    }
+
+    /// Answers the managed MCP servers as `text/event-stream` when the client accepts it.
+    pub fn set_mcp_sse(&self, on: bool) {
+        self.shared.world().mcp.sse = on;
+    }
+
+    /// Makes the managed MCP servers refuse requests (other than `initialize`) that carry no
+    /// `Mcp-Session-Id` handed out by `initialize`.
+    pub fn require_mcp_sessions(&self, on: bool) {
+        self.shared.world().mcp.require_sessions = on;
+    }
+
+    /// Adds a vector search index (`catalog.schema.index`); its schema must exist.
+    pub fn add_vector_index(&self, full_name: &str) {
+        self.shared
+            .world()
+            .mcp
+            .vector_indexes
+            .insert(full_name.to_string());
+    }
+
+    /// Adds a Genie space.
+    pub fn add_genie_space(&self, id: &str, title: &str) {
+        self.shared
+            .world()
+            .mcp
+            .genie_spaces
+            .insert(id.to_string(), title.to_string());
+    }
+
+    /// Gives a service principal (by application id, e.g. an app's) an OAuth secret, so it can
+    /// authenticate with OAuth M2M.
+    pub fn add_oauth_secret(&self, client_id: &str, secret: &str) {
+        self.shared.world().oauth_clients.insert(
+            client_id.to_string(),
+            crate::world::OAuthClient {
+                secret: secret.to_string(),
+                principal: client_id.to_string(),
+            },
+        );
+    }
+
     /// Makes the next config update of an endpoint fail (UPDATE_FAILED).
     pub fn fail_next_endpoint_update(&self, name: &str) -> Result<(), ControlError> {
         let mut world = self.shared.world();
@@ -570,6 +653,73 @@ async fn app_reply(
     }
 }
 
+async fn app_tasks(
+    State(s): State<SharedState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let script: crate::api::tasks::TaskScript = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return control_error(StatusCode::BAD_REQUEST, format!("invalid task script: {e}"));
+        }
+    };
+    (SimControl { shared: s }).set_task_script(&name, script);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CrashRequest {
+    message: String,
+    #[serde(default)]
+    compute_error: bool,
+}
+
+async fn app_crash(
+    State(s): State<SharedState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let crash: CrashRequest = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("invalid crash: {e}")),
+    };
+    match (SimControl { shared: s }).crash_app(&name, &crash.message, crash.compute_error) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => control_error(StatusCode::NOT_FOUND, e.to_string()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct McpSettings {
+    #[serde(default)]
+    sse: Option<bool>,
+    #[serde(default)]
+    require_sessions: Option<bool>,
+}
+
+async fn mcp_settings(State(s): State<SharedState>, body: Bytes) -> Response {
+    let settings: McpSettings = match serde_json::from_slice(&body) {
+        Ok(m) => m,
+        Err(e) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid MCP settings: {e}"),
+            );
+        }
+    };
+    let mut world = s.world();
+    if let Some(on) = settings.sse {
+        world.mcp.sse = on;
+    }
+    if let Some(on) = settings.require_sessions {
+        world.mcp.require_sessions = on;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
 /// The `/_sim/` routes.
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -580,6 +730,9 @@ pub fn routes() -> Router<SharedState> {
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .route("/_sim/clock", get(clock).post(change_clock))
         .route("/_sim/apps/{name}/reply", put(app_reply))
+        .route("/_sim/apps/{name}/tasks", put(app_tasks))
+        .route("/_sim/apps/{name}/crash", post(app_crash))
+        .route("/_sim/mcp", post(mcp_settings))
 }
 
 impl Shared {

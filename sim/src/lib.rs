@@ -25,6 +25,7 @@ pub mod server;
 pub mod shared;
 pub mod world;
 
+pub use api::tasks::{TaskOutcome, TaskScript};
 pub use calls::{CallRecord, RouteCounter};
 pub use control::{ControlError, SimControl};
 pub use faults::{FaultAction, FaultRule};
@@ -386,6 +387,11 @@ fn router(shared: SharedState) -> Router {
             "/api/2.0/mcp/functions/{catalog}/{schema}",
             post(mcp::functions),
         )
+        .route(
+            "/api/2.0/mcp/vector-search/{catalog}/{schema}",
+            post(mcp::vector_search),
+        )
+        .route("/api/2.0/mcp/genie/{space_id}", post(mcp::genie))
         // warehouses
         .route("/api/2.0/sql/warehouses", get(warehouses::list))
         .route("/api/2.0/sql/warehouses/{id}", get(warehouses::get))

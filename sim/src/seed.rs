@@ -199,6 +199,9 @@ pub struct SeedSchema {
     /// Unity Catalog function names (the managed MCP server's tools).
     #[serde(default)]
     pub functions: Vec<String>,
+    /// Vector search index names (the tools of the schema's vector search MCP server).
+    #[serde(default)]
+    pub vector_indexes: Vec<String>,
     /// Registered models.
     #[serde(default)]
     pub models: Vec<SeedModel>,
@@ -483,6 +486,9 @@ pub struct Seed {
     /// Unity Catalog grants.
     #[serde(default)]
     pub grants: Vec<SeedGrant>,
+    /// Genie spaces, by id, with their titles (each a managed MCP server).
+    #[serde(default)]
+    pub genie_spaces: BTreeMap<String, String>,
     /// Where relative `from_file` paths resolve.
     #[serde(skip)]
     base_dir: Option<PathBuf>,
@@ -622,6 +628,9 @@ impl Seed {
                 },
             );
         }
+        for (id, title) in &self.genie_spaces {
+            world.mcp.genie_spaces.insert(id.clone(), title.clone());
+        }
         for (ci, cat) in self.catalogs.iter().enumerate() {
             world.catalogs.insert(cat.name.clone());
             for (si, schema) in cat.schemas.iter().enumerate() {
@@ -633,6 +642,9 @@ impl Seed {
                 }
                 for f in &schema.functions {
                     world.functions.insert(format!("{sfull}.{f}"));
+                }
+                for i in &schema.vector_indexes {
+                    world.mcp.vector_indexes.insert(format!("{sfull}.{i}"));
                 }
                 for (vi, vol) in schema.volumes.iter().enumerate() {
                     let vfull = format!("{sfull}.{}", vol.name);

@@ -349,6 +349,28 @@ impl App {
     }
 }
 
+/// A crash of an app's running deployment (a test control): the app status turns `CRASHED`
+/// (or, with `compute_error`, the compute turns `ERROR` and the app `UNAVAILABLE`), its URL
+/// answers 502, and its log ends with the crash. A new deployment ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCrash {
+    /// The deployment that crashed.
+    pub deployment: String,
+    /// What the app's log says.
+    pub message: String,
+    /// Whether the compute itself failed.
+    pub compute_error: bool,
+}
+
+impl World {
+    /// The crash of an app's active deployment, when it has crashed.
+    pub fn crash_of(&self, app: &App) -> Option<&AppCrash> {
+        self.crashes
+            .get(&app.name)
+            .filter(|c| app.active_deployment.as_deref() == Some(c.deployment.as_str()))
+    }
+}
+
 /// A served entity config as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointConfig {
@@ -534,6 +556,13 @@ pub struct World {
     pub chat_replies: BTreeMap<String, Option<String>>,
     /// Chat completions answered so far: numbers the trace request ids.
     pub chat_calls: u64,
+    /// Long-running agent tasks on app URLs and how each app's go.
+    pub tasks: crate::api::tasks::TaskBook,
+    /// Apps made to crash after their deployment, by app name.
+    pub crashes: BTreeMap<String, AppCrash>,
+    /// Vector search indexes, Genie spaces and the streamable HTTP settings of the managed
+    /// MCP servers.
+    pub mcp: crate::api::mcp::McpWorld,
     /// Counter for ids.
     next_id: u64,
 }
@@ -580,6 +609,9 @@ impl World {
             denials: BTreeMap::new(),
             chat_replies: BTreeMap::new(),
             chat_calls: 0,
+            tasks: crate::api::tasks::TaskBook::default(),
+            crashes: BTreeMap::new(),
+            mcp: crate::api::mcp::McpWorld::default(),
             next_id: 1,
         }
     }

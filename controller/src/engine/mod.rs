@@ -241,8 +241,30 @@ pub async fn reconcile_with<W: Workspace, C: Clock>(
     mode: Mode,
     inputs: &Inputs<'_>,
 ) -> Outcome {
-    let mut outcome =
-        run_pipeline(release, target, identity.clone(), ws, clock, mode, inputs).await;
+    reconcile_with_app_identity(release, target, identity, (ws, None), clock, mode, inputs).await
+}
+
+/// Runs one pass with `inputs` and `app_ws`, the workspace as the app's service principal (the
+/// MCP tool check runs as it; without it, as the operator with a Warning).
+pub async fn reconcile_with_app_identity<W: Workspace, C: Clock>(
+    release: &AgentRelease,
+    target: &ReleaseTargetSpec,
+    identity: Identity,
+    (ws, app_ws): (&W, Option<&W>),
+    clock: &C,
+    mode: Mode,
+    inputs: &Inputs<'_>,
+) -> Outcome {
+    let mut outcome = run_pipeline(
+        release,
+        target,
+        identity.clone(),
+        (ws, app_ws),
+        clock,
+        mode,
+        inputs,
+    )
+    .await;
     let old = release.status.clone().unwrap_or_default();
     let declared = release.spec.model.version;
     outcome
@@ -269,7 +291,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
     release: &AgentRelease,
     target: &ReleaseTargetSpec,
     identity: Identity,
-    ws: &W,
+    (ws, app_ws): (&W, Option<&W>),
     clock: &C,
     mode: Mode,
     inputs: &Inputs<'_>,
@@ -366,6 +388,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
 
     let mut pass = Pass {
         ws,
+        app_ws,
         clock,
         effects: effects::Effects::new(mode, release.spec.policy.drift).with_writer(writer),
         ctx: &ctx,

@@ -249,6 +249,9 @@ impl Artifacts {
 pub struct Pass<'a, W, C> {
     /// The workspace.
     pub ws: &'a W,
+    /// The same workspace as the app's service principal, when the target holds its
+    /// credentials (the MCP tool check runs as it).
+    pub app_ws: Option<&'a W>,
     /// The clock.
     pub clock: &'a C,
     /// What the pass changes (the only holder of the mode and the drift policy).

@@ -682,6 +682,7 @@ mod tests {
                     let builder = StatusBuilder::new(&old, 3, clock.0);
                     let mut pass = Pass {
                         ws: &(),
+                        app_ws: None,
                         clock: &clock,
                         effects: crate::engine::effects::Effects::new(
                             Mode::Apply,

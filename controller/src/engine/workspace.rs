@@ -410,6 +410,25 @@ pub struct RpcFailure {
     pub message: String,
 }
 
+/// The streamable HTTP session of an MCP check: what `initialize` handed back, sent with every
+/// later request to the same server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct McpSession {
+    /// The server's `Mcp-Session-Id` (none: a stateless server).
+    pub id: Option<String>,
+    /// The protocol version `initialize` agreed on.
+    pub protocol_version: Option<String>,
+}
+
+/// An MCP server's answer to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpReply {
+    /// The result, or the server's JSON-RPC error.
+    pub result: Result<serde_json::Value, RpcFailure>,
+    /// The session id the answer carried.
+    pub session_id: Option<String>,
+}
+
 /// The Databricks calls the release engine makes. Implementations classify every failure into a
 /// [`WorkspaceErrorKind`] and return `Ok(None)` where a read finds nothing.
 pub trait Workspace: Send + Sync {
@@ -606,12 +625,14 @@ pub trait Workspace: Send + Sync {
     ) -> impl Future<Output = WsResult<SmokeResponse>> + Send;
 
     /// Sends one JSON-RPC request to an MCP server (a managed path on the workspace or a full
-    /// URL) with the workspace's credentials; `Ok(Err(_))` is the server's JSON-RPC error.
+    /// URL) with the workspace's credentials, within `session` (streamable HTTP: a JSON or an
+    /// event-stream answer).
     fn mcp_request(
         &self,
         server: &str,
         method: &str,
         params: serde_json::Value,
+        session: &McpSession,
         timeout: Duration,
-    ) -> impl Future<Output = WsResult<Result<serde_json::Value, RpcFailure>>> + Send;
+    ) -> impl Future<Output = WsResult<McpReply>> + Send;
 }

@@ -219,7 +219,7 @@ struct Blocked {
 async fn resolve<F: WorkspaceFactory>(
     release: &AgentRelease,
     ctx: &Context<F>,
-) -> Result<Result<(ReleaseTarget, Connection), Blocked>, ReconcileError> {
+) -> Result<Result<(ReleaseTarget, Connection, Option<Connection>), Blocked>, ReconcileError> {
     let ns = release.namespace().ok_or(ReconcileError::NoNamespace)?;
     let target_ns = release
         .spec
@@ -291,7 +291,47 @@ async fn resolve<F: WorkspaceFactory>(
         requests_per_second: crate::connection::target_rate(&target.spec),
         allow_insecure_http: target.spec.allow_insecure_http,
     };
-    Ok(Ok((target, connection)))
+    let app = release.spec.app.as_ref().map(|a| a.name.as_str());
+    let app_connection = match target
+        .spec
+        .app_credentials
+        .iter()
+        .find(|c| Some(c.app.as_str()) == app)
+    {
+        None => None,
+        Some(r) => {
+            let Some(secret) = secrets
+                .get_opt(&r.secret_name)
+                .await
+                .map_err(ReconcileError::Kube)?
+            else {
+                return Ok(Err(Blocked {
+                    reason: reasons::CREDENTIALS_MISSING,
+                    message: format!(
+                        "Secret {target_ns}/{} (appCredentials of app {} in ReleaseTarget {target_name}) does not exist",
+                        r.secret_name, r.app
+                    ),
+                }));
+            };
+            match credentials::from_secret(
+                &format!("{target_ns}/{}", r.secret_name),
+                &secret.data.unwrap_or_default(),
+                Some(agentrelease_api::target::CredentialsType::OAuthM2M),
+            ) {
+                Ok(credentials) => Some(Connection {
+                    credentials,
+                    ..connection.clone()
+                }),
+                Err(e) => {
+                    return Ok(Err(Blocked {
+                        reason: reasons::CREDENTIALS_MISSING,
+                        message: e.to_string(),
+                    }));
+                }
+            }
+        }
+    };
+    Ok(Ok((target, connection, app_connection)))
 }
 
 fn identity(release: &AgentRelease) -> Identity {
@@ -324,15 +364,24 @@ async fn apply<F: WorkspaceFactory>(
                 blocked.reason,
                 &blocked.message,
             ),
-            Ok((target, connection)) => {
+            Ok((target, connection, app_connection)) => {
                 let workspace = crate::connection::workspace_origin(&connection.host)
                     .unwrap_or_else(|_| connection.host.clone());
                 let Some(_slot) = ctx.slots.try_take(&workspace) else {
                     ctx.metrics.reconciled("deferred", started.elapsed());
                     return Ok(Action::requeue(RETRY_WHEN_FULL));
                 };
-                match ctx.factory.connect(&connection) {
-                    Ok(ws) => {
+                let app_ws = match app_connection.as_ref().map(|c| ctx.factory.connect(c)) {
+                    None => Ok(None),
+                    Some(Ok(ws)) => Ok(Some(ws)),
+                    Some(Err(e)) => Err(e),
+                };
+                match ctx
+                    .factory
+                    .connect(&connection)
+                    .and_then(|ws| Ok((ws, app_ws?)))
+                {
+                    Ok((ws, app_ws)) => {
                         let upstream =
                             super::upstream_index::observe(&ctx.releases.state(), release);
                         let approvals = super::approvals::approvals_of(
@@ -348,11 +397,11 @@ async fn apply<F: WorkspaceFactory>(
                             upstream,
                             ..engine::Inputs::default()
                         };
-                        engine::reconcile_with(
+                        engine::reconcile_with_app_identity(
                             release,
                             &target.spec,
                             id,
-                            &*ws,
+                            (&*ws, app_ws.as_deref()),
                             &clock,
                             Mode::Apply,
                             &inputs,
@@ -475,7 +524,7 @@ async fn cleanup<F: WorkspaceFactory>(
     let policy_keeps = release.spec.policy.suspend
         || release.spec.policy.deletion == agentrelease_api::release::DeletionPolicy::Retain;
     if !policy_keeps {
-        let (_target, connection) = match resolve(release, ctx).await? {
+        let (_target, connection, _app) = match resolve(release, ctx).await? {
             Ok(found) => found,
             Err(blocked) => {
                 let message = format!(

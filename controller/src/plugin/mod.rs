@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod history;
 pub mod list;
 pub mod style;
+pub mod task_line;
 pub mod tree;
 pub mod why;
 

@@ -360,6 +360,9 @@ fn details(
                     line.push_str(&format!(": {r}"));
                 }
                 out.push(Node::leaf(line));
+                if let Some(t) = &v.task {
+                    out.push(Node::leaf(super::task_line::render(t, v.passed, style)));
+                }
             }
         }
         types::AUDITED => {

@@ -3,8 +3,10 @@
 //! the controller would.
 #![allow(dead_code)]
 
+pub mod app_identity;
 pub mod fleet;
 pub mod promotion;
+pub mod sim_time;
 
 use std::time::Duration;
 

@@ -240,16 +240,26 @@ pub fn app_url(world: &World, name: &str) -> String {
 
 /// An app as the API renders it.
 pub fn app_json(world: &World, app: &App) -> Value {
-    let compute = app.compute.as_str();
+    let crash = world.crash_of(app);
+    let compute = match crash {
+        Some(c) if c.compute_error => "ERROR",
+        _ => app.compute.as_str(),
+    };
     let compute_message = match &app.compute {
+        _ if compute == "ERROR" => "App compute failed.",
         Compute::Active => "App compute is running.",
         Compute::Starting(_) => "App compute is starting.",
         Compute::Stopping(_) => "App compute is stopping.",
         Compute::Stopped => "App compute is stopped.",
         Compute::Deleting(_) => "App is being deleted.",
     };
-    let state = app.app_state();
+    let state = match crash {
+        Some(c) if c.compute_error => "UNAVAILABLE",
+        Some(_) => "CRASHED",
+        None => app.app_state(),
+    };
     let app_message = match state {
+        "CRASHED" => "App crashed unexpectedly. Check the app logs for details.",
         "RUNNING" => "App has status: Running",
         "DEPLOYING" => "App is being deployed",
         _ if app.active_deployment.is_none() => {
@@ -492,9 +502,15 @@ pub async fn delete(State(s): State<SharedState>, Path(name): Path<String>) -> A
 pub async fn start(State(s): State<SharedState>, Path(name): Path<String>) -> ApiResult<Response> {
     let mut world = s.world();
     let at = world.after(world.timings.app_start_seconds);
+    // Failed compute is restarted; the active deployment runs again.
+    let failed = world.crashes.get(&name).is_some_and(|c| c.compute_error);
+    if failed {
+        world.crashes.remove(&name);
+    }
     let app = live_app(&mut world, &name)?;
     match app.compute {
         Compute::Stopped => app.compute = Compute::Starting(at),
+        Compute::Active if failed => app.compute = Compute::Starting(at),
         Compute::Stopping(_) => {
             return Err(ApiError::invalid_state(format!(
                 "App {name} is stopping; start it once it is stopped"

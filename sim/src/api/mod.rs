@@ -21,6 +21,7 @@ pub mod registry;
 pub mod scim;
 pub mod serving;
 pub mod smoke;
+pub mod tasks;
 pub mod token_exchange;
 pub mod uc_models;
 pub mod warehouses;

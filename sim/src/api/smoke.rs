@@ -59,7 +59,7 @@ pub async fn answer(
         .map(|(_, v)| v.trim_matches('/'))
         .unwrap_or("");
     if rest_path == LOGS_PATH {
-        return logs(app);
+        return logs(app, world.crash_of(app));
     }
     let Some(dep) = app
         .active_deployment
@@ -71,12 +71,39 @@ pub async fn answer(
     if app.compute != Compute::Active {
         return unavailable("App Not Available: the app's compute is not running");
     }
+    if world.crash_of(app).is_some() {
+        return (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "App Not Available: the app crashed",
+        )
+            .into_response();
+    }
     let env = super::apps::deployment_env(&world, app, dep);
-    let rest = params
-        .iter()
-        .find(|(k, _)| k == "rest")
-        .map(|(_, v)| v.trim_matches('/'))
-        .unwrap_or("");
+    let rest = rest_path;
+    let task_path = rest.strip_prefix(super::tasks::TASKS_PATH);
+    if task_path.is_some_and(|t| t.is_empty() || t.starts_with('/')) {
+        let model = env
+            .get("MLFLOW_ACTIVE_MODEL_ID")
+            .cloned()
+            .unwrap_or_default();
+        let mut world = world;
+        return match (
+            method.as_str(),
+            task_path.map(|t| t.trim_start_matches('/')),
+        ) {
+            ("POST", Some("")) => super::tasks::start(&mut world, &name, &model, &body),
+            ("GET", Some(id)) if !id.is_empty() && !id.contains('/') => {
+                super::tasks::get(&mut world, &name, id)
+            }
+            _ => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::CONTENT_TYPE, "text/plain")],
+                "POST /api/tasks starts a task; GET /api/tasks/{id} continues it",
+            )
+                .into_response(),
+        };
+    }
     if rest == CHAT_PATH && method == axum::http::Method::POST {
         let model = env
             .iter()
@@ -123,18 +150,7 @@ fn chat(
         )
             .into_response();
     };
-    let prompt = request
-        .get("messages")
-        .and_then(serde_json::Value::as_array)
-        .and_then(|m| {
-            m.iter()
-                .rev()
-                .find(|x| x.get("role").and_then(serde_json::Value::as_str) == Some("user"))
-        })
-        .and_then(|m| m.get("content"))
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let prompt = last_user_message(&request);
     let n = {
         let mut world = s.world();
         world.chat_calls += 1;
@@ -163,9 +179,23 @@ fn chat(
     resp
 }
 
+/// The content of the last `user` message of a chat (`messages`) or responses (`input`)
+/// request; empty when there is none.
+pub fn last_user_message(request: &serde_json::Value) -> String {
+    ["messages", "input"]
+        .iter()
+        .filter_map(|k| request.get(*k).and_then(serde_json::Value::as_array))
+        .flat_map(|m| m.iter().rev())
+        .find(|x| x.get("role").and_then(serde_json::Value::as_str) == Some("user"))
+        .and_then(|m| m.get("content"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
 /// The app's log lines: for each deployment its start and its outcome; a failed one logs the
-/// failure as the app's stderr would.
-fn logs(app: &crate::world::App) -> Response {
+/// failure as the app's stderr would, a crash its traceback.
+fn logs(app: &crate::world::App, crash: Option<&crate::world::AppCrash>) -> Response {
     let mut lines = Vec::new();
     for d in &app.deployments {
         lines.push(format!(
@@ -184,7 +214,19 @@ fn logs(app: &crate::world::App) -> Response {
             _ => {}
         }
     }
-    lines.push(format!("[SYSTEM] app status {}", app.app_state()));
+    let state = match crash {
+        Some(c) => {
+            lines.push("[APP] Traceback (most recent call last): the app process exited".into());
+            lines.push(format!("[APP] ERROR: {}", c.message));
+            if c.compute_error {
+                "UNAVAILABLE (compute ERROR)"
+            } else {
+                "CRASHED"
+            }
+        }
+        None => app.app_state(),
+    };
+    lines.push(format!("[SYSTEM] app status {state}"));
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain")],

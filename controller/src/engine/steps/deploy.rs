@@ -371,7 +371,7 @@ fn request_digest(request: &DeploymentRequest, artifacts: &str) -> String {
 
 /// The app's compute and app status read again, and the tail of its logs, as a sentence for a
 /// failure message. Never fails: what cannot be read is said so.
-async fn health_report<W: Workspace, C: Clock>(
+pub(crate) async fn health_report<W: Workspace, C: Clock>(
     pass: &Pass<'_, W, C>,
     name: &str,
     url: Option<String>,

@@ -29,6 +29,7 @@ pub mod promote;
 pub mod signoff;
 pub mod upstream;
 pub mod verify;
+pub mod verify_task;
 
 use agentrelease_api::conditions::{Phase, types};
 

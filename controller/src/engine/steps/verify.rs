@@ -8,12 +8,13 @@ use std::time::Duration;
 use agentrelease_api::conditions::reasons;
 use agentrelease_api::release::ChatCheck;
 use agentrelease_api::status::{ChatRecord, VerificationRecord};
+use agentrelease_api::task::VerificationMode;
 
 use crate::engine::change::Change;
 use crate::engine::effects::{Applied, Cause, Effect};
-use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::pass::{Clock, EventType, Pass, StepResult};
 use crate::engine::rollback;
-use crate::engine::verification::chat;
+use crate::engine::verification::{chat, health};
 use crate::engine::workspace::Workspace;
 
 /// Attempts before a verification counts as failed.
@@ -60,6 +61,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     };
     if url.is_none() && pass.artifacts.app.is_some() {
         return StepResult::waiting(reasons::WAITING, "the app has no URL yet", RETRY_AFTER);
+    }
+    if let Some(stop) = health_gate(pass, &deployment_id, url.clone()).await {
+        return stop;
+    }
+    if verification.mode == VerificationMode::Task {
+        return super::verify_task::run(pass, &verification, &deployment_id, previous, url).await;
     }
     let answer = match pass.effect(change, Cause::Progress).await {
         Ok(Effect::Applied(Applied::Smoke(answer))) => *answer,
@@ -115,6 +122,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         passed,
         last_result: Some(result.clone()),
         chat,
+        task: None,
     });
     if passed {
         return StepResult::done(
@@ -137,9 +145,36 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     .await
 }
 
+/// The app's health after its deployment succeeded (as the provisioning step read it this
+/// pass): a crashed or unavailable app, or failed compute, fails the verification at once, with
+/// the states and the last log lines in the message and a Warning Event.
+async fn health_gate<W: Workspace, C: Clock>(
+    pass: &mut Pass<'_, W, C>,
+    deployment_id: &str,
+    url: Option<String>,
+) -> Option<StepResult> {
+    let app = pass.artifacts.app.as_ref()?;
+    let compute = app.compute_state.as_ref().map(|c| c.as_str().to_string());
+    if !health::unhealthy(compute.as_deref(), app.app_state.as_deref()) {
+        return None;
+    }
+    let name = app.name.clone();
+    let report = super::deploy::health_report(pass, &name, url).await;
+    let what = format!(
+        "app {name} is unhealthy after deployment {deployment_id} succeeded \
+         (expected app status RUNNING on ACTIVE compute): {report}"
+    );
+    pass.event(EventType::Warning, reasons::APP_UNHEALTHY, what.clone());
+    if let Some(v) = pass.status.verification.as_mut() {
+        v.passed = false;
+        v.last_result = Some(what.clone());
+    }
+    Some(rollback::on_failure(pass, reasons::APP_UNHEALTHY, what).await)
+}
+
 /// Sends the chat completion and judges it: the record for status, the failure (expected vs
 /// seen) when there is one, and the answer shown. `Err` stops the step (plan mode).
-async fn chat_call<W: Workspace, C: Clock>(
+pub(crate) async fn chat_call<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
     check: &ChatCheck,
     url: Option<String>,

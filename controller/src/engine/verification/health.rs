@@ -24,6 +24,16 @@ pub fn tail(status: u16, body: &str) -> Option<Vec<String>> {
     Some(lines.into_iter().skip(skip).collect())
 }
 
+/// The app states that fail a verification: the app crashed or is not available, or its
+/// compute failed.
+pub const UNHEALTHY_APP_STATES: [&str; 3] = ["CRASHED", "UNAVAILABLE", "ERROR"];
+
+/// Whether an app that has a successful deployment is unhealthy (pure): its compute is `ERROR`
+/// or its app status one of [`UNHEALTHY_APP_STATES`]. Unknown states are not judged.
+pub fn unhealthy(compute: Option<&str>, app_state: Option<&str>) -> bool {
+    compute == Some("ERROR") || app_state.is_some_and(|s| UNHEALTHY_APP_STATES.contains(&s))
+}
+
 /// The sentence added to a failure message.
 pub fn describe(compute: Option<&str>, app_state: Option<&str>, logs: Option<&[String]>) -> String {
     let state = format!(
@@ -52,6 +62,16 @@ mod tests {
         assert_eq!(t.last().map(String::as_str), Some("line 15"));
         assert_eq!(tail(200, "<html>login</html>"), None);
         assert_eq!(tail(401, "no"), None);
+    }
+
+    #[test]
+    fn crashed_unavailable_and_compute_errors_are_unhealthy() {
+        assert!(unhealthy(Some("ACTIVE"), Some("CRASHED")));
+        assert!(unhealthy(Some("ERROR"), Some("RUNNING")));
+        assert!(unhealthy(Some("ACTIVE"), Some("UNAVAILABLE")));
+        assert!(!unhealthy(Some("ACTIVE"), Some("RUNNING")));
+        assert!(!unhealthy(Some("ACTIVE"), Some("DEPLOYING")));
+        assert!(!unhealthy(None, None));
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! which must not answer with an error. It runs once per deployment (a passed check is kept in
 //! status and not repeated); a failure rolls the release back as a failed verification does.
 //!
-//! The requests carry the operator's credentials: the app's service principal's OAuth secret is
-//! minted by the workspace for the app and never handed out, so a Warning Event says whose view
-//! of the tools was checked.
+//! The requests carry the app's service principal's OAuth credentials when the ReleaseTarget
+//! names a Secret with them for the app (`spec.appCredentials`), so the check sees what the app
+//! may see and call; otherwise the operator's, and a Warning Event says whose view of the tools
+//! was checked. Each server's requests form one streamable HTTP session: the `Mcp-Session-Id`
+//! and protocol version `initialize` answered go with `tools/list` and `tools/call`.
 
 use std::time::Duration;
 
@@ -18,7 +20,7 @@ use crate::engine::change::Change;
 use crate::engine::effects::{Applied, Cause, Effect};
 use crate::engine::pass::{Clock, EventType, Pass, StepResult};
 use crate::engine::rollback;
-use crate::engine::workspace::{RpcFailure, Workspace};
+use crate::engine::workspace::{McpReply, McpSession, RpcFailure, Workspace};
 
 /// The protocol version the check announces in `initialize`.
 pub const PROTOCOL_VERSION: &str = "2025-06-18";
@@ -92,8 +94,13 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             v.last_result.clone().unwrap_or_default(),
         );
     }
+    // As the app's service principal when the target holds its credentials.
+    let as_app = pass.app_ws.is_some();
+    let ws = pass.app_ws.unwrap_or(pass.ws);
     let probes = match pass
-        .effect(
+        .effects
+        .make(
+            ws,
             Change::McpCheck {
                 servers: servers.clone(),
             },
@@ -112,13 +119,26 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             RETRY_AFTER,
         );
     }
-    pass.event(
-        EventType::Warning,
-        reasons::TOOLS_CHECKED_AS_OPERATOR,
-        "MCP tools were checked as the operator's principal, not the app's service principal: \
-         a tool the app may not use can still pass",
-    );
-    let verdict = judge_all(&servers, &probes);
+    if !as_app {
+        pass.event(
+            EventType::Warning,
+            reasons::TOOLS_CHECKED_AS_OPERATOR,
+            "MCP tools were checked as the operator's principal, not the app's service principal \
+             (the controller runs the check as the app when the ReleaseTarget's appCredentials \
+             name a Secret for it): a tool the app may not use can still pass",
+        );
+    }
+    let who = match (as_app, pass.artifacts.app.as_ref()) {
+        (true, Some(app)) => format!(
+            "as the app's service principal {}",
+            app.service_principal_client_id
+                .as_deref()
+                .unwrap_or("(unknown)")
+        ),
+        (true, None) => "as the app's service principal".to_string(),
+        (false, _) => "as the operator".to_string(),
+    };
+    let verdict = judge_all(&servers, &probes).map(|m| format!("{m} ({who})"));
     let (passed, result) = match &verdict {
         Ok(m) => (true, m.clone()),
         Err(m) => (false, m.clone()),
@@ -129,6 +149,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         passed,
         last_result: Some(result.clone()),
         chat: None,
+        task: None,
     });
     match verdict {
         Ok(m) => StepResult::done(reasons::TOOLS_REACHABLE, m),
@@ -167,8 +188,16 @@ pub async fn probe<W: Workspace>(ws: &W, check: &McpServerCheck) -> Probe {
         "capabilities": {},
         "clientInfo": {"name": "agentrelease-operator", "version": env!("CARGO_PKG_VERSION")},
     });
-    rpc(ws, &check.url, "initialize", init).await?;
-    let listed = rpc(ws, &check.url, "tools/list", json!({})).await?;
+    let mut session = McpSession::default();
+    let (answer, id) = rpc(ws, &check.url, "initialize", init, &session).await?;
+    session = McpSession {
+        id,
+        protocol_version: answer
+            .get("protocolVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+    let (listed, _) = rpc(ws, &check.url, "tools/list", json!({}), &session).await?;
     let tools = tool_names(&listed);
     let call = match &check.call {
         Some(c) if missing(&check.required_tools, &tools).is_empty() => {
@@ -183,9 +212,10 @@ pub async fn probe<W: Workspace>(ws: &W, check: &McpServerCheck) -> Probe {
                     &check.url,
                     "tools/call",
                     json!({"name": c.tool, "arguments": args}),
+                    &session,
                 )
                 .await
-                .map(|v| call_answer(&v)),
+                .map(|(v, _)| call_answer(&v)),
             })
         }
         _ => None,
@@ -193,20 +223,31 @@ pub async fn probe<W: Workspace>(ws: &W, check: &McpServerCheck) -> Probe {
     Ok(Listed { tools, call })
 }
 
+/// One request within the session; the result and the session id the answer carried.
 async fn rpc<W: Workspace>(
     ws: &W,
     server: &str,
     method: &'static str,
     params: Value,
-) -> Result<Value, ProbeFailure> {
-    match ws.mcp_request(server, method, params, TIMEOUT).await {
+    session: &McpSession,
+) -> Result<(Value, Option<String>), ProbeFailure> {
+    match ws
+        .mcp_request(server, method, params, session, TIMEOUT)
+        .await
+    {
         Err(e) => Err(ProbeFailure::Unreachable {
             method,
             error: e.to_string(),
             transient: e.kind.is_transient(),
         }),
-        Ok(Err(failure)) => Err(ProbeFailure::Refused { method, failure }),
-        Ok(Ok(v)) => Ok(v),
+        Ok(McpReply {
+            result: Err(failure),
+            ..
+        }) => Err(ProbeFailure::Refused { method, failure }),
+        Ok(McpReply {
+            result: Ok(v),
+            session_id,
+        }) => Ok((v, session_id)),
     }
 }
 
