@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod lock;
 pub mod pass;
 pub mod plan_doc;
+pub mod queries;
 pub mod rollback;
 pub mod states;
 pub mod status;
@@ -82,6 +83,7 @@ impl StepReport {
     fn new(step: steps::Step, result: &StepResult) -> Option<Self> {
         let (outcome, reason, message) = match result {
             StepResult::Done { reason, message } => ("done", *reason, message),
+            StepResult::Advisory { reason, message } => ("advisory", *reason, message),
             StepResult::Waiting {
                 reason, message, ..
             } => ("waiting", *reason, message),
@@ -292,7 +294,9 @@ pub async fn reconcile_as<W: Workspace, C: Clock>(
         let result = pass.effects.settle(result);
         reports.extend(StepReport::new(step, &result));
         match result {
-            StepResult::Done { .. } => builder.record(&mut pass.status, step, &result),
+            StepResult::Done { .. } | StepResult::Advisory { .. } => {
+                builder.record(&mut pass.status, step, &result)
+            }
             StepResult::NotApplicable => {
                 pass.status
                     .conditions

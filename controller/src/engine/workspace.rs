@@ -321,6 +321,8 @@ pub enum AclObject {
     App(String),
     /// A SQL warehouse, by id.
     SqlWarehouse(String),
+    /// An MLflow experiment, by id.
+    Experiment(String),
 }
 
 impl AclObject {
@@ -330,6 +332,7 @@ impl AclObject {
             AclObject::ServingEndpoint(id) => format!("serving endpoint {id}"),
             AclObject::App(name) => format!("app {name}"),
             AclObject::SqlWarehouse(id) => format!("SQL warehouse {id}"),
+            AclObject::Experiment(id) => format!("experiment {id}"),
         }
     }
 }
@@ -601,4 +604,24 @@ pub trait Workspace: Send + Sync {
         params: serde_json::Value,
         timeout: Duration,
     ) -> impl Future<Output = WsResult<Result<serde_json::Value, RpcFailure>>> + Send;
+
+    /// Sends a SQL statement with named string parameters to a warehouse, waiting briefly.
+    fn execute_statement(
+        &self,
+        warehouse_id: &str,
+        statement: &str,
+        params: &[super::queries::SqlParam],
+    ) -> impl Future<Output = WsResult<super::queries::StatementAnswer>> + Send;
+
+    /// A statement sent earlier, by id.
+    fn get_statement(
+        &self,
+        statement_id: &str,
+    ) -> impl Future<Output = WsResult<super::queries::StatementAnswer>> + Send;
+
+    /// The newest traces of an experiment (one page).
+    fn search_traces(
+        &self,
+        experiment_id: &str,
+    ) -> impl Future<Output = WsResult<Vec<super::queries::TraceSummary>>> + Send;
 }

@@ -4,7 +4,7 @@
 //! evaluation gate -> signoff gate -> version consistency -> preflight -> ownership claim
 //!   -> deployment plan -> alias promotion -> app provisioning (its service principal)
 //!   -> serving endpoint -> permissions and grants -> app deployment -> verification
-//!   -> MCP tool check -> audit
+//!   -> MCP tool check -> gateway check -> trace check -> audit
 //!
 //! Everything that can fail without writing (the gates and the preflight) runs before the first
 //! write (the ownership claim).
@@ -61,12 +61,16 @@ pub enum Step {
     Verify,
     /// `ToolsReachable` (in `engine::verification::mcp`).
     Tools,
+    /// `GatewayVerified` (in `engine::verification::gateway`).
+    Gateway,
+    /// `TracesLinked` (in `engine::verification::traces`).
+    Traces,
     /// `Audited`.
     Audit,
 }
 
 /// The steps in the order they run.
-pub const PIPELINE: [Step; 14] = [
+pub const PIPELINE: [Step; 16] = [
     Step::Evaluation,
     Step::Signoff,
     Step::Consistency,
@@ -80,6 +84,8 @@ pub const PIPELINE: [Step; 14] = [
     Step::Deploy,
     Step::Verify,
     Step::Tools,
+    Step::Gateway,
+    Step::Traces,
     Step::Audit,
 ];
 
@@ -100,6 +106,8 @@ impl Step {
             Step::Deploy => types::APP_DEPLOYED,
             Step::Verify => types::VERIFIED,
             Step::Tools => types::TOOLS_REACHABLE,
+            Step::Gateway => types::GATEWAY_VERIFIED,
+            Step::Traces => types::TRACES_LINKED,
             Step::Audit => types::AUDITED,
         }
     }
@@ -120,6 +128,8 @@ impl Step {
             Step::Deploy => "deploy",
             Step::Verify => "verify",
             Step::Tools => "tools",
+            Step::Gateway => "gateway",
+            Step::Traces => "traces",
             Step::Audit => "audit",
         }
     }
@@ -130,7 +140,9 @@ impl Step {
             Step::Evaluation | Step::Signoff | Step::Consistency | Step::Preflight => Phase::Gating,
             Step::Claim | Step::Plan | Step::Promote => Phase::Promoting,
             Step::App | Step::Endpoint | Step::Permissions | Step::Deploy => Phase::Deploying,
-            Step::Verify | Step::Tools | Step::Audit => Phase::Verifying,
+            Step::Verify | Step::Tools | Step::Gateway | Step::Traces | Step::Audit => {
+                Phase::Verifying
+            }
         }
     }
 
@@ -142,6 +154,8 @@ impl Step {
             Step::Endpoint => spec.serving_endpoint.is_some(),
             Step::Permissions => !spec.permissions.is_empty() || !spec.grants.is_empty(),
             Step::Verify => spec.app.is_some() && spec.verification.is_some(),
+            Step::Gateway => crate::engine::verification::gateway::applies(ctx),
+            Step::Traces => crate::engine::verification::traces::applies(ctx),
             Step::Tools => {
                 spec.app.is_some()
                     && spec
@@ -169,6 +183,8 @@ impl Step {
             Step::Deploy => deploy::run(pass).await,
             Step::Verify => verify::run(pass).await,
             Step::Tools => crate::engine::verification::mcp::run(pass).await,
+            Step::Gateway => crate::engine::verification::gateway::run(pass).await,
+            Step::Traces => crate::engine::verification::traces::run(pass).await,
             Step::Audit => audit::run(pass).await,
         }
     }
