@@ -153,6 +153,7 @@ fn endpoint_input(c: &EndpointConfig) -> dbx::EndpointConfigInput {
                 scale_to_zero_enabled: e.scale_to_zero_enabled,
                 workload_type: e.workload_type.clone(),
                 environment_vars: e.environment_vars.clone(),
+                external_model: e.external_model.clone(),
             })
             .collect(),
         traffic_config: dbx::TrafficConfig {
@@ -187,6 +188,7 @@ fn endpoint(e: dbx::ServingEndpoint) -> EndpointInfo {
                     scale_to_zero_enabled: s.scale_to_zero_enabled,
                     workload_type: s.workload_type,
                     environment_vars: s.environment_vars,
+                    external_model: s.external_model,
                 })
                 .collect(),
             routes: c

@@ -532,6 +532,8 @@ pub struct World {
     pub chat_replies: BTreeMap<String, Option<String>>,
     /// Chat completions answered so far: numbers the trace request ids.
     pub chat_calls: u64,
+    /// The AI gateway's tables and the traces that chat calls fill.
+    pub observability: crate::gateway::Observability,
     /// Counter for ids.
     next_id: u64,
 }
@@ -578,6 +580,7 @@ impl World {
             denials: BTreeMap::new(),
             chat_replies: BTreeMap::new(),
             chat_calls: 0,
+            observability: Default::default(),
             next_id: 1,
         }
     }

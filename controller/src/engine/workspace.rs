@@ -275,6 +275,9 @@ pub struct ServedEntityConfig {
     pub workload_type: Option<String>,
     /// Environment variables.
     pub environment_vars: std::collections::BTreeMap<String, String>,
+    /// An external model as the serving API spells it (`entity_name` and `entity_version` are
+    /// then empty).
+    pub external_model: Option<serde_json::Value>,
 }
 
 /// A traffic route.

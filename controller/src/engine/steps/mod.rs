@@ -152,7 +152,10 @@ impl Step {
         match self {
             Step::App | Step::Deploy => spec.app.is_some(),
             Step::Endpoint => spec.serving_endpoint.is_some(),
-            Step::Permissions => !spec.permissions.is_empty() || !spec.grants.is_empty(),
+            // With an app: its access to the tracing experiment and to the endpoints it uses.
+            Step::Permissions => {
+                !spec.permissions.is_empty() || !spec.grants.is_empty() || spec.app.is_some()
+            }
             Step::Verify => spec.app.is_some() && spec.verification.is_some(),
             Step::Gateway => crate::engine::verification::gateway::applies(ctx),
             Step::Traces => crate::engine::verification::traces::applies(ctx),
