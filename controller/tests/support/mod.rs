@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fleet;
+pub mod sim_clock;
 
 use std::time::Duration;
 

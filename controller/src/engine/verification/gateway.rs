@@ -159,7 +159,6 @@ pub async fn before_chat<W: Workspace, C: Clock>(
     }
     let deployment_id = pass.status.deployment_id.clone().unwrap_or_default();
     let mut record = post_check::record(pass, Check::Gateway, &deployment_id, None);
-    record.pending_statement = None;
     record.usage_before = match quoted_table(usage) {
         Err(_) => None,
         Ok(table) => {
@@ -175,6 +174,8 @@ pub async fn before_chat<W: Workspace, C: Clock>(
             {
                 Rows::Done(rows) => first_number(&rows),
                 Rows::Running => {
+                    // Asked for by id on the next pass.
+                    pass.status.gateway_check = Some(record);
                     return Err(StepResult::waiting(
                         agentrelease_api::conditions::reasons::WAITING,
                         format!("counting the rows of {usage} before the chat call"),

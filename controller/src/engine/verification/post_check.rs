@@ -2,7 +2,8 @@
 //! left behind; what they look for may take a while to land, so a look that finds nothing yet is
 //! repeated on later passes (never by sleeping) until [`WINDOW`] has passed on the engine's
 //! clock. Then a `required` check fails the release like a failed verification (rollback, policy
-//! permitting); an `advisory` one raises a Warning and leaves its condition False.
+//! permitting); an `advisory` one leaves its condition False (the condition's transition raises
+//! the Warning Event) and the release goes on.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use agentrelease_api::status::PostCheckRecord;
 use agentrelease_api::target::CheckMode;
 use jiff::Timestamp;
 
-use crate::engine::pass::{Clock, EventType, Pass, StepResult};
+use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::rollback;
 use crate::engine::workspace::Workspace;
 
@@ -195,13 +196,10 @@ pub async fn conclude<W: Workspace, C: Clock>(
                 CheckMode::Required => {
                     rollback::on_failure(pass, check.failed_reason(), what).await
                 }
-                CheckMode::Advisory => {
-                    pass.event(EventType::Warning, check.failed_reason(), what.clone());
-                    StepResult::Advisory {
-                        reason: check.failed_reason(),
-                        message: format!("advisory: {what}"),
-                    }
-                }
+                CheckMode::Advisory => StepResult::Advisory {
+                    reason: check.failed_reason(),
+                    message: format!("advisory: {what}"),
+                },
             }
         }
     }
