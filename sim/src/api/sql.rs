@@ -40,7 +40,7 @@ fn statement_re() -> Option<regex::Regex> {
 }
 
 /// Parses the statement, binding `:name` parameters; `Err` is the SQL error.
-fn parse(sql: &str, params: &[(String, String)]) -> Result<Select, (&'static str, String)> {
+fn parse(sql: &str, params: &[(String, String)]) -> Result<Select, SqlError> {
     let syntax = || {
         (
             "PARSE_SYNTAX_ERROR",
@@ -118,11 +118,14 @@ fn cell(v: Option<&Value>) -> Value {
     }
 }
 
+/// A SQL error: its class and message.
+type SqlError = (&'static str, String);
+
+/// A result: column names and rows.
+type Table = (Vec<String>, Vec<Vec<Value>>);
+
 /// Runs a parsed statement on the world's tables: `(columns, rows)` or the SQL error.
-fn run(
-    world: &World,
-    q: &Select,
-) -> Result<(Vec<String>, Vec<Vec<Value>>), (&'static str, String)> {
+fn run(world: &World, q: &Select) -> Result<Table, SqlError> {
     let empty: Vec<Row> = Vec::new();
     let (all_columns, rows): (Vec<&str>, &[Row]) = match world.observability.table(&q.table) {
         Some((cols, rows)) => (cols.to_vec(), rows),

@@ -54,10 +54,10 @@ impl Check {
     }
 
     /// The check's record in the status being built.
-    pub fn slot<'s>(
+    pub fn slot(
         self,
-        status: &'s mut agentrelease_api::AgentReleaseStatus,
-    ) -> &'s mut Option<PostCheckRecord> {
+        status: &mut agentrelease_api::AgentReleaseStatus,
+    ) -> &mut Option<PostCheckRecord> {
         match self {
             Check::Gateway => &mut status.gateway_check,
             Check::Traces => &mut status.traces_check,
