@@ -209,12 +209,16 @@ async fn an_advisory_gateway_check_warns_and_the_release_goes_on() {
     assert_eq!(warnings.len(), 1, "{events:?}");
     assert!(warnings[0].message.contains("expected a row in"));
 
-    // Converged: the advisory result stands without new looks or Warnings.
+    // Converged: the advisory result stands, word for word, without new looks or Warnings.
     c.clear_calls();
     let again = h.pass_on_sim_time(Mode::Apply).await;
     assert!(again.is_ready());
     assert_eq!(check_calls(&c), 0);
     assert!(again.events.iter().all(|e| e.type_ != EventType::Warning));
+    assert_eq!(
+        message(&again, types::GATEWAY_VERIFIED),
+        message(&outcome, types::GATEWAY_VERIFIED)
+    );
 }
 
 #[tokio::test]

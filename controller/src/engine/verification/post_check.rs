@@ -152,10 +152,23 @@ pub fn concluded(check: Check, mode: CheckMode, record: &PostCheckRecord) -> Opt
         Some(true) => Some(StepResult::done(check.passed_reason(), message)),
         Some(false) if mode == CheckMode::Advisory => Some(StepResult::Advisory {
             reason: check.failed_reason(),
-            message: format!("advisory: {message}"),
+            message: advisory_message(check, &record.deployment_id, &message),
         }),
         _ => None,
     }
+}
+
+/// The condition message of a failed check: what was expected and seen.
+fn failed_message(check: Check, deployment_id: &str, seen: &str) -> String {
+    format!(
+        "{} of deployment {deployment_id} failed: {seen}",
+        check.label()
+    )
+}
+
+/// The same for an advisory check (the condition says the release went on).
+fn advisory_message(check: Check, deployment_id: &str, seen: &str) -> String {
+    format!("advisory: {}", failed_message(check, deployment_id, seen))
 }
 
 /// Records the verdict and turns it into the step's result.
@@ -188,17 +201,14 @@ pub async fn conclude<W: Workspace, C: Clock>(
             record.passed = Some(false);
             record.last_result = Some(m.clone());
             *check.slot(&mut pass.status) = Some(record);
-            let what = format!(
-                "{} of deployment {deployment_id} failed: {m}",
-                check.label()
-            );
             match mode {
                 CheckMode::Required => {
+                    let what = failed_message(check, &deployment_id, &m);
                     rollback::on_failure(pass, check.failed_reason(), what).await
                 }
                 CheckMode::Advisory => StepResult::Advisory {
                     reason: check.failed_reason(),
-                    message: format!("advisory: {what}"),
+                    message: advisory_message(check, &deployment_id, &m),
                 },
             }
         }
