@@ -134,3 +134,39 @@ async fn an_external_model_endpoint_and_a_database_resource_are_released_and_con
     assert!(again.is_ready(), "{:?}", again.steps);
     assert!(c.writes().is_empty(), "{:?}", c.writes());
 }
+
+#[tokio::test]
+async fn a_lost_answer_to_the_experiment_grant_is_settled_by_a_read() {
+    use agentrelease_sim::faults::{FaultAction, FaultRule};
+    let mut h = harness().await;
+    let c = h.control();
+    c.add_fault(FaultRule {
+        method: Some("PATCH".into()),
+        path: "/api/2.0/permissions/experiments/*".into(),
+        probability: 1.0,
+        times: Some(1),
+        after: None,
+        action: FaultAction::LoseAnswer,
+    })
+    .expect("fault");
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    let patches = c
+        .calls()
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.starts_with("/api/2.0/permissions/experiments/"))
+        .count();
+    // The client sends an idempotent PATCH again when its answer is lost; nothing else does.
+    assert_eq!(patches, 2, "the lost PATCH and the client's resend");
+    let object = format!(
+        "experiments/{}",
+        outcome.status.experiment_id.clone().expect("experiment")
+    );
+    assert!(
+        c.permissions(&object)
+            .contains(&(app_sp(&c), "CAN_EDIT".into()))
+    );
+    c.clear_calls();
+    assert!(h.pass(Mode::Apply).await.is_ready());
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+}
