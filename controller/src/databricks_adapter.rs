@@ -204,6 +204,7 @@ fn endpoint_input(c: &EndpointConfig) -> dbx::EndpointConfigInput {
                 scale_to_zero_enabled: e.scale_to_zero_enabled,
                 workload_type: e.workload_type.clone(),
                 environment_vars: e.environment_vars.clone(),
+                external_model: e.external_model.clone(),
             })
             .collect(),
         traffic_config: dbx::TrafficConfig {
@@ -238,6 +239,7 @@ fn endpoint(e: dbx::ServingEndpoint) -> EndpointInfo {
                     scale_to_zero_enabled: s.scale_to_zero_enabled,
                     workload_type: s.workload_type,
                     environment_vars: s.environment_vars,
+                    external_model: s.external_model,
                 })
                 .collect(),
             routes: c
@@ -259,6 +261,29 @@ fn acl_target(object: &AclObject) -> (dbx::AclObjectType, &str) {
         AclObject::ServingEndpoint(id) => (dbx::AclObjectType::ServingEndpoint, id),
         AclObject::App(name) => (dbx::AclObjectType::App, name),
         AclObject::SqlWarehouse(id) => (dbx::AclObjectType::Warehouse, id),
+        AclObject::Experiment(id) => (dbx::AclObjectType::Experiment, id),
+    }
+}
+
+/// How long a statement is waited on within its request (the API's `wait_timeout`).
+const STATEMENT_WAIT: &str = "10s";
+/// Traces read per search.
+const TRACES_PER_SEARCH: u32 = 100;
+
+fn statement_answer(s: dbx::StatementResponse) -> crate::engine::queries::StatementAnswer {
+    use crate::engine::queries::{StatementAnswer, StatementState};
+    let error = s.status.error.map(|e| {
+        format!(
+            "{}: {}",
+            e.error_code.unwrap_or_else(|| s.status.state.clone()),
+            e.message.unwrap_or_default()
+        )
+    });
+    StatementAnswer {
+        id: s.statement_id,
+        state: StatementState::parse(&s.status.state),
+        error,
+        rows: s.result.map(|r| r.data_array).unwrap_or_default(),
     }
 }
 
@@ -803,6 +828,66 @@ impl Workspace for ClientWorkspace {
             }),
             session_id: answer.session_id,
         })
+    }
+
+    async fn execute_statement(
+        &self,
+        warehouse_id: &str,
+        statement: &str,
+        params: &[crate::engine::queries::SqlParam],
+    ) -> WsResult<crate::engine::queries::StatementAnswer> {
+        let params: Vec<dbx::StatementParameter> = params
+            .iter()
+            .map(|p| dbx::StatementParameter {
+                name: p.name.clone(),
+                value: p.value.clone(),
+                type_: "STRING".into(),
+            })
+            .collect();
+        self.client
+            .execute_statement(warehouse_id, statement, &params, STATEMENT_WAIT)
+            .await
+            .map(statement_answer)
+            .map_err(err("execute statement"))
+    }
+
+    async fn get_statement(
+        &self,
+        statement_id: &str,
+    ) -> WsResult<crate::engine::queries::StatementAnswer> {
+        self.client
+            .get_statement(statement_id)
+            .await
+            .map(statement_answer)
+            .map_err(err("get statement"))
+    }
+
+    async fn search_traces(
+        &self,
+        experiment_id: &str,
+    ) -> WsResult<Vec<crate::engine::queries::TraceSummary>> {
+        let traces = self
+            .client
+            .search_traces(experiment_id, TRACES_PER_SEARCH)
+            .await
+            .map_err(err("search traces"))?;
+        Ok(traces
+            .into_iter()
+            .map(|t| {
+                let model_id = t
+                    .request_metadata
+                    .iter()
+                    .chain(t.tags.iter())
+                    .find(|m| m.key == "mlflow.modelId")
+                    .map(|m| m.value.clone())
+                    .filter(|v| !v.is_empty());
+                crate::engine::queries::TraceSummary {
+                    request_id: t.request_id,
+                    experiment_id: t.experiment_id,
+                    model_id,
+                }
+            })
+            .collect())
     }
 }
 

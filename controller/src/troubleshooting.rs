@@ -189,6 +189,16 @@ pub const ENTRIES: &[Entry] = &[
         action: "check the server URL, the Unity Catalog functions (or the app) behind it and the tool names in `verification.mcpServers`; change the spec to retry",
     },
     Entry {
+        reasons: &["GatewayCheckFailed"],
+        meaning: "after the chat check, the AI gateway's payload table had no row whose `databricks_request_id` is the chat call's trace request id, or its usage table did not grow, within a minute — or a statement on those tables failed; the message names the table, the request id expected and what was seen. With `gateway.mode: advisory` only this condition is False; with `required` the release is rolled back (policy permitting)",
+        action: "check that the app calls its model through the gateway (`LLM_GATEWAY_BASE_URL`), that inference tables are enabled on the gateway and named in `gateway.payloadTable` / `gateway.usageTable`, and that the operator may use `gateway.warehouseId` and select from the tables; change the spec to retry",
+    },
+    Entry {
+        reasons: &["TraceCheckFailed"],
+        meaning: "after the chat check, the tracing experiment had no trace with the chat call's request id within a minute, or the trace does not carry the released logged model id (`mlflow.modelId`); the message names the trace, the experiment and the model id expected and seen. With `tracing.mode: advisory` only this condition is False; with `required` the release is rolled back (policy permitting)",
+        action: "check that the app traces with MLflow 3 into `MLFLOW_EXPERIMENT_ID` (or `tracing.experimentId`) and sets the active model from `MLFLOW_ACTIVE_MODEL_ID`; the app's service principal needs `CAN_EDIT` on the experiment (the operator grants it); change the spec to retry",
+    },
+    Entry {
         reasons: &["ToolsCheckedAsOperator"],
         meaning: "the MCP tool check ran as the operator's principal (an Event): the app's own service principal may see fewer tools",
         action: "give the ReleaseTarget the app's service principal OAuth credentials (`spec.appCredentials`) so the controller checks as the app; grant the app's service principal `EXECUTE` on the functions it calls (`spec.grants`)",

@@ -45,6 +45,11 @@ pub mod types {
     pub const VERIFIED: &str = "Verified";
     /// Every declared MCP server answers `initialize` and `tools/list` with the required tools.
     pub const TOOLS_REACHABLE: &str = "ToolsReachable";
+    /// The chat call went through the AI gateway: its payload table has the call's row and the
+    /// usage table grew.
+    pub const GATEWAY_VERIFIED: &str = "GatewayVerified";
+    /// The chat call's trace is in the tracing experiment, linked to the released logged model.
+    pub const TRACES_LINKED: &str = "TracesLinked";
     /// The promotion is logged as an MLflow run in the deployment experiment.
     pub const AUDITED: &str = "Audited";
     /// The workspace differs from the declared state (hand-made change).
@@ -75,6 +80,8 @@ pub const PIPELINE: &[&str] = &[
     types::APP_DEPLOYED,
     types::VERIFIED,
     types::TOOLS_REACHABLE,
+    types::GATEWAY_VERIFIED,
+    types::TRACES_LINKED,
     types::AUDITED,
 ];
 
@@ -205,6 +212,16 @@ pub mod reasons {
     pub const TOOLS_CHECK_FAILED: &str = "ToolsCheckFailed";
     /// The MCP check ran as the operator's principal, not as the app's service principal.
     pub const TOOLS_CHECKED_AS_OPERATOR: &str = "ToolsCheckedAsOperator";
+    /// The gateway's payload table has the chat call's row and its usage table grew.
+    pub const GATEWAY_VERIFIED: &str = "GatewayVerified";
+    /// No payload row carried the chat call's trace request id, or the usage table did not grow,
+    /// within the check's time, or a statement on the gateway's tables failed.
+    pub const GATEWAY_CHECK_FAILED: &str = "GatewayCheckFailed";
+    /// The chat call's trace is in the tracing experiment and carries the released model id.
+    pub const TRACES_LINKED: &str = "TracesLinked";
+    /// The chat call's trace was not found in the tracing experiment within the check's time,
+    /// or it does not carry the released logged model id.
+    pub const TRACE_CHECK_FAILED: &str = "TraceCheckFailed";
     /// The alias was moved back to the previous version after a failure.
     pub const ROLLED_BACK: &str = "RolledBack";
     /// The promotion was logged.

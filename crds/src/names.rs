@@ -17,6 +17,15 @@ pub const MODEL_NAME: &str =
 pub const THREE_PART_NAME: &str =
     r"^[^.\s/[:cntrl:]]{1,255}[.][^.\s/[:cntrl:]]{1,255}[.][^.\s/[:cntrl:]]{1,255}$";
 
+/// A Unity Catalog table the operator queries over SQL (`catalog.schema.table`): each part
+/// letters, digits, `_` and `-` only, so the name can be quoted with backticks and never carries
+/// SQL of its own.
+pub const SQL_TABLE_NAME: &str =
+    r"^[A-Za-z0-9_-]{1,255}[.][A-Za-z0-9_-]{1,255}[.][A-Za-z0-9_-]{1,255}$";
+
+/// A SQL warehouse id: letters and digits.
+pub const WAREHOUSE_ID: &str = r"^[A-Za-z0-9]{1,64}$";
+
 /// A two-part Unity Catalog name `catalog.schema`.
 pub const TWO_PART_NAME: &str = r"^[^.\s/[:cntrl:]]{1,255}[.][^.\s/[:cntrl:]]{1,255}$";
 

@@ -415,7 +415,7 @@ pub struct EnvVar {
 /// A workspace resource the app uses. Exactly one kind is set.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("[has(self.servingEndpoint), has(self.sqlWarehouse), has(self.secret), has(self.experiment), has(self.ucSecurable)].filter(x, x).size() == 1").message("an app resource sets exactly one of servingEndpoint, sqlWarehouse, secret, experiment, ucSecurable"))]
+#[x_kube(validation = Rule::new("[has(self.servingEndpoint), has(self.sqlWarehouse), has(self.secret), has(self.experiment), has(self.ucSecurable), has(self.database)].filter(x, x).size() == 1").message("an app resource sets exactly one of servingEndpoint, sqlWarehouse, secret, experiment, ucSecurable, database"))]
 pub struct AppResource {
     /// The resource's key, referenced by `valueFrom` in env entries and app.yaml.
     #[x_kube(validation = Rule::new(self_matches(names::APP_RESOURCE_KEY)).message("resource name must be letters, digits, '_' and '-'"))]
@@ -440,6 +440,31 @@ pub struct AppResource {
     /// A Unity Catalog securable (volume, table, function, connection) the app uses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uc_securable: Option<AppUcSecurableResource>,
+    /// A Lakebase (Postgres) database the app connects to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<AppDatabaseResource>,
+}
+
+/// A Lakebase database used by the app (the Apps API's `database` resource).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppDatabaseResource {
+    /// The database instance's name.
+    #[schemars(length(min = 1, max = 63))]
+    pub instance_name: String,
+    /// The database (Postgres database name) inside the instance.
+    #[schemars(length(min = 1, max = 63))]
+    pub database_name: String,
+    /// The permission the app gets.
+    pub permission: DatabaseResourcePermission,
+}
+
+/// Permission an app gets on a database resource.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+pub enum DatabaseResourcePermission {
+    /// Connect and create objects in the database.
+    CAN_CONNECT_AND_CREATE,
 }
 
 /// A serving endpoint used by the app.
@@ -615,6 +640,7 @@ pub struct ServingEndpointSpec {
 /// One entity served by the endpoint.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.externalModel) || (!has(self.entityName) && !has(self.entityVersion) && !has(self.workloadType))").message("an externalModel served entity takes no entityName, entityVersion or workloadType").field_path(".externalModel"))]
 pub struct ServedEntity {
     /// The served entity's name within the endpoint (what traffic routes refer to).
     #[x_kube(validation = Rule::new(self_matches(names::SERVED_ENTITY_NAME)).message("servedEntities[].name must be 1 to 63 letters, digits, '-' and '_'"))]
@@ -645,6 +671,92 @@ pub struct ServedEntity {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = 64))]
     pub environment_vars: BTreeMap<String, String>,
+    /// A model hosted outside Databricks, reached through the endpoint as an AI gateway
+    /// (instead of the release's model). Its credentials are secret references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_model: Option<ExternalModel>,
+}
+
+/// An external model served through a gateway-style endpoint (the serving API's
+/// `external_model`).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalModel {
+    /// The provider's model name, e.g. `gpt-4o` or `claude-sonnet-4`.
+    #[schemars(length(min = 1, max = 255))]
+    pub name: String,
+    /// Who hosts it.
+    pub provider: ExternalModelProvider,
+    /// The task, e.g. `llm/v1/chat`, `llm/v1/completions`, `llm/v1/embeddings`.
+    #[x_kube(validation = Rule::new("self.matches('^llm/v1/(chat|completions|embeddings)$')").message("externalModel.task must be llm/v1/chat, llm/v1/completions or llm/v1/embeddings"))]
+    #[schemars(length(min = 1, max = 64))]
+    pub task: String,
+    /// The provider's settings, sent as `<provider>_config` (e.g. `openai_config`), keys as the
+    /// serving API spells them (`openai_api_key`, `anthropic_api_key`, ...). Keys ending in
+    /// `_key` or `_secret` must be secret references (`{{secrets/scope/key}}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 32))]
+    #[x_kube(validation = Rule::new("self.all(k, !(k.endsWith('_key') || k.endsWith('_secret')) || self[k].startsWith('{{secrets/'))").message("externalModel.config keys ending in _key or _secret must be secret references ({{secrets/scope/key}}), never a literal credential"))]
+    pub config: BTreeMap<String, String>,
+}
+
+/// Providers of external models.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum ExternalModelProvider {
+    /// OpenAI (and Azure OpenAI).
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// Anthropic.
+    #[serde(rename = "anthropic")]
+    Anthropic,
+    /// Cohere.
+    #[serde(rename = "cohere")]
+    Cohere,
+    /// Amazon Bedrock.
+    #[serde(rename = "amazon-bedrock")]
+    AmazonBedrock,
+    /// Google Cloud Vertex AI.
+    #[serde(rename = "google-cloud-vertex-ai")]
+    GoogleCloudVertexAi,
+    /// Another Databricks workspace's serving endpoint.
+    #[serde(rename = "databricks-model-serving")]
+    DatabricksModelServing,
+    /// AI21 Labs.
+    #[serde(rename = "ai21labs")]
+    Ai21Labs,
+    /// A custom provider with an OpenAI-compatible API.
+    #[serde(rename = "custom")]
+    Custom,
+}
+
+impl ExternalModelProvider {
+    /// The provider as the serving API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExternalModelProvider::OpenAi => "openai",
+            ExternalModelProvider::Anthropic => "anthropic",
+            ExternalModelProvider::Cohere => "cohere",
+            ExternalModelProvider::AmazonBedrock => "amazon-bedrock",
+            ExternalModelProvider::GoogleCloudVertexAi => "google-cloud-vertex-ai",
+            ExternalModelProvider::DatabricksModelServing => "databricks-model-serving",
+            ExternalModelProvider::Ai21Labs => "ai21labs",
+            ExternalModelProvider::Custom => "custom",
+        }
+    }
+
+    /// The key of the provider's settings in `external_model`.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            ExternalModelProvider::OpenAi => "openai_config",
+            ExternalModelProvider::Anthropic => "anthropic_config",
+            ExternalModelProvider::Cohere => "cohere_config",
+            ExternalModelProvider::AmazonBedrock => "amazon_bedrock_config",
+            ExternalModelProvider::GoogleCloudVertexAi => "google_cloud_vertex_ai_config",
+            ExternalModelProvider::DatabricksModelServing => "databricks_model_serving_config",
+            ExternalModelProvider::Ai21Labs => "ai21labs_config",
+            ExternalModelProvider::Custom => "custom_provider_config",
+        }
+    }
 }
 
 fn default_true() -> bool {

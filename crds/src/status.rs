@@ -70,6 +70,14 @@ pub struct AgentReleaseStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools_check: Option<VerificationRecord>,
 
+    /// The gateway table check of the current deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_check: Option<PostCheckRecord>,
+
+    /// The trace link check of the current deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces_check: Option<PostCheckRecord>,
+
     /// The serving endpoint's id (what its permissions are keyed by).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_id: Option<String>,
@@ -250,6 +258,36 @@ pub struct VerificationRecord {
     /// The long-running task (`verification.mode: task`): what the next reconcile continues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<crate::task::TaskRecord>,
+}
+
+/// A check that looks, after the chat call, for what the call left behind (a gateway row, a
+/// trace), polled for a bounded time on the engine's clock.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostCheckRecord {
+    /// The deployment checked.
+    pub deployment_id: String,
+    /// The chat call's trace request id looked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_request_id: Option<String>,
+    /// The usage table's row count read before the chat call (gateway check only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_before: Option<i64>,
+    /// When the first look was made; the check gives up a bounded time later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Looks made.
+    #[serde(default)]
+    pub attempts: i32,
+    /// A SQL statement still running, asked for again on the next pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_statement: Option<String>,
+    /// `None` while looking; then whether it passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passed: Option<bool>,
+    /// What the last look found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_result: Option<String>,
 }
 
 /// What the chat check saw on its last call.

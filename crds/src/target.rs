@@ -103,9 +103,15 @@ pub struct ReleaseTargetSpec {
     #[schemars(length(min = 1, max = 63))]
     pub app_environment: String,
 
-    /// The AI gateway the agent's app talks to, passed to the app's environment.
+    /// The AI gateway the agent's app talks to, passed to the app's environment; with
+    /// `payloadTable` its tables are checked after the chat verification (`GatewayVerified`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<GatewaySpec>,
+
+    /// Where the production app's traces are searched after the chat verification, and how a
+    /// trace not linked to the released logged model counts (`TracesLinked`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<TracingSpec>,
 
     /// Allow an `http://` or loopback host. Only for a local workspace simulator; never for a
     /// real workspace.
@@ -245,9 +251,11 @@ pub struct ExperimentPaths {
     pub deployment: String,
 }
 
-/// The AI gateway settings passed to the app.
+/// The AI gateway settings passed to the app, and the gateway's tables the operator checks.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.payloadTable) || has(self.warehouseId)").message("gateway.payloadTable needs gateway.warehouseId (the SQL warehouse that queries it)").field_path(".warehouseId"))]
+#[x_kube(validation = Rule::new("!has(self.usageTable) || has(self.payloadTable)").message("gateway.usageTable is checked together with gateway.payloadTable; declare both").field_path(".payloadTable"))]
 pub struct GatewaySpec {
     /// `LLM_GATEWAY_BASE_URL`: the LLM gateway's base URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -263,6 +271,54 @@ pub struct GatewaySpec {
     #[x_kube(validation = Rule::new("isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))").message("gateway URLs must be http(s) URLs"))]
     #[schemars(length(min = 8, max = 1024))]
     pub mcp_base_url: Option<String>,
+    /// The SQL warehouse the operator queries the gateway's tables on (Statement Execution API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(self_matches(names::WAREHOUSE_ID)).message("gateway.warehouseId must be a SQL warehouse id (letters and digits)"))]
+    #[schemars(length(min = 1, max = 64))]
+    pub warehouse_id: Option<String>,
+    /// The gateway's payload (inference) table, `catalog.schema.table`: after the chat check it
+    /// must hold a row whose `databricks_request_id` is the chat's trace request id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(self_matches(names::SQL_TABLE_NAME)).message("gateway tables must be three-part Unity Catalog names (catalog.schema.table) of letters, digits, '_' and '-'"))]
+    #[schemars(length(min = 5, max = 767))]
+    pub payload_table: Option<String>,
+    /// The gateway's usage table, `catalog.schema.table`: its row count must grow across the
+    /// chat call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(self_matches(names::SQL_TABLE_NAME)).message("gateway tables must be three-part Unity Catalog names (catalog.schema.table) of letters, digits, '_' and '-'"))]
+    #[schemars(length(min = 5, max = 767))]
+    pub usage_table: Option<String>,
+    /// `required`: a failed table check rolls the release back like a failed verification;
+    /// `advisory`: it raises a Warning and sets `GatewayVerified` False, nothing more.
+    #[serde(default)]
+    pub mode: CheckMode,
+}
+
+/// How a failed post-deployment check counts.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckMode {
+    /// The release fails (and rolls back, policy permitting).
+    #[default]
+    Required,
+    /// A Warning Event and the check's condition False; the release goes on.
+    Advisory,
+}
+
+/// Where traces are searched and how the trace check counts.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TracingSpec {
+    /// The MLflow experiment id the app's traces go to; defaults to the deployment experiment
+    /// (the app's `MLFLOW_EXPERIMENT_ID`). The app's service principal gets `CAN_EDIT` on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^[0-9]{1,32}$')").message("tracing.experimentId must be an MLflow experiment id (digits)"))]
+    #[schemars(length(min = 1, max = 32))]
+    pub experiment_id: Option<String>,
+    /// `required`: a trace that is missing or not linked to the released logged model rolls the
+    /// release back; `advisory`: a Warning and `TracesLinked` False only.
+    #[serde(default)]
+    pub mode: CheckMode,
 }
 
 impl ReleaseTargetSpec {

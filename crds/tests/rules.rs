@@ -1003,3 +1003,90 @@ fn app_credentials_name_each_app_once() {
         "appCredentials[].secretName must be a Kubernetes object name",
     );
 }
+
+#[test]
+fn gateway_tables_are_plain_three_part_names_with_a_warehouse() {
+    accepts_target(|o| o["spec"]["gateway"]["mode"] = json!("advisory"));
+    rejects_target(
+        |o| o["spec"]["gateway"]["payloadTable"] = json!("main.agents.t`; DROP TABLE x"),
+        "gateway tables must be three-part Unity Catalog names",
+    );
+    rejects_target(
+        |o| o["spec"]["gateway"]["usageTable"] = json!("main.usage"),
+        "gateway tables must be three-part Unity Catalog names",
+    );
+    rejects_target(
+        |o| {
+            o["spec"]["gateway"]
+                .as_object_mut()
+                .unwrap()
+                .remove("warehouseId");
+        },
+        "gateway.payloadTable needs gateway.warehouseId",
+    );
+    rejects_target(
+        |o| {
+            o["spec"]["gateway"]
+                .as_object_mut()
+                .unwrap()
+                .remove("payloadTable");
+        },
+        "gateway.usageTable is checked together with gateway.payloadTable",
+    );
+    rejects_target(
+        |o| o["spec"]["gateway"]["mode"] = json!("sometimes"),
+        "mode",
+    );
+}
+
+#[test]
+fn the_tracing_experiment_is_an_id() {
+    accepts_target(|o| o["spec"]["tracing"]["experimentId"] = json!("3000000000000005"));
+    rejects_target(
+        |o| o["spec"]["tracing"]["experimentId"] = json!("/Shared/x"),
+        "tracing.experimentId must be an MLflow experiment id",
+    );
+}
+
+#[test]
+fn an_external_model_takes_no_entity_and_no_literal_key() {
+    let external = json!({"name": "gpt", "externalModel": {"name": "gpt-4o", "provider": "openai", "task": "llm/v1/chat", "config": {"openai_api_key": "{{secrets/gw/openai}}"}}});
+    accepts(|o| o["spec"]["servingEndpoint"]["servedEntities"] = json!([external.clone()]));
+    let mut literal = external.clone();
+    literal["externalModel"]["config"]["openai_api_key"] = json!("sk-live");
+    rejects(
+        |o| o["spec"]["servingEndpoint"]["servedEntities"] = json!([literal]),
+        "must be secret references",
+    );
+    let mut mixed = external.clone();
+    mixed["entityName"] = json!("main.agents.skyloyalty");
+    rejects(
+        |o| o["spec"]["servingEndpoint"]["servedEntities"] = json!([mixed]),
+        "an externalModel served entity takes no entityName",
+    );
+    let mut task = external;
+    task["externalModel"]["task"] = json!("chat");
+    rejects(
+        |o| o["spec"]["servingEndpoint"]["servedEntities"] = json!([task]),
+        "externalModel.task must be",
+    );
+}
+
+#[test]
+fn a_database_resource_is_one_kind_of_app_resource() {
+    accepts(|o| {
+        o["spec"]["app"]["resources"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "db", "database": {"instanceName": "lakebase", "databaseName": "agent", "permission": "CAN_CONNECT_AND_CREATE"}}))
+    });
+    rejects(
+        |o| {
+            o["spec"]["app"]["resources"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "db", "database": {"instanceName": "lakebase", "databaseName": "agent", "permission": "CAN_CONNECT_AND_CREATE"}, "secret": {"scope": "s", "key": "k", "permission": "READ"}}))
+        },
+        "an app resource sets exactly one of",
+    );
+}

@@ -469,6 +469,7 @@ async fn serving_permissions_grants_and_scim() {
             scale_to_zero_enabled: true,
             workload_type: None,
             environment_vars: Default::default(),
+            external_model: None,
         }],
         traffic_config: TrafficConfig {
             routes: vec![Route {

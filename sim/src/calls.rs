@@ -49,9 +49,11 @@ impl CallRecord {
 }
 
 /// Routes that take POST but only read (MLflow's searches carry their filter in the body).
-pub const READ_ONLY_POSTS: [&str; 2] = [
+pub const READ_ONLY_POSTS: [&str; 3] = [
     "/api/2.0/mlflow/runs/search",
     "/api/2.0/mlflow/experiments/search",
+    // The simulator's statements are SELECTs only.
+    "/api/2.0/sql/statements",
 ];
 
 /// Counters of one route.

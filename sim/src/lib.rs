@@ -19,6 +19,7 @@ pub mod clock;
 pub mod control;
 pub mod error;
 pub mod faults;
+pub mod gateway;
 pub mod local_file;
 pub mod seed;
 pub mod server;
@@ -392,6 +393,11 @@ fn router(shared: SharedState) -> Router {
             post(mcp::vector_search),
         )
         .route("/api/2.0/mcp/genie/{space_id}", post(mcp::genie))
+        // SQL statements over the AI gateway's tables
+        .route("/api/2.0/sql/statements", post(api::sql::execute))
+        .route("/api/2.0/sql/statements/{statement_id}", get(api::sql::get))
+        // MLflow traces
+        .route("/api/2.0/mlflow/traces", get(api::traces::search))
         // warehouses
         .route("/api/2.0/sql/warehouses", get(warehouses::list))
         .route("/api/2.0/sql/warehouses/{id}", get(warehouses::get))

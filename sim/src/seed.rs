@@ -434,6 +434,16 @@ pub struct SeedGrant {
     pub privileges: Vec<String>,
 }
 
+/// The AI gateway's tables (three-part names; created as Unity Catalog tables).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedAiGateway {
+    /// The payload (inference) table.
+    pub payload_table: String,
+    /// The usage table.
+    pub usage_table: String,
+}
+
 /// A workspace seed.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -489,6 +499,9 @@ pub struct Seed {
     /// Genie spaces, by id, with their titles (each a managed MCP server).
     #[serde(default)]
     pub genie_spaces: BTreeMap<String, String>,
+    /// The AI gateway's payload and usage tables, which the apps' chat calls fill.
+    #[serde(default)]
+    pub ai_gateway: Option<SeedAiGateway>,
     /// Where relative `from_file` paths resolve.
     #[serde(skip)]
     base_dir: Option<PathBuf>,
@@ -572,6 +585,22 @@ impl Seed {
         }
         if let Some(r) = &self.app_reply {
             world.default_reply = r.clone();
+        }
+        if let Some(g) = &self.ai_gateway {
+            for (field, name) in [
+                ("payload_table", &g.payload_table),
+                ("usage_table", &g.usage_table),
+            ] {
+                if name.split('.').filter(|p| !p.is_empty()).count() != 3 {
+                    return Err(self.invalid(
+                        format!("ai_gateway.{field}"),
+                        "must be a three-part name catalog.schema.table",
+                    ));
+                }
+                world.tables.insert(name.clone());
+            }
+            world.observability.payload_table = Some(g.payload_table.clone());
+            world.observability.usage_table = Some(g.usage_table.clone());
         }
         world.users.extend(self.users.iter().cloned());
         world.groups.extend(self.groups.iter().cloned());

@@ -563,6 +563,8 @@ pub struct World {
     /// Vector search indexes, Genie spaces and the streamable HTTP settings of the managed
     /// MCP servers.
     pub mcp: crate::api::mcp::McpWorld,
+    /// The AI gateway's tables and the traces that chat calls fill.
+    pub observability: crate::gateway::Observability,
     /// Counter for ids.
     next_id: u64,
 }
@@ -612,6 +614,7 @@ impl World {
             tasks: crate::api::tasks::TaskBook::default(),
             crashes: BTreeMap::new(),
             mcp: crate::api::mcp::McpWorld::default(),
+            observability: Default::default(),
             next_id: 1,
         }
     }

@@ -449,6 +449,17 @@ fn app_resources(
                 ),
                 _ => None,
             }
+        } else if let Some(x) = item.get("database") {
+            match (
+                s(x, "instance_name"),
+                s(x, "database_name"),
+                s(x, "permission"),
+            ) {
+                (Some(i), Some(d), Some(p)) => Some(
+                    json!({"database": {"instanceName": i, "databaseName": d, "permission": p}}),
+                ),
+                _ => None,
+            }
         } else {
             let kind = item
                 .as_object()
@@ -458,7 +469,7 @@ fn app_resources(
                         .cloned()
                 })
                 .unwrap_or_default();
-            unmapped.push(Unmapped::new(target, format!("{field} ({name})"), format!("resource kind {kind:?} has no AgentRelease equivalent (serving_endpoint, sql_warehouse, secret, experiment, uc_securable)")));
+            unmapped.push(Unmapped::new(target, format!("{field} ({name})"), format!("resource kind {kind:?} has no AgentRelease equivalent (serving_endpoint, sql_warehouse, secret, experiment, uc_securable, database)")));
             continue;
         };
         match mapped {
@@ -505,4 +516,23 @@ fn permissions(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_resource_is_carried_over() {
+        let items = json!([{"name": "state", "database": {"instance_name": "lakebase", "database_name": "agent", "permission": "CAN_CONNECT_AND_CREATE"}}]);
+        let mut unmapped = Vec::new();
+        let out = app_resources(Some(&items), "resources.apps.bot", "prod", &mut unmapped);
+        assert!(unmapped.is_empty());
+        assert_eq!(
+            out,
+            vec![
+                json!({"name": "state", "database": {"instanceName": "lakebase", "databaseName": "agent", "permission": "CAN_CONNECT_AND_CREATE"}})
+            ]
+        );
+    }
 }

@@ -325,11 +325,18 @@ pub fn config_lines(config: &EndpointConfig) -> Vec<String> {
     let mut lines: Vec<String> = config
         .served_entities
         .iter()
-        .map(|e| {
-            format!(
+        .map(|e| match &e.external_model {
+            Some(x) => format!(
+                "served entity {}: external model {}/{} ({})",
+                e.name,
+                x["provider"].as_str().unwrap_or_default(),
+                x["name"].as_str().unwrap_or_default(),
+                x["task"].as_str().unwrap_or_default()
+            ),
+            None => format!(
                 "served entity {}: {} version {} ({}, scale to zero {})",
                 e.name, e.entity_name, e.entity_version, e.workload_size, e.scale_to_zero_enabled
-            )
+            ),
         })
         .collect();
     lines.extend(config.routes.iter().map(|r| {

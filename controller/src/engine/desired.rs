@@ -147,20 +147,24 @@ pub fn endpoint_config(ctx: &ReleaseContext) -> Option<EndpointConfig> {
     let served_entities: Vec<ServedEntityConfig> = endpoint
         .served_entities
         .iter()
-        .map(|e| ServedEntityConfig {
-            name: e.name.clone(),
-            entity_name: e
-                .entity_name
-                .clone()
-                .unwrap_or_else(|| ctx.spec.model.name.clone()),
-            entity_version: e
-                .entity_version
-                .clone()
-                .unwrap_or_else(|| ctx.spec.model.version.to_string()),
-            workload_size: e.workload_size.as_str().to_string(),
-            scale_to_zero_enabled: e.scale_to_zero_enabled,
-            workload_type: e.workload_type.clone(),
-            environment_vars: e.environment_vars.clone(),
+        .map(|e| match &e.external_model {
+            Some(x) => external_entity(&e.name, x),
+            None => ServedEntityConfig {
+                name: e.name.clone(),
+                entity_name: e
+                    .entity_name
+                    .clone()
+                    .unwrap_or_else(|| ctx.spec.model.name.clone()),
+                entity_version: e
+                    .entity_version
+                    .clone()
+                    .unwrap_or_else(|| ctx.spec.model.version.to_string()),
+                workload_size: e.workload_size.as_str().to_string(),
+                scale_to_zero_enabled: e.scale_to_zero_enabled,
+                workload_type: e.workload_type.clone(),
+                environment_vars: e.environment_vars.clone(),
+                external_model: None,
+            },
         })
         .collect();
     let routes = match &endpoint.traffic {
@@ -184,6 +188,29 @@ pub fn endpoint_config(ctx: &ReleaseContext) -> Option<EndpointConfig> {
         served_entities,
         routes,
     })
+}
+
+/// A served entity fronting an external model: the serving API's `external_model` with the
+/// provider's settings under `<provider>_config`; no model, version or workload size.
+pub fn external_entity(
+    name: &str,
+    x: &agentrelease_api::release::ExternalModel,
+) -> ServedEntityConfig {
+    let mut model = serde_json::Map::new();
+    model.insert("name".into(), serde_json::json!(x.name));
+    model.insert("provider".into(), serde_json::json!(x.provider.as_str()));
+    model.insert("task".into(), serde_json::json!(x.task));
+    model.insert(x.provider.config_key().into(), serde_json::json!(x.config));
+    ServedEntityConfig {
+        name: name.to_string(),
+        entity_name: String::new(),
+        entity_version: String::new(),
+        workload_size: String::new(),
+        scale_to_zero_enabled: false,
+        workload_type: None,
+        environment_vars: BTreeMap::new(),
+        external_model: Some(serde_json::Value::Object(model)),
+    }
 }
 
 /// The declared ACL entries, with objects defaulting to the release's app and endpoint.
@@ -210,6 +237,39 @@ pub fn acl_entries(ctx: &ReleaseContext) -> Vec<DeclaredAcl> {
             })
         })
         .collect()
+}
+
+/// The access the app's resources imply beyond what the manifest lists (pure): `CAN_QUERY` for
+/// the app's service principal on each serving endpoint the app declares as a resource, unless
+/// the manifest already declares an entry for that principal on that endpoint.
+pub fn resource_acl_entries(ctx: &ReleaseContext) -> Vec<DeclaredAcl> {
+    let declared = acl_entries(ctx);
+    let Some(app) = &ctx.spec.app else {
+        return Vec::new();
+    };
+    let mut out: Vec<DeclaredAcl> = Vec::new();
+    for e in app
+        .resources
+        .iter()
+        .filter_map(|r| r.serving_endpoint.as_ref())
+    {
+        let object = DeclaredObject {
+            kind: PermissionObjectType::ServingEndpoint,
+            name: e.name.clone(),
+        };
+        let listed = declared
+            .iter()
+            .chain(out.iter())
+            .any(|d| d.object == object && d.principal == DeclaredPrincipal::AppServicePrincipal);
+        if !listed {
+            out.push(DeclaredAcl {
+                object,
+                principal: DeclaredPrincipal::AppServicePrincipal,
+                level: "CAN_QUERY".into(),
+            });
+        }
+    }
+    out
 }
 
 /// The declared grants.

@@ -131,6 +131,12 @@ impl Effects {
         }
     }
 
+    /// Whether the pass only lists changes (`plan`): checks that read what an applied change
+    /// left behind have nothing to look at then.
+    pub fn planning(&self) -> bool {
+        self.mode == Mode::Plan
+    }
+
     /// How a step's result continues the pass: `plan` does not wait for long operations it
     /// would start, so a waiting step counts as done there and the later steps are planned too.
     pub fn settle(&self, result: StepResult) -> StepResult {

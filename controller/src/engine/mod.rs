@@ -18,6 +18,7 @@ pub mod lock;
 pub mod newer;
 pub mod pass;
 pub mod plan_doc;
+pub mod queries;
 pub mod rollback;
 pub mod states;
 pub mod status;
@@ -86,6 +87,7 @@ impl StepReport {
     fn new(step: steps::Step, result: &StepResult) -> Option<Self> {
         let (outcome, reason, message) = match result {
             StepResult::Done { reason, message } => ("done", *reason, message),
+            StepResult::Advisory { reason, message } => ("advisory", *reason, message),
             StepResult::Waiting {
                 reason, message, ..
             } => ("waiting", *reason, message),
@@ -427,7 +429,9 @@ async fn run_pipeline<W: Workspace, C: Clock>(
         }
         report(&mut reports, step, &result);
         match result {
-            StepResult::Done { .. } => builder.record(&mut pass.status, step, &result),
+            StepResult::Done { .. } | StepResult::Advisory { .. } => {
+                builder.record(&mut pass.status, step, &result)
+            }
             StepResult::NotApplicable => {
                 pass.status
                     .conditions

@@ -122,6 +122,14 @@ pub enum StepResult {
         /// Condition message (names the owner).
         message: String,
     },
+    /// An advisory check failed: its condition is False (the message says what was expected
+    /// and seen) and the pipeline goes on.
+    Advisory {
+        /// Condition reason.
+        reason: &'static str,
+        /// Condition message.
+        message: String,
+    },
     /// The step does not apply to this release (its condition is removed).
     NotApplicable,
 }

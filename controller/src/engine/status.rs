@@ -81,7 +81,7 @@ impl<'a> StatusBuilder<'a> {
             StepResult::Waiting {
                 reason, message, ..
             } => (ConditionStatus::Unknown, *reason, message.clone()),
-            StepResult::Blocked { reason, message } => {
+            StepResult::Blocked { reason, message } | StepResult::Advisory { reason, message } => {
                 (ConditionStatus::False, *reason, message.clone())
             }
             StepResult::Failed { reason, message } => {
@@ -425,9 +425,10 @@ impl<'a> StatusBuilder<'a> {
                 }
                 Requeue::After(resync)
             }
-            Some((_, StepResult::Done { .. } | StepResult::NotApplicable)) => {
-                Requeue::After(resync)
-            }
+            Some((
+                _,
+                StepResult::Done { .. } | StepResult::Advisory { .. } | StepResult::NotApplicable,
+            )) => Requeue::After(resync),
         };
 
         if !records_events {

@@ -281,6 +281,9 @@ pub struct ServedEntityConfig {
     pub workload_type: Option<String>,
     /// Environment variables.
     pub environment_vars: std::collections::BTreeMap<String, String>,
+    /// An external model as the serving API spells it (`entity_name` and `entity_version` are
+    /// then empty).
+    pub external_model: Option<serde_json::Value>,
 }
 
 /// A traffic route.
@@ -327,6 +330,8 @@ pub enum AclObject {
     App(String),
     /// A SQL warehouse, by id.
     SqlWarehouse(String),
+    /// An MLflow experiment, by id.
+    Experiment(String),
 }
 
 impl AclObject {
@@ -336,6 +341,7 @@ impl AclObject {
             AclObject::ServingEndpoint(id) => format!("serving endpoint {id}"),
             AclObject::App(name) => format!("app {name}"),
             AclObject::SqlWarehouse(id) => format!("SQL warehouse {id}"),
+            AclObject::Experiment(id) => format!("experiment {id}"),
         }
     }
 }
@@ -635,4 +641,24 @@ pub trait Workspace: Send + Sync {
         session: &McpSession,
         timeout: Duration,
     ) -> impl Future<Output = WsResult<McpReply>> + Send;
+
+    /// Sends a SQL statement with named string parameters to a warehouse, waiting briefly.
+    fn execute_statement(
+        &self,
+        warehouse_id: &str,
+        statement: &str,
+        params: &[super::queries::SqlParam],
+    ) -> impl Future<Output = WsResult<super::queries::StatementAnswer>> + Send;
+
+    /// A statement sent earlier, by id.
+    fn get_statement(
+        &self,
+        statement_id: &str,
+    ) -> impl Future<Output = WsResult<super::queries::StatementAnswer>> + Send;
+
+    /// The newest traces of an experiment (one page).
+    fn search_traces(
+        &self,
+        experiment_id: &str,
+    ) -> impl Future<Output = WsResult<Vec<super::queries::TraceSummary>>> + Send;
 }

@@ -6,6 +6,7 @@
 pub mod app_identity;
 pub mod fleet;
 pub mod promotion;
+pub mod sim_clock;
 pub mod sim_time;
 
 use std::time::Duration;

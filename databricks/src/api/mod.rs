@@ -11,6 +11,8 @@ pub mod prompts;
 pub mod scim;
 pub mod serving;
 pub mod smoke;
+pub mod sql;
+pub mod traces;
 pub mod workspace;
 
 pub use apps::*;
@@ -24,4 +26,6 @@ pub use prompts::*;
 pub use scim::*;
 pub use serving::*;
 pub use smoke::*;
+pub use sql::*;
+pub use traces::*;
 pub use workspace::*;

@@ -16,6 +16,8 @@ pub enum AclObjectType {
     App,
     /// `warehouses/{id}`.
     Warehouse,
+    /// `experiments/{experiment id}`.
+    Experiment,
 }
 
 impl AclObjectType {
@@ -24,6 +26,7 @@ impl AclObjectType {
             AclObjectType::ServingEndpoint => "serving-endpoints",
             AclObjectType::App => "apps",
             AclObjectType::Warehouse => "warehouses",
+            AclObjectType::Experiment => "experiments",
         }
     }
 }
@@ -94,6 +97,7 @@ impl Client {
             AclObjectType::ServingEndpoint => "/api/2.0/permissions/serving-endpoints/{id}",
             AclObjectType::App => "/api/2.0/permissions/apps/{name}",
             AclObjectType::Warehouse => "/api/2.0/permissions/warehouses/{id}",
+            AclObjectType::Experiment => "/api/2.0/permissions/experiments/{id}",
         }
     }
 

@@ -16,14 +16,14 @@ pub struct ServedEntity {
     /// The served entity's name.
     #[serde(default)]
     pub name: String,
-    /// The model.
-    #[serde(default)]
+    /// The model (empty for an external model).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub entity_name: String,
-    /// The model version (a string in this API).
-    #[serde(default)]
+    /// The model version (a string in this API; empty for an external model).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub entity_version: String,
-    /// `Small`, `Medium`, `Large`.
-    #[serde(default)]
+    /// `Small`, `Medium`, `Large` (empty for an external model).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub workload_size: String,
     /// Scale to zero.
     #[serde(default)]
@@ -34,6 +34,9 @@ pub struct ServedEntity {
     /// Environment variables.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment_vars: BTreeMap<String, String>,
+    /// A model hosted outside Databricks: `{name, provider, task, <provider>_config}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_model: Option<Value>,
 }
 
 /// A traffic route.

@@ -18,7 +18,7 @@ use crate::shared::SharedState;
 use crate::world::{AclPrincipal, App, Compute, Deployment, World, WsObject, workspace_key};
 
 /// The resource kinds an app may declare, with their valid permissions.
-const RESOURCE_KINDS: [(&str, &[&str]); 6] = [
+const RESOURCE_KINDS: [(&str, &[&str]); 7] = [
     ("serving_endpoint", &["CAN_QUERY", "CAN_VIEW", "CAN_MANAGE"]),
     ("sql_warehouse", &["CAN_USE", "CAN_MANAGE", "IS_OWNER"]),
     ("secret", &["READ", "WRITE", "MANAGE"]),
@@ -27,6 +27,7 @@ const RESOURCE_KINDS: [(&str, &[&str]); 6] = [
         &["CAN_VIEW", "CAN_MANAGE_RUN", "CAN_MANAGE", "IS_OWNER"],
     ),
     ("experiment", &["CAN_READ", "CAN_EDIT", "CAN_MANAGE"]),
+    ("database", &["CAN_CONNECT_AND_CREATE"]),
     (
         "uc_securable",
         &[
@@ -85,7 +86,7 @@ fn validate_resources(resources: &Value) -> ApiResult<Vec<Value>> {
         let kinds: Vec<&str> = RESOURCE_KINDS
             .iter()
             .map(|(k, _)| *k)
-            .chain(["database", "postgres", "genie_space", "app"])
+            .chain(["postgres", "genie_space", "app"])
             .filter(|k| r.get(*k).is_some_and(|v| !v.is_null()))
             .collect();
         let [kind] = kinds.as_slice() else {
@@ -110,6 +111,7 @@ fn validate_resources(resources: &Value) -> ApiResult<Vec<Value>> {
                 "sql_warehouse" | "job" => "id",
                 "experiment" => "experiment_id",
                 "uc_securable" => "securable_full_name",
+                "database" => "instance_name",
                 _ => "scope",
             };
             if inner

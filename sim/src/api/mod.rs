@@ -10,6 +10,7 @@ use crate::error::{ApiError, ApiResult};
 
 pub mod apps;
 pub mod catalog;
+pub mod external_models;
 pub mod files;
 pub mod grants;
 pub mod mcp;
@@ -21,8 +22,10 @@ pub mod registry;
 pub mod scim;
 pub mod serving;
 pub mod smoke;
+pub mod sql;
 pub mod tasks;
 pub mod token_exchange;
+pub mod traces;
 pub mod uc_models;
 pub mod warehouses;
 pub mod workspace;

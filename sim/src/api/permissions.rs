@@ -1,4 +1,5 @@
-//! The Permissions API for serving endpoints (keyed by the endpoint's hex id), apps and SQL
+//! The Permissions API for serving endpoints (keyed by the endpoint's hex id), apps, MLflow
+//! experiments (by id; levels CAN_READ, CAN_EDIT, CAN_MANAGE) and SQL
 //! warehouses (`/api/2.0/permissions/{type}/{id}`): GET shows direct entries plus the inherited
 //! `admins` CAN_MANAGE; PUT replaces the direct entries; PATCH upserts the named principals.
 
@@ -24,7 +25,7 @@ struct Kind {
     levels: &'static [&'static str],
 }
 
-const KINDS: [Kind; 3] = [
+const KINDS: [Kind; 4] = [
     Kind {
         segment: "serving-endpoints",
         object_type: "serving-endpoint",
@@ -34,6 +35,11 @@ const KINDS: [Kind; 3] = [
         segment: "apps",
         object_type: "apps",
         levels: &["CAN_USE", "CAN_MANAGE"],
+    },
+    Kind {
+        segment: "experiments",
+        object_type: "mlflowExperiment",
+        levels: &["CAN_READ", "CAN_EDIT", "CAN_MANAGE"],
     },
     Kind {
         segment: "warehouses",
@@ -56,7 +62,7 @@ fn kind(segment: &str) -> ApiResult<&'static Kind> {
     };
     KINDS.iter().find(|k| k.segment == segment).ok_or_else(|| {
         ApiError::invalid(format!(
-            "Unsupported object type '{segment}': the simulator serves serving-endpoints, apps and warehouses"
+            "Unsupported object type '{segment}': the simulator serves serving-endpoints, apps, experiments and warehouses"
         ))
     })
 }
@@ -65,6 +71,10 @@ fn check_object(world: &World, kind: &Kind, id: &str) -> ApiResult<()> {
     let exists = match kind.segment {
         "serving-endpoints" => world.endpoints.values().any(|e| e.id == id),
         "apps" => world.apps.contains_key(id),
+        "experiments" => world
+            .experiments
+            .get(id)
+            .is_some_and(|e| e.lifecycle_stage == "active"),
         _ => world.warehouses.contains_key(id),
     };
     if exists {

@@ -99,6 +99,17 @@ fn parse_config(world: &World, input: &Value, version: i64) -> ApiResult<Endpoin
         .ok_or_else(|| ApiError::invalid("served_entities must be a non-empty list"))?;
     let mut served = Vec::new();
     for item in list {
+        if !legacy && let Some(ext) = item.get("external_model").filter(|v| !v.is_null()) {
+            let e = super::external_models::served_entity(item, ext)?;
+            if served.iter().any(|s: &Value| s["name"] == e["name"]) {
+                return Err(ApiError::invalid(format!(
+                    "Duplicate served entity name '{}'",
+                    e["name"].as_str().unwrap_or_default()
+                )));
+            }
+            served.push(e);
+            continue;
+        }
         let (name_key, version_key) = if legacy {
             ("model_name", "model_version")
         } else {
@@ -169,6 +180,15 @@ fn parse_config(world: &World, input: &Value, version: i64) -> ApiResult<Endpoin
             e.insert("environment_vars".into(), env.clone());
         }
         served.push(Value::Object(e));
+    }
+    let external = served
+        .iter()
+        .filter(|e| e.get("external_model").is_some())
+        .count();
+    if external != 0 && external != served.len() {
+        return Err(ApiError::invalid(
+            "An endpoint serving external models cannot also serve Unity Catalog models",
+        ));
     }
     let routes = match input.get("traffic_config").and_then(|t| t.get("routes")) {
         None | Some(Value::Null) => {
@@ -439,11 +459,13 @@ pub async fn invocations(
         .cloned()
         .unwrap_or(Value::Null);
     let served = entity["name"].as_str().unwrap_or_default().to_string();
-    let model = format!(
-        "{}/{}",
-        entity["entity_name"].as_str().unwrap_or_default(),
-        entity["entity_version"].as_str().unwrap_or_default()
-    );
+    let model = super::external_models::answered_by(&entity).unwrap_or_else(|| {
+        format!(
+            "{}/{}",
+            entity["entity_name"].as_str().unwrap_or_default(),
+            entity["entity_version"].as_str().unwrap_or_default()
+        )
+    });
     let mut resp = ok(json!({
         "predictions": [format!("simulated answer from {model}")],
         "choices": [{"index": 0, "message": {"role": "assistant", "content": format!("simulated answer from {model}")}, "finish_reason": "stop"}],

@@ -110,9 +110,17 @@ pub async fn answer(
             .find(|(k, _)| k.as_str() == "MLFLOW_ACTIVE_MODEL_ID")
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
+        let experiment = env.get("MLFLOW_EXPERIMENT_ID").cloned();
+        let requester = app.sp_client_id.clone();
         let reply = world.chat_replies.get(&name).cloned();
         drop(world);
-        return chat(&s, &name, &model, reply, &body);
+        return chat(
+            &s,
+            &name,
+            (&model, experiment.as_deref(), &requester),
+            reply,
+            &body,
+        );
     }
     let mut body = app.reply.body.clone();
     for (k, v) in &env {
@@ -135,10 +143,12 @@ pub async fn answer(
     resp
 }
 
+/// A chat completion; `(model, experiment, requester)` are the app's `MLFLOW_ACTIVE_MODEL_ID`,
+/// `MLFLOW_EXPERIMENT_ID` and service principal, which the gateway rows and the trace record.
 fn chat(
     s: &SharedState,
     app: &str,
-    model: &str,
+    (model, experiment, requester): (&str, Option<&str>, &str),
     reply: Option<Option<String>>,
     body: &[u8],
 ) -> Response {
@@ -151,15 +161,27 @@ fn chat(
             .into_response();
     };
     let prompt = last_user_message(&request);
-    let n = {
-        let mut world = s.world();
-        world.chat_calls += 1;
-        world.chat_calls
-    };
-    let trace = format!("tr-{n:032x}");
     let content = match reply {
         Some(set) => set.unwrap_or_default(),
         None => format!("[{model}] You asked: {prompt}"),
+    };
+    let (n, trace) = {
+        let mut world = s.world();
+        world.chat_calls += 1;
+        let n = world.chat_calls;
+        let trace = format!("tr-{n:032x}");
+        let now_ms = world.now();
+        world.observability.record_chat(&crate::gateway::ChatCall {
+            app,
+            trace: &trace,
+            model_id: model,
+            experiment_id: experiment,
+            prompt: &prompt,
+            answer: &content,
+            now_ms,
+            requester,
+        });
+        (n, trace)
     };
     let answer = serde_json::json!({
         "id": format!("chatcmpl-{n}"),

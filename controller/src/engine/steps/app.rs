@@ -197,6 +197,12 @@ pub fn resource_body(r: &agentrelease_api::release::AppResource) -> AppResourceI
             json!({"experiment_id": x.experiment_id, "permission": x.permission}),
         );
     }
+    if let Some(d) = &r.database {
+        body.insert(
+            "database".into(),
+            json!({"instance_name": d.instance_name, "database_name": d.database_name, "permission": d.permission}),
+        );
+    }
     if let Some(u) = &r.uc_securable {
         body.insert(
             "uc_securable".into(),

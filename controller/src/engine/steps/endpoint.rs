@@ -189,12 +189,25 @@ pub fn same_config(current: &EndpointConfig, want: &EndpointConfig) -> bool {
                 && x.scale_to_zero_enabled == y.scale_to_zero_enabled
                 && (y.workload_type.is_none() || x.workload_type == y.workload_type)
                 && x.environment_vars == y.environment_vars
+                && same_external(x.external_model.as_ref(), y.external_model.as_ref())
         });
     let mut ra = current.routes.clone();
     let mut rb = want.routes.clone();
     ra.sort_by(|x, y| x.served_entity_name.cmp(&y.served_entity_name));
     rb.sort_by(|x, y| x.served_entity_name.cmp(&y.served_entity_name));
     entities_match && ra == rb
+}
+
+/// Whether an external model is the declared one: the same name, provider and task (the
+/// provider settings read back may hide or add fields).
+fn same_external(have: Option<&serde_json::Value>, want: Option<&serde_json::Value>) -> bool {
+    match (have, want) {
+        (None, None) => true,
+        (Some(h), Some(w)) => ["name", "provider", "task"]
+            .iter()
+            .all(|k| h.get(k) == w.get(k)),
+        _ => false,
+    }
 }
 
 /// What changes between two configs, one line each.

@@ -6,7 +6,7 @@
 //!   -> ownership claim
 //!   -> deployment plan -> alias promotion -> app provisioning (its service principal)
 //!   -> serving endpoint -> permissions and grants -> app deployment -> verification
-//!   -> MCP tool check -> audit
+//!   -> MCP tool check -> gateway check -> trace check -> audit
 //!
 //! Everything that can fail without writing (the gates, the preflight and the upstream stages a
 //! release requires) runs before the first write (the ownership claim).
@@ -70,12 +70,16 @@ pub enum Step {
     Verify,
     /// `ToolsReachable` (in `engine::verification::mcp`).
     Tools,
+    /// `GatewayVerified` (in `engine::verification::gateway`).
+    Gateway,
+    /// `TracesLinked` (in `engine::verification::traces`).
+    Traces,
     /// `Audited`.
     Audit,
 }
 
 /// The steps in the order they run.
-pub const PIPELINE: [Step; 16] = [
+pub const PIPELINE: [Step; 18] = [
     Step::Evaluation,
     Step::Signoff,
     Step::Consistency,
@@ -91,6 +95,8 @@ pub const PIPELINE: [Step; 16] = [
     Step::Deploy,
     Step::Verify,
     Step::Tools,
+    Step::Gateway,
+    Step::Traces,
     Step::Audit,
 ];
 
@@ -113,6 +119,8 @@ impl Step {
             Step::Deploy => types::APP_DEPLOYED,
             Step::Verify => types::VERIFIED,
             Step::Tools => types::TOOLS_REACHABLE,
+            Step::Gateway => types::GATEWAY_VERIFIED,
+            Step::Traces => types::TRACES_LINKED,
             Step::Audit => types::AUDITED,
         }
     }
@@ -135,6 +143,8 @@ impl Step {
             Step::Deploy => "deploy",
             Step::Verify => "verify",
             Step::Tools => "tools",
+            Step::Gateway => "gateway",
+            Step::Traces => "traces",
             Step::Audit => "audit",
         }
     }
@@ -150,7 +160,9 @@ impl Step {
             Step::Approved => Phase::AwaitingApproval,
             Step::Claim | Step::Plan | Step::Promote => Phase::Promoting,
             Step::App | Step::Endpoint | Step::Permissions | Step::Deploy => Phase::Deploying,
-            Step::Verify | Step::Tools | Step::Audit => Phase::Verifying,
+            Step::Verify | Step::Tools | Step::Gateway | Step::Traces | Step::Audit => {
+                Phase::Verifying
+            }
         }
     }
 
@@ -164,8 +176,13 @@ impl Step {
             Step::App | Step::Deploy => spec.app.is_some(),
             Step::Endpoint => spec.serving_endpoint.is_some(),
             Step::Upstream => !spec.requirements().is_empty(),
-            Step::Permissions => !spec.permissions.is_empty() || !spec.grants.is_empty(),
+            // With an app: its access to the tracing experiment and to the endpoints it uses.
+            Step::Permissions => {
+                !spec.permissions.is_empty() || !spec.grants.is_empty() || spec.app.is_some()
+            }
             Step::Verify => spec.app.is_some() && spec.verification.is_some(),
+            Step::Gateway => crate::engine::verification::gateway::applies(ctx),
+            Step::Traces => crate::engine::verification::traces::applies(ctx),
             Step::Tools => {
                 spec.app.is_some()
                     && spec
@@ -195,6 +212,8 @@ impl Step {
             Step::Deploy => deploy::run(pass).await,
             Step::Verify => verify::run(pass).await,
             Step::Tools => crate::engine::verification::mcp::run(pass).await,
+            Step::Gateway => crate::engine::verification::gateway::run(pass).await,
+            Step::Traces => crate::engine::verification::traces::run(pass).await,
             Step::Audit => audit::run(pass).await,
         }
     }

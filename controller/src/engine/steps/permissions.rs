@@ -3,6 +3,11 @@
 //! Reads the current state and sends only what is missing — PATCH for ACLs, `changes` with `add`
 //! for grants — so entries this release does not declare are never dropped. A principal that
 //! already holds a higher level keeps it.
+//!
+//! Beyond what the manifest lists, the app's service principal gets what its app needs:
+//! `CAN_QUERY` on each serving endpoint among the app's resources, and `CAN_EDIT` on the
+//! tracing experiment (the deployment experiment its `MLFLOW_EXPERIMENT_ID` names, and the
+//! target's `tracing.experimentId` when that is another one), where its traces are logged.
 
 use std::collections::BTreeMap;
 
@@ -16,9 +21,10 @@ use crate::engine::workspace::{AclEntry, AclObject, Principal, PrivilegeAssignme
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
-    let acls = desired::acl_entries(pass.ctx);
+    let mut acls = desired::acl_entries(pass.ctx);
+    acls.extend(desired::resource_acl_entries(pass.ctx));
     let grants = desired::grants(pass.ctx);
-    if acls.is_empty() && grants.is_empty() {
+    if acls.is_empty() && grants.is_empty() && pass.ctx.spec.app.is_none() {
         return StepResult::NotApplicable;
     }
     let app_sp = pass
@@ -70,6 +76,11 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         if let Err(e) = pass.effect(change, cause).await {
             return StepResult::from_workspace(&e);
         }
+    }
+
+    match tracing_access(pass, app_sp.as_deref()).await {
+        Ok(n) => ensured += n,
+        Err(result) => return result,
     }
 
     // Grants, one read (and at most one update) per securable.
@@ -125,6 +136,81 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         reasons::PERMISSIONS_APPLIED,
         format!("{ensured} ACL entries and {privileges} privileges in place"),
     )
+}
+
+/// Rank table of experiment levels (see [`rank`]).
+const EXPERIMENT: u8 = 3;
+
+/// `CAN_EDIT` for the app's service principal on the tracing experiments; the entries in place.
+async fn tracing_access<W: Workspace, C: Clock>(
+    pass: &mut Pass<'_, W, C>,
+    app_sp: Option<&str>,
+) -> Result<usize, StepResult> {
+    if pass.ctx.spec.app.is_none() {
+        return Ok(0);
+    }
+    let deployment = match pass.status.experiment_id.clone() {
+        Some(id) => Some(id),
+        None => crate::engine::steps::audit::experiment_id(pass).await?,
+    };
+    let declared = pass
+        .ctx
+        .target
+        .tracing
+        .as_ref()
+        .and_then(|t| t.experiment_id.clone());
+    let mut ids: Vec<Option<String>> = vec![deployment];
+    if declared.is_some() && declared != ids[0] {
+        ids.push(declared);
+    }
+    let principal = app_sp.map(|id| Principal::ServicePrincipal(id.to_string()));
+    let mut ensured = 0;
+    for id in ids {
+        let label = match &id {
+            Some(id) => format!("experiment {id}"),
+            None => format!("experiment {}", pass.ctx.target.experiments.deployment),
+        };
+        let object = id.map(AclObject::Experiment);
+        let current = match (&object, &principal) {
+            (Some(object), Some(_)) => match pass.ws.get_permissions(object).await {
+                Ok(c) => c,
+                Err(e) => return Err(StepResult::from_workspace(&e)),
+            },
+            _ => Vec::new(),
+        };
+        let held = principal
+            .as_ref()
+            .map(|p| {
+                current
+                    .iter()
+                    .filter(|c| same_principal(&c.principal, p))
+                    .flat_map(|c| c.levels.iter())
+                    .map(|l| rank(EXPERIMENT, l))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        if held >= rank(EXPERIMENT, "CAN_EDIT") {
+            ensured += 1;
+            continue;
+        }
+        let cause = pass.cause(types::PERMISSIONS_APPLIED, || {
+            format!("missing permission CAN_EDIT on {label} to the app's service principal")
+        });
+        let change = Change::GrantAcl {
+            label,
+            object,
+            entries: vec![AclGrant {
+                label: "the app's service principal".into(),
+                principal: principal.clone(),
+                level: "CAN_EDIT".into(),
+            }],
+        };
+        if let Err(e) = pass.effect(change, cause).await {
+            return Err(StepResult::from_workspace(&e));
+        }
+    }
+    Ok(ensured)
 }
 
 fn kind_of(kind: PermissionObjectType) -> u8 {
@@ -259,11 +345,13 @@ fn same_principal(a: &Principal, b: &Principal) -> bool {
     }
 }
 
-/// The order of levels per object kind (0 endpoint, 1 app, 2 warehouse); unknown levels rank 0.
+/// The order of levels per object kind (0 endpoint, 1 app, 2 warehouse, 3 experiment); unknown
+/// levels rank 0.
 pub fn rank(kind: u8, level: &str) -> u8 {
     let order: &[&str] = match kind {
         0 => &["CAN_VIEW", "CAN_QUERY", "CAN_MANAGE"],
         1 => &["CAN_USE", "CAN_MANAGE"],
+        EXPERIMENT => &["CAN_READ", "CAN_EDIT", "CAN_MANAGE"],
         _ => &[
             "CAN_VIEW",
             "CAN_MONITOR",
@@ -289,5 +377,7 @@ mod tests {
         assert!(rank(1, "CAN_MANAGE") > rank(1, "CAN_USE"));
         assert!(rank(2, "IS_OWNER") > rank(2, "CAN_USE"));
         assert_eq!(rank(0, "SOMETHING"), 0);
+        assert!(rank(EXPERIMENT, "CAN_MANAGE") > rank(EXPERIMENT, "CAN_EDIT"));
+        assert!(rank(EXPERIMENT, "CAN_READ") < rank(EXPERIMENT, "CAN_EDIT"));
     }
 }

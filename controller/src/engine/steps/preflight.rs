@@ -328,6 +328,7 @@ async fn served_versions<W: Workspace, C: Clock>(
     let wanted: BTreeSet<(String, String)> = config
         .served_entities
         .iter()
+        .filter(|e| e.external_model.is_none())
         .map(|e| (e.entity_name.clone(), e.entity_version.clone()))
         .filter(|k| *k != own)
         .collect();
@@ -534,6 +535,7 @@ mod tests {
             scale_to_zero_enabled: true,
             workload_type: None,
             environment_vars: Default::default(),
+            external_model: None,
         }
     }
 

@@ -180,6 +180,8 @@ pub(crate) async fn chat_call<W: Workspace, C: Clock>(
     url: Option<String>,
     timeout: Duration,
 ) -> Result<(ChatRecord, Option<String>, String), StepResult> {
+    // The gateway check compares the usage rows after the call with their count before it.
+    crate::engine::verification::gateway::before_chat(pass).await?;
     let change = Change::Smoke {
         url,
         path: check.path.clone(),

@@ -1,0 +1,156 @@
+//! The trace check (`TracesLinked`): after the chat call, the tracing experiment (the target's
+//! `tracing.experimentId`, else the deployment experiment the app's `MLFLOW_EXPERIMENT_ID`
+//! names) must hold the call's trace, and the trace must carry the released logged model id
+//! (`mlflow.modelId`), which is how MLflow links production traces to the model.
+
+use agentrelease_api::conditions::reasons;
+use agentrelease_api::target::CheckMode;
+
+use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::queries::TraceSummary;
+use crate::engine::verification::post_check::{self, Check, Look};
+use crate::engine::workspace::Workspace;
+
+/// How many of the newest trace ids a "not found" message shows.
+const SHOWN_TRACES: usize = 5;
+
+/// Whether the check applies to the release: an app, a chat check, a declared tracing block.
+pub fn applies(ctx: &crate::engine::context::ReleaseContext) -> bool {
+    ctx.spec.app.is_some()
+        && ctx
+            .spec
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.chat.is_some())
+        && ctx.target.tracing.is_some()
+}
+
+/// The experiment the traces are searched in: the declared one, else the deployment
+/// experiment (known once the deployment step resolved it).
+pub fn experiment<W, C>(pass: &Pass<'_, W, C>) -> Option<String> {
+    pass.ctx
+        .target
+        .tracing
+        .as_ref()
+        .and_then(|t| t.experiment_id.clone())
+        .or_else(|| pass.status.experiment_id.clone())
+}
+
+/// Judges the search's answer (pure).
+pub fn judge(traces: &[TraceSummary], trace: &str, experiment: &str, model_id: &str) -> Look {
+    match traces.iter().find(|t| t.request_id == trace) {
+        None => Look::Missing(format!(
+            "expected trace {trace} in experiment {experiment}, saw {}",
+            if traces.is_empty() {
+                "no traces".to_string()
+            } else {
+                format!(
+                    "[{}]",
+                    traces
+                        .iter()
+                        .take(SHOWN_TRACES)
+                        .map(|t| t.request_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        )),
+        Some(t) if t.model_id.as_deref() == Some(model_id) => Look::Found(format!(
+            "trace {trace} in experiment {experiment} carries mlflow.modelId {model_id}"
+        )),
+        Some(t) => Look::Wrong(format!(
+            "expected trace {trace} to carry mlflow.modelId {model_id}, saw {}",
+            t.model_id.as_deref().unwrap_or("none")
+        )),
+    }
+}
+
+/// Runs the step.
+pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
+    if !applies(pass.ctx) {
+        return StepResult::NotApplicable;
+    }
+    let mode = pass
+        .ctx
+        .target
+        .tracing
+        .as_ref()
+        .map(|t| t.mode)
+        .unwrap_or(CheckMode::Required);
+    let Some(experiment) = experiment(pass).filter(|_| !pass.effects.planning()) else {
+        return StepResult::done(
+            reasons::TRACES_LINKED,
+            "would look for the chat call's trace in the tracing experiment",
+        );
+    };
+    let deployment_id = pass.status.deployment_id.clone().unwrap_or_default();
+    let trace = pass
+        .status
+        .verification
+        .as_ref()
+        .filter(|v| v.deployment_id == deployment_id && v.passed)
+        .and_then(|v| v.chat.as_ref())
+        .and_then(|c| c.trace_request_id.clone());
+    let mut record = post_check::record(pass, Check::Traces, &deployment_id, trace.as_deref());
+    record.usage_before = None;
+    if let Some(done) = post_check::concluded(Check::Traces, mode, &record) {
+        return done;
+    }
+    let model_id = pass
+        .artifacts
+        .model_id
+        .clone()
+        .or_else(|| pass.ctx.spec.model.logged_model_id.clone());
+    let look = match (trace.as_deref(), model_id.as_deref()) {
+        (None, _) => Look::Wrong(
+            "the chat call returned no trace request id, so its trace cannot be found".into(),
+        ),
+        (_, None) => Look::Wrong("the released logged model id is not known".into()),
+        (Some(trace), Some(model_id)) => match pass.ws.search_traces(&experiment).await {
+            Ok(traces) => judge(&traces, trace, &experiment, model_id),
+            Err(e) if e.kind.is_transient() => return StepResult::from_workspace(&e),
+            Err(e) => Look::Wrong(format!(
+                "the trace search of experiment {experiment} failed: {e}"
+            )),
+        },
+    };
+    let verdict = post_check::decide(look, post_check::elapsed(&record, pass.now()));
+    post_check::conclude(pass, Check::Traces, mode, record, verdict).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(id: &str, model: Option<&str>) -> TraceSummary {
+        TraceSummary {
+            request_id: id.into(),
+            experiment_id: "1".into(),
+            model_id: model.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn the_trace_must_be_there_and_carry_the_model() {
+        let m = "m-1";
+        assert!(matches!(
+            judge(&[t("tr-1", Some(m))], "tr-1", "1", m),
+            Look::Found(_)
+        ));
+        match judge(&[t("tr-1", None)], "tr-1", "1", m) {
+            Look::Wrong(w) => assert!(w.contains("carry mlflow.modelId m-1, saw none"), "{w}"),
+            other => panic!("{other:?}"),
+        }
+        match judge(&[t("tr-2", Some(m))], "tr-1", "1", m) {
+            Look::Missing(w) => assert!(
+                w.contains("expected trace tr-1") && w.contains("[tr-2]"),
+                "{w}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        match judge(&[], "tr-1", "1", m) {
+            Look::Missing(w) => assert!(w.contains("saw no traces"), "{w}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
