@@ -109,14 +109,33 @@ impl StepReport {
 /// The outcome for a suspended release: nothing is read from or written to the workspace.
 pub fn suspend<C: Clock>(release: &AgentRelease, generation: i64, clock: &C) -> Outcome {
     let old = release.status.clone().unwrap_or_default();
-    let reason = release
-        .spec
-        .policy
+    suspend_status(
+        &old,
+        generation,
+        &suspend_reason(&release.spec.policy),
+        release.spec.policy.resync(),
+        clock,
+    )
+}
+
+/// Why a suspended release is suspended, as its status says.
+pub fn suspend_reason(policy: &agentrelease_api::release::PolicySpec) -> String {
+    policy
         .suspend_reason
         .clone()
-        .unwrap_or_else(|| "suspended by spec.policy.suspend".into());
-    StatusBuilder::new(&old, generation, clock.now())
-        .suspended(&reason, release.spec.policy.resync())
+        .unwrap_or_else(|| "suspended by spec.policy.suspend".into())
+}
+
+/// The outcome for a suspended release from its status as read alone (the controller's
+/// handle has no spec).
+pub fn suspend_status<C: Clock>(
+    old: &AgentReleaseStatus,
+    generation: i64,
+    reason: &str,
+    resync: Duration,
+    clock: &C,
+) -> Outcome {
+    StatusBuilder::new(old, generation, clock.now()).suspended(reason, resync)
 }
 
 /// The outcome for a release that cannot start: the condition `type_` is False with `reason`,

@@ -28,6 +28,15 @@ pub struct Released {
     pub n: i64,
 }
 
+/// What the status of a suspended release needs: it is reconciled from its handle alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspension {
+    /// `spec.policy.suspendReason`, or the default wording.
+    pub reason: String,
+    /// `spec.policy.resyncInterval`.
+    pub resync: std::time::Duration,
+}
+
 /// An AgentRelease as the controller's cache keeps it.
 #[derive(Debug, Clone)]
 pub struct ReleaseHandle {
@@ -41,6 +50,8 @@ pub struct ReleaseHandle {
     pub status: Option<AgentReleaseStatus>,
     /// Why it does not decode, when it does not.
     pub undecodable: Option<String>,
+    /// Set when `spec.policy.suspend` is.
+    pub suspension: Option<Suspension>,
 }
 
 impl ReleaseHandle {
@@ -50,6 +61,10 @@ impl ReleaseHandle {
             Ok(mut release) => {
                 cache::trim(&mut release);
                 let target = super::index::target_of(&release);
+                let suspension = release.spec.policy.suspend.then(|| Suspension {
+                    reason: crate::engine::suspend_reason(&release.spec.policy),
+                    resync: release.spec.policy.resync(),
+                });
                 let released = Some(Released {
                     model: release.spec.model.name.clone(),
                     model_version: release.spec.model.version,
@@ -62,6 +77,7 @@ impl ReleaseHandle {
                     released,
                     status: release.status,
                     undecodable: None,
+                    suspension,
                 }
             }
             Err(invalid) => {
@@ -76,6 +92,7 @@ impl ReleaseHandle {
                     released: None,
                     status: None,
                     undecodable: Some(invalid.error),
+                    suspension: None,
                 }
             }
         }

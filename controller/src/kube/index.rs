@@ -67,6 +67,7 @@ mod tests {
             released: None,
             status: None,
             undecodable: None,
+            suspension: None,
         })
     }
 

@@ -128,6 +128,12 @@ pub async fn reconcile<F: WorkspaceFactory>(
     ctx: Arc<Context<F>>,
 ) -> Result<Action, ReconcileError> {
     let ns = handle.namespace().ok_or(ReconcileError::NoNamespace)?;
+    if let Some(suspension) = handle.suspension.as_ref()
+        && handle.metadata.deletion_timestamp.is_none()
+        && !handle.finalizers().iter().any(|f| f == FINALIZER)
+    {
+        return suspended(&handle, suspension, &ctx).await;
+    }
     let api: Api<DeserializeGuard<AgentRelease>> = Api::namespaced(ctx.client.clone(), &ns);
     match api
         .get_opt(&handle.name_any())
@@ -137,6 +143,38 @@ pub async fn reconcile<F: WorkspaceFactory>(
         Some(obj) => reconcile_object(Arc::new(obj), ctx).await,
         None => Ok(Action::await_change()),
     }
+}
+
+/// A suspended release without a finalizer, from its handle alone: its status says it is
+/// suspended, nothing is read (not even the release: the handle has what the status needs) and
+/// nothing is written but the status, and only when it changes.
+async fn suspended<F: WorkspaceFactory>(
+    handle: &ReleaseHandle,
+    suspension: &super::handle::Suspension,
+    ctx: &Arc<Context<F>>,
+) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let old = handle.status.clone().unwrap_or_default();
+    let generation = handle.metadata.generation.unwrap_or(0);
+    let outcome = engine::suspend_status(
+        &old,
+        generation,
+        &suspension.reason,
+        suspension.resync,
+        &SystemClock,
+    );
+    let subject = Subject {
+        object: handle,
+        old: handle.status.as_ref(),
+        suspended: true,
+        model: handle
+            .released
+            .as_ref()
+            .map(|r| r.model.as_str())
+            .unwrap_or_default(),
+    };
+    let finished = finish(subject, outcome, ctx).await?;
+    conclude(finished, &handle.key(), started, ctx)
 }
 
 /// Reconciles one AgentRelease as read (or reports that it does not decode).
@@ -420,12 +458,28 @@ async fn apply<F: WorkspaceFactory>(
             }
         }
     };
-    let finished = finish(release, outcome, ctx).await?;
+    let subject = Subject {
+        object: release,
+        old: release.status.as_ref(),
+        suspended: release.spec.policy.suspend,
+        model: &release.spec.model.name,
+    };
+    let finished = finish(subject, outcome, ctx).await?;
+    conclude(finished, &key, started, ctx)
+}
+
+/// The metrics and the next action of a reconcile whose status was written.
+fn conclude<F: WorkspaceFactory>(
+    finished: Finished,
+    key: &str,
+    started: Instant,
+    ctx: &Context<F>,
+) -> Result<Action, ReconcileError> {
     let took = started.elapsed();
     match finished {
         Finished::Next { action, label } => {
             ctx.metrics.reconciled(label, took);
-            ctx.backoff.reset(&key);
+            ctx.backoff.reset(key);
             Ok(action)
         }
         Finished::Backoff { message } => {
@@ -433,6 +487,15 @@ async fn apply<F: WorkspaceFactory>(
             Err(ReconcileError::Transient { message })
         }
     }
+}
+
+/// What `finish` needs of the release: the object (its name and the Events' subject), its
+/// status as read, whether it is suspended, and its registered model (metric labels).
+struct Subject<'a, K> {
+    object: &'a K,
+    old: Option<&'a agentrelease_api::AgentReleaseStatus>,
+    suspended: bool,
+    model: &'a str,
 }
 
 /// What follows a reconcile whose status was written.
@@ -445,11 +508,12 @@ enum Finished {
 
 /// Writes the status, records Events and metrics; returns the next action, or the transient
 /// failure to back off on.
-async fn finish<F: WorkspaceFactory>(
-    release: &AgentRelease,
+async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
+    subject: Subject<'_, K>,
     outcome: Outcome,
     ctx: &Context<F>,
 ) -> Result<Finished, ReconcileError> {
+    let release = subject.object;
     let ns = release.namespace().ok_or(ReconcileError::NoNamespace)?;
     let name = release.name_any();
     let mut new_status = outcome.status.clone();
@@ -457,7 +521,7 @@ async fn finish<F: WorkspaceFactory>(
         new_status.last_handled_reconcile_at = Some(requested.clone());
     }
     let api: Api<AgentRelease> = Api::namespaced(ctx.client.clone(), &ns);
-    status::write(&api, &name, release.status.as_ref(), &new_status)
+    status::write(&api, &name, subject.old, &new_status)
         .await
         .map_err(ReconcileError::Kube)?;
 
@@ -477,14 +541,14 @@ async fn finish<F: WorkspaceFactory>(
     }
     for event in &outcome.events {
         if event.reason == reasons::NEW_MODEL_VERSION {
-            ctx.metrics.new_model_version(&release.spec.model.name);
+            ctx.metrics.new_model_version(subject.model);
         }
     }
     ctx.metrics
         .newer_model_versions(&format!("{ns}/{name}"), new_status.newer_versions.len());
     for (step, seconds) in crate::telemetry::metrics::completed_steps(
         agentrelease_api::conditions::PIPELINE,
-        release.status.as_ref(),
+        subject.old,
         &new_status,
     ) {
         ctx.metrics.step_duration(&step, seconds);
@@ -494,7 +558,7 @@ async fn finish<F: WorkspaceFactory>(
 
     let label = if outcome.is_ready() {
         "ready"
-    } else if release.spec.policy.suspend {
+    } else if subject.suspended {
         "suspended"
     } else if outcome.is_stalled() {
         "blocked"
