@@ -5,40 +5,46 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-/// Requests per second with a burst of one second's worth.
+/// Requests per second with a burst of one second's worth. Each request is given its own
+/// slot when it asks (first come, first served) and sleeps once until it, so a thousand
+/// requests waiting on one client neither starve one another nor all wake up for every token.
 #[derive(Debug)]
 pub struct RateLimiter {
-    rate: f64,
-    state: Mutex<(f64, Instant)>,
+    interval: Duration,
+    burst: Duration,
+    /// When the next request may go; up to `burst` in the past (tokens saved while idle).
+    next: Mutex<Instant>,
 }
 
 impl RateLimiter {
     /// A limiter admitting `per_second` requests per second (at least 1).
     pub fn new(per_second: u32) -> Self {
-        let rate = f64::from(per_second.max(1));
+        let rate = per_second.max(1);
+        let burst = Duration::from_secs(1);
+        let now = Instant::now();
         RateLimiter {
-            rate,
-            state: Mutex::new((rate, Instant::now())),
+            interval: Duration::from_secs(1) / rate,
+            burst,
+            next: Mutex::new(now.checked_sub(burst).unwrap_or(now)),
         }
     }
 
-    /// Waits for a token.
+    /// Waits for this request's slot.
     pub async fn acquire(&self) {
-        loop {
-            let wait = {
-                let mut state = self.state.lock().await;
-                let (tokens, last) = &mut *state;
-                let now = Instant::now();
-                *tokens =
-                    (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.rate);
-                *last = now;
-                if *tokens >= 1.0 {
-                    *tokens -= 1.0;
-                    return;
-                }
-                Duration::from_secs_f64((1.0 - *tokens) / self.rate)
-            };
-            tokio::time::sleep(wait).await;
+        let now = Instant::now();
+        let at = {
+            let mut next = self.next.lock().await;
+            if let Some(earliest) = now.checked_sub(self.burst)
+                && *next < earliest
+            {
+                *next = earliest;
+            }
+            let at = *next;
+            *next = at + self.interval;
+            at
+        };
+        if at > now {
+            tokio::time::sleep_until(at).await;
         }
     }
 }
@@ -56,5 +62,33 @@ mod tests {
         }
         let waited = start.elapsed();
         assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_waiters_are_served_in_order_at_the_rate() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(100));
+        let start = tokio::time::Instant::now();
+        // 100 go at once (the burst), the next 400 at 10 ms each, in the order they asked.
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tasks: Vec<_> = (0..500)
+            .map(|i| {
+                let (limiter, order) = (limiter.clone(), order.clone());
+                tokio::spawn(async move {
+                    limiter.acquire().await;
+                    order.lock().expect("lock").push(i);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(3990) && waited <= Duration::from_millis(4100),
+            "{waited:?}"
+        );
+        let order = order.lock().expect("lock").clone();
+        assert_eq!(order.len(), 500);
+        assert!(order.windows(2).skip(100).all(|w| w[0] < w[1]), "{order:?}");
     }
 }
