@@ -37,8 +37,15 @@ fn samples() -> PathBuf {
 }
 
 fn sample(name: &str) -> Value {
-    serde_saphyr::from_str(&std::fs::read_to_string(samples().join(name)).expect("read sample"))
-        .expect("parse sample")
+    samples_in(name).into_iter().next().expect("a document")
+}
+
+/// Every document of a sample file (the credentials file holds prod's and staging's Secret).
+fn samples_in(name: &str) -> Vec<Value> {
+    serde_saphyr::from_str_multiple::<Value, Vec<Value>>(
+        &std::fs::read_to_string(samples().join(name)).expect("read sample"),
+    )
+    .expect("parse sample")
 }
 
 async fn client(path: &PathBuf) -> Client {
@@ -147,8 +154,9 @@ impl World {
 
     /// The samples, pointed at this world's simulator.
     async fn apply_samples(&self, release: impl FnOnce(&mut Value)) {
-        self.apply(("v1", "secrets"), sample("credentials-secret.yaml"))
-            .await;
+        for secret in samples_in("credentials-secret.yaml") {
+            self.apply(("v1", "secrets"), secret).await;
+        }
         let mut target = sample("releasetarget.yaml");
         target["spec"]["host"] = json!(self.sim.url());
         target["spec"]["allowInsecureHttp"] = json!(true);
