@@ -81,6 +81,8 @@ pub struct ClientWorkspace {
     /// Workspace folders this process made (or found) with `mkdirs`: a write into one of them
     /// skips the `mkdirs`; when the folder has gone since, the import's 404 makes it again.
     folders: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Plan versions handed out to the releases of this process, per plans volume.
+    plans: std::sync::Arc<crate::engine::plan_numbers::PlanNumbers>,
 }
 
 impl ClientWorkspace {
@@ -89,6 +91,7 @@ impl ClientWorkspace {
         ClientWorkspace {
             client,
             folders: Default::default(),
+            plans: Default::default(),
         }
     }
 
@@ -293,6 +296,10 @@ fn filter_literal(value: &str) -> String {
 }
 
 impl Workspace for ClientWorkspace {
+    fn plan_numbers(&self) -> Option<&crate::engine::plan_numbers::PlanNumbers> {
+        Some(&self.plans)
+    }
+
     async fn read_file(&self, path: &str, max_bytes: u64) -> WsResult<Option<Bytes>> {
         found(
             self.client.download_file(path, max_bytes).await,

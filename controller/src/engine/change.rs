@@ -69,7 +69,7 @@ pub enum Change {
         content: String,
         /// What the plan is for (e.g. `alias @champion: 11 -> 12`).
         detail: Vec<String>,
-        /// The ledger record that notes the plan, written once the plan is (path, content).
+        /// The ledger record that notes the plan (path, content), written before the upload.
         note: Option<(LedgerPath, String)>,
     },
     /// Points an alias at a version.

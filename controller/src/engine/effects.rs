@@ -220,11 +220,13 @@ async fn execute<W: Workspace>(ws: &W, change: Change) -> WsResult<Applied> {
             note,
             ..
         } => {
-            let outcome = ws.create_file(&path, Bytes::from(content)).await?;
-            if let (CreateOutcome::Created, Some((record, text))) = (outcome, note) {
+            // The ledger notes the plan before it is uploaded: a release whose upload failed
+            // or lost its answer finds it from there, without searching other plans.
+            if let Some((record, text)) = note {
                 ws.write_workspace_file(&record.0, Bytes::from(text), true)
                     .await?;
             }
+            let outcome = ws.create_file(&path, Bytes::from(content)).await?;
             Ok(Applied::Written(outcome))
         }
         Change::SetAlias {

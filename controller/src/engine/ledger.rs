@@ -193,6 +193,11 @@ pub struct Record {
     /// plan without searching the plans other releases wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanEntry>,
+    /// Whether the owner notes each plan here before writing it (records this version writes
+    /// for a new owner): no `plan` then means the owner wrote none, so its plan is not searched
+    /// for among the plans of other releases. Records written before said nothing (`false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub announces_plans: bool,
 }
 
 /// A deployment plan a release wrote, by its marker.
@@ -207,6 +212,11 @@ pub struct PlanEntry {
     /// Where the alias pointed when it was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_from: Option<i64>,
+    /// Noted before the plan was uploaded: the plan at `path` may not be there (the upload
+    /// failed or its answer was lost) or may be another writer's. Entries written after their
+    /// plan (by earlier versions) are `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 impl Record {
@@ -331,6 +341,7 @@ mod tests {
             last_good: None,
             hold: None,
             plan: None,
+            announces_plans: true,
         };
         assert_eq!(Record::parse(r.render().as_bytes()), Some(r));
         assert_eq!(Record::parse(b"not json"), None);

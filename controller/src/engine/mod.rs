@@ -18,6 +18,7 @@ pub mod lock;
 pub mod newer;
 pub mod pass;
 pub mod plan_doc;
+pub mod plan_numbers;
 pub mod queries;
 pub mod rollback;
 pub mod states;

@@ -387,12 +387,16 @@ async fn record_hold<W: Workspace, C: Clock>(
         .map(|l| l.claim.clone())
         .or_else(|| current.as_ref().map(|r| r.owner.clone()))
         .unwrap_or(me);
+    let announces_plans = current
+        .as_ref()
+        .is_some_and(|r| r.owner == owner && r.announces_plans);
     let (kept, plan) = current.map(|r| (r.last_good, r.plan)).unwrap_or_default();
     let record = Record {
         owner,
         last_good: kept,
         hold: Some(hold),
         plan,
+        announces_plans,
     };
     let change = Change::WriteLedger {
         path: object.path(pass.ctx.ledger_root()),
@@ -436,6 +440,7 @@ async fn return_ownership<W: Workspace, C: Clock>(
             last_good: record.last_good,
             hold: None,
             plan: None,
+            announces_plans: false,
         };
         let change = Change::WriteLedger {
             path: object.path(pass.ctx.ledger_root()),

@@ -438,6 +438,11 @@ pub struct McpReply {
 /// The Databricks calls the release engine makes. Implementations classify every failure into a
 /// [`WorkspaceErrorKind`] and return `Ok(None)` where a read finds nothing.
 pub trait Workspace: Send + Sync {
+    /// The plan numbering the releases of this process share on this workspace; `None` when
+    /// each release numbers its plans from a listing of its own.
+    fn plan_numbers(&self) -> Option<&super::plan_numbers::PlanNumbers> {
+        None
+    }
     /// Reads a volume file; `None` when it does not exist; `TooLarge` when over `max_bytes`.
     fn read_file(
         &self,

@@ -43,20 +43,7 @@ pub async fn harness() -> Harness {
     })
     .await
     .expect("simulator");
-    let client = agentrelease_databricks::Client::builder(sim.url())
-        .credentials(agentrelease_databricks::Credentials::Pat(
-            agentrelease_databricks::SecretString::new("dapi-sample-token"),
-        ))
-        .allow_insecure_http(true)
-        .rate_limit(10_000)
-        .retry(agentrelease_databricks::RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-            budget: Duration::from_secs(5),
-        })
-        .build()
-        .expect("client");
+    let client = client_of(&sim);
     let release: AgentRelease = serde_saphyr::from_str(
         &std::fs::read_to_string(samples().join("agentrelease.yaml")).expect("read"),
     )
@@ -83,9 +70,33 @@ pub async fn harness() -> Harness {
     }
 }
 
+/// The typed client the tests use against `sim` (quick retries, no rate limit to speak of).
+fn client_of(sim: &RunningSim) -> agentrelease_databricks::Client {
+    agentrelease_databricks::Client::builder(sim.url())
+        .credentials(agentrelease_databricks::Credentials::Pat(
+            agentrelease_databricks::SecretString::new("dapi-sample-token"),
+        ))
+        .allow_insecure_http(true)
+        .rate_limit(10_000)
+        .retry(agentrelease_databricks::RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+            budget: Duration::from_secs(5),
+        })
+        .build()
+        .expect("client")
+}
+
 impl Harness {
     pub fn control(&self) -> SimControl {
         self.sim.control()
+    }
+
+    /// The same workspace as another process sees it (its own client, folders and plan
+    /// numbering), e.g. a CI `apply` next to the controller.
+    pub fn another_process(&self) -> ClientWorkspace {
+        ClientWorkspace::new(client_of(&self.sim))
     }
 
     pub async fn pass(&mut self, mode: Mode) -> Outcome {

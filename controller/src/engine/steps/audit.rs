@@ -69,15 +69,16 @@ async fn record_last_good<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> 
     {
         return Ok(());
     }
-    let (owner, plan) = match current {
-        Some(r) => (r.owner, r.plan),
-        None => (me, None),
+    let (owner, plan, announces_plans) = match current {
+        Some(r) => (r.owner, r.plan, r.announces_plans),
+        None => (me, None, false),
     };
     let record = Record {
         owner,
         last_good: Some(last_good),
         hold: None,
         plan,
+        announces_plans,
     };
     let change = Change::WriteLedger {
         path: object.path(pass.ctx.ledger_root()),

@@ -24,6 +24,7 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                 last_good: None,
                 hold: None,
                 plan: None,
+                announces_plans: true,
             }
             .render(),
             replace: false,
@@ -36,6 +37,7 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                 last_good: record.and_then(|r| r.last_good.clone()),
                 hold: None,
                 plan: None,
+                announces_plans: true,
             }
             .render(),
             replace: true,
@@ -60,6 +62,7 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                     last_good: record.last_good.clone(),
                     hold: None,
                     plan: record.plan.clone(),
+                    announces_plans: record.announces_plans,
                 }
                 .render(),
                 replace: true,
@@ -104,15 +107,16 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     pass.artifacts.ledger = records
         .into_iter()
         .map(|(object, record)| {
-            let plan = record
-                .as_ref()
-                .filter(|r| r.owner.release == me.release)
-                .and_then(|r| r.plan.clone());
+            let mine = record.as_ref().filter(|r| r.owner.release == me.release);
+            let plan = mine.and_then(|r| r.plan.clone());
+            // A record this step just wrote announces its plans; one it kept says what it said.
+            let announces_plans = mine.is_none_or(|r| r.announces_plans);
             let record = Some(Record {
                 owner: me.clone(),
                 last_good: record.as_ref().and_then(|r| r.last_good.clone()),
                 hold: None,
                 plan,
+                announces_plans,
             });
             (object, record)
         })
@@ -153,6 +157,7 @@ mod tests {
             last_good: None,
             hold: None,
             plan: None,
+            announces_plans: false,
         };
         assert_eq!(decide("/l", &alias(), Some(&record), &me), None);
     }
@@ -173,6 +178,7 @@ mod tests {
             }),
             hold: None,
             plan: None,
+            announces_plans: false,
         };
         match decide("/l", &alias(), Some(&older), &me) {
             Some(Change::WriteLedger {
@@ -182,6 +188,10 @@ mod tests {
                 let r = Record::parse(content.as_bytes()).expect("record");
                 assert_eq!(r.owner, me);
                 assert_eq!(r.last_good, older.last_good);
+                assert!(
+                    r.announces_plans,
+                    "a new owner notes its plans before writing them"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -201,6 +211,7 @@ mod tests {
                 at: "t".into(),
             }),
             plan: None,
+            announces_plans: false,
         };
         assert!(decide("/l", &alias(), Some(&held), &me).is_some());
     }

@@ -2,6 +2,12 @@
 //! `deployment_plans/v<M>/plan.md` with M one more than the highest existing version, never
 //! overwriting; a plan carrying this generation's marker is recorded instead of writing another.
 //! New gate inputs within a generation (a new signoff or summary) are a new plan version.
+//!
+//! The alias's ledger record notes the plan (marker, M, path) before the upload, so a release
+//! finds its own plan from one read, never by searching the plans other releases wrote; a
+//! noted M whose upload failed or lost its answer is tried again. The releases of one process
+//! share the numbering ([`crate::engine::plan_numbers`]), so a hundred releases writing into
+//! one plans volume do not collide; another writer's M is found out by the exclusive upload.
 
 use crate::engine::change::Change;
 use crate::engine::effects::{Applied, Cause, Effect};
@@ -38,34 +44,48 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     }
 
     let marker = pass.ctx.identity.plan_marker(&fingerprint);
-    if let Some(entry) = pass
-        .artifacts
-        .alias_record()
+    let ledger = pass.artifacts.alias_record().cloned();
+    let noted_entry = ledger
+        .as_ref()
         .and_then(|r| r.plan.clone())
-        .filter(|p| p.marker == marker)
-    {
-        return record(pass, entry.version, entry.path, entry.alias_from, true).await;
+        .filter(|p| p.marker == marker);
+    // Noted after its upload (by earlier versions): it is there.
+    if let Some(entry) = noted_entry.as_ref().filter(|e| !e.pending) {
+        return record(
+            pass,
+            entry.version,
+            entry.path.clone(),
+            entry.alias_from,
+            true,
+        )
+        .await;
     }
-    let versions = match existing_versions(pass).await {
-        Ok(v) => v,
-        Err(result) => return result,
-    };
     // Plans read by the marker scan, so the numbering below does not read them again.
     let mut present = std::collections::BTreeSet::new();
-    for &version in versions.iter().rev().take(MARKER_SCAN_LIMIT) {
-        let path = pass.ctx.plan_path(version);
-        match pass.ws.read_file(&path, MAX_PLAN_BYTES).await {
-            Ok(Some(bytes)) => {
-                present.insert(version);
-                if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) {
-                    let alias_from = alias_from_document(&String::from_utf8_lossy(&bytes));
-                    return record(pass, version, path, alias_from, true).await;
+    let mut listed = None;
+    if noted_entry.is_none() && !ledger.as_ref().is_some_and(|r| r.announces_plans) {
+        // A record that does not announce its plans may have lost the note of one written
+        // just before a crash: search the newest plans for this generation's marker.
+        let versions = match existing_versions(pass).await {
+            Ok(v) => v,
+            Err(result) => return result,
+        };
+        for &version in versions.iter().rev().take(MARKER_SCAN_LIMIT) {
+            let path = pass.ctx.plan_path(version);
+            match pass.ws.read_file(&path, MAX_PLAN_BYTES).await {
+                Ok(Some(bytes)) => {
+                    present.insert(version);
+                    if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) {
+                        let alias_from = alias_from_document(&String::from_utf8_lossy(&bytes));
+                        return record(pass, version, path, alias_from, true).await;
+                    }
                 }
+                Ok(None) => {}
+                Err(e) if e.kind == WorkspaceErrorKind::TooLarge => {}
+                Err(e) => return StepResult::from_workspace(&e),
             }
-            Ok(None) => {}
-            Err(e) if e.kind == WorkspaceErrorKind::TooLarge => {}
-            Err(e) => return StepResult::from_workspace(&e),
         }
+        listed = Some(versions);
     }
 
     let alias_from = match pass
@@ -78,29 +98,15 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     };
     // The promotion right after this step decides on the same read.
     pass.seen.alias = Some(alias_from);
-    // Numbering counts plans, not folders: an empty `v<M>` at the top (a failed upload of an
-    // older version) is filled, not skipped.
-    let mut highest = versions.clone();
-    let mut probes = 0;
-    while let Some(&top) = highest.last() {
-        if probes == EMPTY_PROBES || present.contains(&top) {
-            break;
-        }
-        probes += 1;
-        match pass
-            .ws
-            .read_file(&pass.ctx.plan_path(top), MAX_PLAN_BYTES)
-            .await
-        {
-            Ok(Some(_)) => break,
-            Err(e) if e.kind == WorkspaceErrorKind::TooLarge => break,
-            Ok(None) => {
-                highest.pop();
-            }
-            Err(e) => return StepResult::from_workspace(&e),
-        }
-    }
-    let mut next = highest.last().copied().unwrap_or(0) + 1;
+    // The version noted last time is tried again (uploaded with its answer lost, or not at
+    // all); otherwise the next free one.
+    let mut next = match noted_entry.as_ref() {
+        Some(entry) => entry.version,
+        None => match first_free(pass, listed, &present).await {
+            Ok(v) => v,
+            Err(result) => return result,
+        },
+    };
     for _ in 0..WRITE_ATTEMPTS {
         let path = pass.ctx.plan_path(next);
         let content = plan_doc::render(&PlanInput {
@@ -114,10 +120,10 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             model_id: pass.artifacts.model_id.as_deref(),
             written_at: pass.now(),
         });
-        let note = noted(pass, next, &path, alias_from).map(|(path, record)| {
-            let text = record.render();
-            (path, text)
-        });
+        let noted = noted(pass, next, &path, alias_from);
+        let note = noted
+            .as_ref()
+            .map(|(path, record)| (path.clone(), record.render()));
         let change = Change::WritePlan {
             version: next,
             path: path.clone(),
@@ -125,7 +131,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             detail: Vec::new(),
             note,
         };
-        match pass.effect(change, Cause::Progress).await {
+        let outcome = pass.effect(change, Cause::Progress).await;
+        if let (Ok(Effect::Applied(_)), Some((_, record))) = (&outcome, noted) {
+            // The note went out before the upload, whatever the upload answered.
+            remember(pass, record);
+        }
+        match outcome {
             Ok(Effect::Applied(Applied::Written(CreateOutcome::AlreadyExists))) => {
                 // Ours, when an earlier answer was lost (the upload was carried out and then
                 // repeated): settled by reading it.
@@ -133,6 +144,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                     Ok(Some(bytes))
                         if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) =>
                     {
+                        note_taken(pass, next);
                         return record(pass, next, path, alias_from, true).await;
                     }
                     Ok(_) => {}
@@ -141,17 +153,21 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
                 }
                 // Another writer took M: look again and take the next free version.
                 match existing_versions(pass).await {
-                    Ok(v) => next = next.max(v.last().copied().unwrap_or(0)) + 1,
+                    Ok(v) => {
+                        let seen = next.max(v.last().copied().unwrap_or(0));
+                        next = take(pass, Some(seen)).unwrap_or(seen + 1);
+                    }
                     Err(result) => return result,
                 }
             }
             Ok(Effect::Applied(_)) => {
-                if let Some((_, record)) = noted(pass, next, &path, alias_from) {
-                    remember(pass, record);
-                }
+                note_taken(pass, next);
                 return record(pass, next, path, alias_from, false).await;
             }
             Ok(Effect::Planned | Effect::Reported) => {
+                if let Some(numbers) = pass.ws.plan_numbers() {
+                    numbers.give_back(&pass.ctx.plans_dir, next);
+                }
                 return StepResult::done(
                     reasons::PLAN_RECORDED,
                     format!("would write plan v{next}"),
@@ -168,6 +184,74 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     }
 }
 
+/// The first free plan version: handed out by this process's numbering when it knows the
+/// volume, otherwise one more than the highest plan a listing finds (an empty `v<M>` at the
+/// top, a failed upload of an older version, is filled, not skipped).
+async fn first_free<W: Workspace, C: Clock>(
+    pass: &Pass<'_, W, C>,
+    listed: Option<Vec<i64>>,
+    present: &std::collections::BTreeSet<i64>,
+) -> Result<i64, StepResult> {
+    if listed.is_none()
+        && let Some(next) = take(pass, None)
+    {
+        return Ok(next);
+    }
+    // Releases arriving together list the volume once: the others wait, then take a number.
+    let _listing = match pass.ws.plan_numbers() {
+        Some(numbers) if listed.is_none() => {
+            let guard = numbers.listing().await;
+            if let Some(next) = take(pass, None) {
+                return Ok(next);
+            }
+            Some(guard)
+        }
+        _ => None,
+    };
+    let mut highest = match listed {
+        Some(v) => v,
+        None => existing_versions(pass).await?,
+    };
+    // Numbering counts plans, not folders.
+    let mut probes = 0;
+    while let Some(&top) = highest.last() {
+        if probes == EMPTY_PROBES || present.contains(&top) {
+            break;
+        }
+        probes += 1;
+        match pass
+            .ws
+            .read_file(&pass.ctx.plan_path(top), MAX_PLAN_BYTES)
+            .await
+        {
+            Ok(Some(_)) => break,
+            Err(e) if e.kind == WorkspaceErrorKind::TooLarge => break,
+            Ok(None) => {
+                highest.pop();
+            }
+            Err(e) => return Err(StepResult::from_workspace(&e)),
+        }
+    }
+    let top = highest.last().copied().unwrap_or(0);
+    Ok(take(pass, Some(top)).unwrap_or(top + 1))
+}
+
+/// The next version from the process's numbering (see [`crate::engine::plan_numbers`]);
+/// `None` when the workspace keeps none, or for a pass that only lists its changes and
+/// knows nothing yet.
+fn take<W: Workspace, C>(pass: &Pass<'_, W, C>, listed: Option<i64>) -> Option<i64> {
+    pass.ws
+        .plan_numbers()
+        .and_then(|n| n.take(&pass.ctx.plans_dir, listed))
+}
+
+/// Tells the process's numbering that `version` is taken.
+fn note_taken<W: Workspace, C>(pass: &Pass<'_, W, C>, version: i64) {
+    if let Some(n) = pass.ws.plan_numbers() {
+        n.note(&pass.ctx.plans_dir, version);
+    }
+}
+
 /// The alias's ledger record noting this plan; `None` when it already does (or there is no
 /// record, which only `plan` sees before the claim is written).
 fn noted<W, C: Clock>(
@@ -181,9 +265,16 @@ fn noted<W, C: Clock>(
         version,
         path: path.to_string(),
         alias_from,
+        pending: true,
     };
     let current = pass.artifacts.alias_record()?.clone();
-    if current.plan.as_ref() == Some(&entry) {
+    // Noted already, before its upload or (by an earlier version) after it.
+    if current.plan.as_ref().is_some_and(|p| {
+        p.marker == entry.marker
+            && p.version == version
+            && p.path == entry.path
+            && p.alias_from == alias_from
+    }) {
         return None;
     }
     let object = Owned::Alias {
@@ -194,6 +285,7 @@ fn noted<W, C: Clock>(
         object.path(pass.ctx.ledger_root()),
         Record {
             plan: Some(entry),
+            announces_plans: true,
             ..current
         },
     ))
