@@ -24,6 +24,7 @@ pub mod states;
 pub mod status;
 pub mod steps;
 pub mod upstream;
+pub mod upstream_remote;
 pub mod verification;
 pub mod workspace;
 
@@ -382,8 +383,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
         .map(String::as_str);
     // An upstream stage that failed is looked at in full (the Warning, or the rollback that
     // follows it, is decided by the steps).
-    let upstream_failed = matches!(&ctx.upstream, upstream::UpstreamSource::Observed(seen)
-        if seen.values().any(|o| matches!(o, upstream::Observation::Failed { .. })));
+    let upstream_failed = ctx.upstream.any_failed();
     let quick = mode == Mode::Apply
         && !upstream_failed
         && full_check::eligibility(

@@ -22,7 +22,21 @@ use crate::engine::rollback;
 use crate::engine::upstream::{
     self, Decision, Observation, StageRecord, StageState, UpstreamSource,
 };
+use crate::engine::upstream_remote;
 use crate::engine::workspace::Workspace;
+
+/// What the step found about one required stage.
+enum Seen {
+    /// An observation; `host` is set when it was read in another workspace than the release's.
+    Observed {
+        /// The observation.
+        observation: Observation,
+        /// Where.
+        host: Option<String>,
+    },
+    /// Not reachable in this run.
+    Unreachable(String),
+}
 
 /// How soon a release whose upstream is not released yet looks again.
 pub const NOT_RELEASED_RETRY: Duration = Duration::from_secs(30);
@@ -39,6 +53,12 @@ pub fn combine(decisions: &[Decision]) -> StepResult {
         .collect();
     if !failed.is_empty() {
         return StepResult::blocked(reasons::UPSTREAM_FAILED, failed.join("; "));
+    }
+    if let Some(message) = decisions.iter().find_map(|d| match d {
+        Decision::Unreachable(m) => Some(m),
+        _ => None,
+    }) {
+        return StepResult::blocked(reasons::UPSTREAM_NOT_RELEASED, message.clone());
     }
     let mut waiting = Vec::new();
     for d in decisions {
@@ -90,12 +110,17 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     let now = pass.now();
     let mut decisions = Vec::new();
     for req in &requirements {
-        let observation = match observe(pass, &req.target_ref).await {
-            Ok(o) => o,
+        let (observation, host) = match observe(pass, &req.target_ref).await {
+            Ok(Seen::Observed { observation, host }) => (observation, host),
+            Ok(Seen::Unreachable(message)) => {
+                decisions.push(Decision::Unreachable(message));
+                continue;
+            }
             Err(result) => return result,
         };
         let may_appear = pass.ctx.upstream.may_appear(&req.target_ref);
-        decisions.push(upstream::decide(req, &what, &observation, now, may_appear));
+        let decision = upstream::decide(req, &what, &observation, now, may_appear);
+        decisions.push(read_in(decision, host.as_deref()));
     }
     let result = combine(&decisions);
     if !released(pass) {
@@ -159,16 +184,51 @@ async fn after_upstream_rollback<W: Workspace, C: Clock>(
     )
 }
 
+/// A decision whose record was read in another workspace names it (pure).
+fn read_in(decision: Decision, host: Option<&str>) -> Decision {
+    let Some(host) = host else {
+        return decision;
+    };
+    let note = |m: String| format!("{m} (stage record read in workspace {host})");
+    match decision {
+        Decision::Holds(m) => Decision::Holds(note(m)),
+        Decision::Soaking { left, message } => Decision::Soaking {
+            left,
+            message: note(message),
+        },
+        Decision::NotReleased { message, wait } => Decision::NotReleased {
+            message: note(message),
+            wait,
+        },
+        Decision::Failed(m) => Decision::Failed(note(m)),
+        other @ Decision::Unreachable(_) => other,
+    }
+}
+
 /// What is known about the upstream release on `target`.
 async fn observe<W: Workspace, C: Clock>(
     pass: &Pass<'_, W, C>,
     target: &str,
-) -> Result<Observation, StepResult> {
+) -> Result<Seen, StepResult> {
     match &pass.ctx.upstream {
-        UpstreamSource::Observed(seen) => {
-            Ok(seen.get(target).cloned().unwrap_or(Observation::Missing))
-        }
-        UpstreamSource::Workspace { .. } => {
+        UpstreamSource::Observed(seen) => Ok(Seen::Observed {
+            observation: seen.get(target).cloned().unwrap_or(Observation::Missing),
+            host: None,
+        }),
+        UpstreamSource::Workspace { elsewhere, .. } => {
+            if let Some(remote) = elsewhere.get(target) {
+                // The upstream's own workspace, as `apply` read it: never this one.
+                return match remote.seen(pass.ctx.spec.model.version) {
+                    Ok(upstream_remote::Seen::Observed { observation, host }) => {
+                        Ok(Seen::Observed {
+                            observation,
+                            host: Some(host),
+                        })
+                    }
+                    Ok(upstream_remote::Seen::Unreachable(m)) => Ok(Seen::Unreachable(m)),
+                    Err(e) => Err(StepResult::from_workspace(&e)),
+                };
+            }
             let ctx = pass.ctx;
             let path = upstream::record_path(
                 ctx.ledger_root(),
@@ -178,8 +238,11 @@ async fn observe<W: Workspace, C: Clock>(
                 ctx.n(),
             );
             match upstream::read_record(pass.ws, &path).await {
-                Ok(Some(record)) => Ok(record.observe(ctx.spec.model.version)),
-                Ok(None) => Ok(Observation::Missing),
+                Ok(record) => Ok(Seen::Observed {
+                    observation: record
+                        .map_or(Observation::Missing, |r| r.observe(ctx.spec.model.version)),
+                    host: None,
+                }),
                 Err(e) => Err(StepResult::from_workspace(&e)),
             }
         }
