@@ -5,6 +5,10 @@
 //! status and in the workspace's ledger, so `apply` and a restarted controller keep holding until
 //! the spec or the artifacts change.
 //!
+//! A release rolled back after it was Ready (`policy.followUpstreamRollback`) is itself the last
+//! good release in the ledger; the release before it, kept there as its `previous`, is restored
+//! the same way.
+//!
 //! Without a recorded last good release the alias goes back to where it pointed before the
 //! release (from the plan; removed when it had no version) and the app and endpoint are left as
 //! they are; the message says so.
@@ -33,16 +37,27 @@ pub async fn on_failure<W: Workspace, C: Clock>(
     if !pass.ctx.spec.policy.rollback_on_failure {
         return StepResult::blocked(failure_reason, what);
     }
-    roll_back(pass, what).await
+    let last_good = last_good(pass);
+    start(pass, what, last_good).await
 }
 
-/// Rolls back whatever the policy says (a downstream release following its upstream's
-/// rollback, `policy.followUpstreamRollback`): records the rollback, then restores.
+/// Rolls a release back after it was Ready (a downstream release following its upstream's
+/// rollback, `policy.followUpstreamRollback`): the ledger names this release the last good
+/// one, so the release before it (kept as its `previous`) is restored whole.
 pub async fn roll_back<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
     what: String,
 ) -> StepResult {
-    let last_good = last_good(pass);
+    let before = before_this(pass);
+    start(pass, what, before).await
+}
+
+/// Records the rollback to `last_good`, then restores.
+async fn start<W: Workspace, C: Clock>(
+    pass: &mut Pass<'_, W, C>,
+    what: String,
+    last_good: Option<LastGood>,
+) -> StepResult {
     pass.status.rollback = Some(RollbackRecord {
         from_version: pass.ctx.spec.model.version,
         to_version: None,
@@ -50,12 +65,7 @@ pub async fn roll_back<W: Workspace, C: Clock>(
         at: agentrelease_api::condition::truncate_to_seconds(pass.now()),
         generation: pass.ctx.identity.generation,
         fingerprint: pass.artifacts.fingerprint(),
-        restored_release: last_good.as_ref().map(|l| {
-            format!(
-                "{} N={} model version {}",
-                l.claim.release, l.claim.n, l.claim.model_version
-            )
-        }),
+        restored_release: last_good.as_ref().map(LastGood::describe),
         restored: Vec::new(),
         in_progress: true,
     });
@@ -77,12 +87,49 @@ pub fn held_message(record: &RollbackRecord) -> String {
     )
 }
 
-/// The last good release to restore: the ledger's, unless it is this release itself.
+/// The last good release to restore after a failure: the ledger's, unless it is this release
+/// itself.
 fn last_good<W, C>(pass: &Pass<'_, W, C>) -> Option<LastGood> {
+    recorded(pass).filter(|l| l.claim.release != pass.ctx.identity.key())
+}
+
+/// The ledger's last good release of the alias.
+fn recorded<W, C>(pass: &Pass<'_, W, C>) -> Option<LastGood> {
     pass.artifacts
         .alias_record()
         .and_then(|r| r.last_good.clone())
-        .filter(|l| l.claim.release != pass.ctx.identity.key())
+}
+
+/// The release before this one: the ledger's last good release when it is another, else the
+/// one it kept as `previous` (pure over the record).
+fn before_this<W, C>(pass: &Pass<'_, W, C>) -> Option<LastGood> {
+    previous_of(recorded(pass), &pass.ctx.identity.key())
+}
+
+/// The release before `me` given the ledger's last good release (pure).
+pub fn previous_of(recorded: Option<LastGood>, me: &str) -> Option<LastGood> {
+    let recorded = recorded?;
+    if recorded.claim.release != me {
+        return Some(recorded);
+    }
+    recorded
+        .previous
+        .map(|p| *p)
+        .filter(|p| p.claim.release != me)
+}
+
+/// The release the rollback in progress restores: the one its record names (so a resumed
+/// restore goes on towards the same release).
+fn restoring<W, C>(pass: &Pass<'_, W, C>) -> Option<LastGood> {
+    let wanted = pass.status.rollback.as_ref()?.restored_release.clone()?;
+    let me = pass.ctx.identity.key();
+    let recorded = recorded(pass)?;
+    let previous = recorded.previous.clone().map(|p| *p);
+    [Some(recorded), previous]
+        .into_iter()
+        .flatten()
+        .filter(|l| l.claim.release != me)
+        .find(|l| l.describe() == wanted)
 }
 
 /// Restores (or goes on restoring) the last good release, then holds.
@@ -90,7 +137,7 @@ pub async fn restore<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
     what: String,
 ) -> StepResult {
-    let last_good = last_good(pass);
+    let last_good = restoring(pass);
     let mut restored = Vec::new();
     if let Err(stop) = restore_app(pass, last_good.as_ref(), &mut restored).await {
         return unfinished(pass, &what, stop);
@@ -106,9 +153,14 @@ pub async fn restore<W: Workspace, C: Clock>(
         return unfinished(pass, &what, StepResult::from_workspace(&e));
     }
     if last_good.is_none() {
+        let me = pass.ctx.identity.key();
         restored.push(
-            "no last good release is recorded for this alias: the app and the serving endpoint were left as they are"
-                .to_string(),
+            if recorded(pass).is_some_and(|l| l.claim.release == me) {
+                "the ledger records no release of this alias before this one: the app and the serving endpoint were left as they are (nothing earlier to go back to)"
+            } else {
+                "no last good release is recorded for this alias: the app and the serving endpoint were left as they are"
+            }
+            .to_string(),
         );
     }
     let Some(record) = pass.status.rollback.as_mut() else {
@@ -388,6 +440,11 @@ async fn record_hold<W: Workspace, C: Clock>(
         .or_else(|| current.as_ref().map(|r| r.owner.clone()))
         .unwrap_or(me);
     let (kept, plan) = current.map(|r| (r.last_good, r.plan)).unwrap_or_default();
+    // Rolled back after it was Ready: the restored release is the last good one again.
+    let kept = match (kept, last_good) {
+        (Some(k), Some(restored)) if k.claim.release == hold.release => Some(restored.clone()),
+        (kept, _) => kept,
+    };
     let record = Record {
         owner,
         last_good: kept,
@@ -453,4 +510,47 @@ async fn return_ownership<W: Workspace, C: Clock>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ledger::Claim;
+
+    fn good(release: &str, n: i64, previous: Option<LastGood>) -> LastGood {
+        LastGood {
+            claim: Claim {
+                release: release.into(),
+                agent: "m".into(),
+                n,
+                model_version: n + 5,
+                at: "2026-01-01T00:00:00Z".into(),
+            },
+            app: None,
+            endpoint: None,
+            previous: previous.map(Box::new),
+        }
+    }
+
+    #[test]
+    fn the_release_before_this_one_is_the_ledger_s_or_its_previous() {
+        let v7 = good("ns/v7", 7, None);
+        assert_eq!(
+            previous_of(Some(v7.clone()), "ns/v8").map(|l| l.claim.release),
+            Some("ns/v7".into())
+        );
+        let v8 = good("ns/v8", 8, None).after(Some(&v7));
+        assert_eq!(
+            previous_of(Some(v8.clone()), "ns/v8").map(|l| l.claim.release),
+            Some("ns/v7".into())
+        );
+        assert_eq!(previous_of(Some(good("ns/v8", 8, None)), "ns/v8"), None);
+        assert_eq!(previous_of(None, "ns/v8"), None);
+        // A new generation of v8 keeps v7 as the release before it; one level only.
+        let again = good("ns/v8", 8, None).after(Some(&v8));
+        assert_eq!(again.previous.as_deref().map(|l| l.claim.n), Some(7));
+        let v9 = good("ns/v9", 9, None).after(Some(&v8));
+        assert_eq!(v9.previous.as_deref().map(|l| l.claim.n), Some(8));
+        assert!(v9.previous.as_deref().is_some_and(|l| l.previous.is_none()));
+    }
 }
