@@ -876,6 +876,9 @@ struct PlanOutput {
     /// Set when the release waits for an upstream stage (`spec.promotion.requires`) that this
     /// set of files releases first: `apply` would release that stage, then make `changes`.
     waiting: Option<String>,
+    /// Set when `spec.policy.approval: Required` and no approval covers the release yet: the
+    /// hold's message; the changes with `after_approval` would follow the approval.
+    awaiting_approval: Option<String>,
     /// Set when `--override-host` planned against another workspace than the target's.
     host_override: Option<HostOverride>,
     changes: Vec<engine::PlannedChange>,
@@ -936,7 +939,18 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
                         .contains(&c.reason.as_str())
                 })
                 .map(|c| format!("{}: {}", c.reason, c.message));
-        let blocked = if outcome.is_stalled() || outcome.requeue == Requeue::Backoff {
+        // `plan` goes on past an approval hold; the changes after it are marked.
+        let awaiting_approval =
+            agentrelease_api::condition::find(&outcome.status.conditions, types::APPROVED)
+                .filter(|c| {
+                    c.reason == agentrelease_api::conditions::reasons::AWAITING_APPROVAL
+                        && outcome.status.phase
+                            == Some(agentrelease_api::conditions::Phase::AwaitingApproval)
+                })
+                .map(|c| c.message.clone());
+        let blocked = if awaiting_approval.is_some() {
+            None
+        } else if outcome.is_stalled() || outcome.requeue == Requeue::Backoff {
             agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
                 .filter(|c| c.status == ConditionStatus::False)
                 .map(|c| format!("{}: {}", c.reason, c.message))
@@ -958,13 +972,24 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             if let Some(w) = &waiting {
                 println!("  waits for its upstream stage first (apply releases it before): {w}");
             }
+            if let Some(a) = &awaiting_approval {
+                println!(
+                    "  waits for approval (apply writes nothing before it); the changes marked \
+                     (after approval) follow it: {a}"
+                );
+            }
             if let Some(b) = &blocked {
                 println!("  blocked, nothing would change: {b}");
             } else if outcome.changes.is_empty() {
                 println!("  no changes: the workspace matches the release");
             } else {
                 for c in &outcome.changes {
-                    println!("  {:<12} {}", c.step, c.summary);
+                    let mark = if c.after_approval {
+                        " (after approval)"
+                    } else {
+                        ""
+                    };
+                    println!("  {:<12} {}{mark}", c.step, c.summary);
                     for d in &c.details {
                         println!("  {:<12}   {d}", "");
                     }
@@ -977,6 +1002,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             name: job.identity.name.clone(),
             blocked,
             waiting,
+            awaiting_approval,
             host_override: job.host_override.clone(),
             changes: outcome.changes,
         });

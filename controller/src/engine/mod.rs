@@ -456,6 +456,19 @@ async fn run_pipeline<W: Workspace, C: Clock>(
                     .conditions
                     .retain(|c| c.type_ != step.condition());
             }
+            StepResult::Blocked { reason, .. }
+                if mode == Mode::Plan
+                    && step == steps::Step::Approved
+                    && stopped.is_none()
+                    && reason == reasons::AWAITING_APPROVAL =>
+            {
+                // `plan` stops at the hold as `apply` does, and goes on listing what would
+                // follow the approval (marked so); `apply` and the controller stop here.
+                builder.record(&mut pass.status, step, &result);
+                stopped = Some((step, result));
+                pass.effects.past_approval();
+            }
+            _ if stopped.is_some() => break,
             _ => {
                 // A superseded release is Superseded, whatever its own gates say now.
                 let result = match (&result, step.phase()) {
