@@ -20,6 +20,7 @@ pub mod pass;
 pub mod plan_doc;
 pub mod queries;
 pub mod rollback;
+pub mod rollback_target;
 pub mod states;
 pub mod status;
 pub mod steps;

@@ -23,6 +23,7 @@ use super::change::{Change, RunOutcome};
 use super::effects::{Applied, Cause, Effect};
 use super::ledger::{Hold, LastGood, Owned, Record};
 use super::pass::{Clock, Pass, StepResult};
+use super::rollback_target::{before_this, last_good, recorded, restoring};
 use super::states::{ConfigUpdate, DeploymentState};
 use super::steps::{audit, deploy, endpoint};
 use super::workspace::{Workspace, WorkspaceError};
@@ -85,51 +86,6 @@ pub fn held_message(record: &RollbackRecord) -> String {
         record.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         record.reason
     )
-}
-
-/// The last good release to restore after a failure: the ledger's, unless it is this release
-/// itself.
-fn last_good<W, C>(pass: &Pass<'_, W, C>) -> Option<LastGood> {
-    recorded(pass).filter(|l| l.claim.release != pass.ctx.identity.key())
-}
-
-/// The ledger's last good release of the alias.
-fn recorded<W, C>(pass: &Pass<'_, W, C>) -> Option<LastGood> {
-    pass.artifacts
-        .alias_record()
-        .and_then(|r| r.last_good.clone())
-}
-
-/// The release before this one: the ledger's last good release when it is another, else the
-/// one it kept as `previous` (pure over the record).
-fn before_this<W, C>(pass: &Pass<'_, W, C>) -> Option<LastGood> {
-    previous_of(recorded(pass), &pass.ctx.identity.key())
-}
-
-/// The release before `me` given the ledger's last good release (pure).
-pub fn previous_of(recorded: Option<LastGood>, me: &str) -> Option<LastGood> {
-    let recorded = recorded?;
-    if recorded.claim.release != me {
-        return Some(recorded);
-    }
-    recorded
-        .previous
-        .map(|p| *p)
-        .filter(|p| p.claim.release != me)
-}
-
-/// The release the rollback in progress restores: the one its record names (so a resumed
-/// restore goes on towards the same release).
-fn restoring<W, C>(pass: &Pass<'_, W, C>) -> Option<LastGood> {
-    let wanted = pass.status.rollback.as_ref()?.restored_release.clone()?;
-    let me = pass.ctx.identity.key();
-    let recorded = recorded(pass)?;
-    let previous = recorded.previous.clone().map(|p| *p);
-    [Some(recorded), previous]
-        .into_iter()
-        .flatten()
-        .filter(|l| l.claim.release != me)
-        .find(|l| l.describe() == wanted)
 }
 
 /// Restores (or goes on restoring) the last good release, then holds.
@@ -510,47 +466,4 @@ async fn return_ownership<W: Workspace, C: Clock>(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::ledger::Claim;
-
-    fn good(release: &str, n: i64, previous: Option<LastGood>) -> LastGood {
-        LastGood {
-            claim: Claim {
-                release: release.into(),
-                agent: "m".into(),
-                n,
-                model_version: n + 5,
-                at: "2026-01-01T00:00:00Z".into(),
-            },
-            app: None,
-            endpoint: None,
-            previous: previous.map(Box::new),
-        }
-    }
-
-    #[test]
-    fn the_release_before_this_one_is_the_ledger_s_or_its_previous() {
-        let v7 = good("ns/v7", 7, None);
-        assert_eq!(
-            previous_of(Some(v7.clone()), "ns/v8").map(|l| l.claim.release),
-            Some("ns/v7".into())
-        );
-        let v8 = good("ns/v8", 8, None).after(Some(&v7));
-        assert_eq!(
-            previous_of(Some(v8.clone()), "ns/v8").map(|l| l.claim.release),
-            Some("ns/v7".into())
-        );
-        assert_eq!(previous_of(Some(good("ns/v8", 8, None)), "ns/v8"), None);
-        assert_eq!(previous_of(None, "ns/v8"), None);
-        // A new generation of v8 keeps v7 as the release before it; one level only.
-        let again = good("ns/v8", 8, None).after(Some(&v8));
-        assert_eq!(again.previous.as_deref().map(|l| l.claim.n), Some(7));
-        let v9 = good("ns/v9", 9, None).after(Some(&v8));
-        assert_eq!(v9.previous.as_deref().map(|l| l.claim.n), Some(8));
-        assert!(v9.previous.as_deref().is_some_and(|l| l.previous.is_none()));
-    }
 }
