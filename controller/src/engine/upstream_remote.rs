@@ -31,15 +31,16 @@ pub enum Elsewhere {
     Unreachable(String),
 }
 
-/// What the step makes of a stage elsewhere (pure).
+/// What the step knows about one required stage (pure).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
-    /// An observation, and the workspace it was read from (for the messages).
+    /// An observation; `host` names the workspace it was read in when that is not the
+    /// release's own (for the messages).
     Observed {
         /// The observation.
         observation: Observation,
-        /// The workspace.
-        host: String,
+        /// The other workspace.
+        host: Option<String>,
     },
     /// The stage cannot be read in this run: blocks with this message.
     Unreachable(String),
@@ -54,7 +55,7 @@ impl Elsewhere {
                 observation: record
                     .as_ref()
                     .map_or(Observation::Missing, |r| r.observe(model_version)),
-                host: host.clone(),
+                host: Some(host.clone()),
             }),
             Elsewhere::Failed { host, error } => Err(WorkspaceError {
                 kind: error.kind,
@@ -122,7 +123,7 @@ mod tests {
         match read.seen(12) {
             Ok(Seen::Observed { observation, host }) => {
                 assert!(matches!(observation, Observation::Verified { .. }));
-                assert_eq!(host, "https://stg");
+                assert_eq!(host.as_deref(), Some("https://stg"));
             }
             other => panic!("{other:?}"),
         }

@@ -22,21 +22,8 @@ use crate::engine::rollback;
 use crate::engine::upstream::{
     self, Decision, Observation, StageRecord, StageState, UpstreamSource,
 };
-use crate::engine::upstream_remote;
+use crate::engine::upstream_remote::Seen;
 use crate::engine::workspace::Workspace;
-
-/// What the step found about one required stage.
-enum Seen {
-    /// An observation; `host` is set when it was read in another workspace than the release's.
-    Observed {
-        /// The observation.
-        observation: Observation,
-        /// Where.
-        host: Option<String>,
-    },
-    /// Not reachable in this run.
-    Unreachable(String),
-}
 
 /// How soon a release whose upstream is not released yet looks again.
 pub const NOT_RELEASED_RETRY: Duration = Duration::from_secs(30);
@@ -218,16 +205,9 @@ async fn observe<W: Workspace, C: Clock>(
         UpstreamSource::Workspace { elsewhere, .. } => {
             if let Some(remote) = elsewhere.get(target) {
                 // The upstream's own workspace, as `apply` read it: never this one.
-                return match remote.seen(pass.ctx.spec.model.version) {
-                    Ok(upstream_remote::Seen::Observed { observation, host }) => {
-                        Ok(Seen::Observed {
-                            observation,
-                            host: Some(host),
-                        })
-                    }
-                    Ok(upstream_remote::Seen::Unreachable(m)) => Ok(Seen::Unreachable(m)),
-                    Err(e) => Err(StepResult::from_workspace(&e)),
-                };
+                return remote
+                    .seen(pass.ctx.spec.model.version)
+                    .map_err(|e| StepResult::from_workspace(&e));
             }
             let ctx = pass.ctx;
             let path = upstream::record_path(
@@ -356,6 +336,31 @@ pub async fn record<W: Workspace, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_stage_blocks_with_its_own_message_after_a_failed_one() {
+        let unreachable = Decision::Unreachable("pass --upstream-host https://stg".into());
+        match combine(&[Decision::Holds("ok".into()), unreachable.clone()]) {
+            StepResult::Blocked { reason, message } => {
+                assert_eq!(reason, reasons::UPSTREAM_NOT_RELEASED);
+                assert_eq!(message, "pass --upstream-host https://stg");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            combine(&[unreachable, Decision::Failed("rolled back".into())]),
+            StepResult::Blocked {
+                reason: reasons::UPSTREAM_FAILED,
+                ..
+            }
+        ));
+        match read_in(Decision::Holds("staging ok".into()), Some("https://stg")) {
+            Decision::Holds(m) => {
+                assert!(m.ends_with("(stage record read in workspace https://stg)"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn every_requirement_must_hold_and_the_worst_one_is_reported() {
