@@ -1,42 +1,9 @@
 //! The `agentrelease apply` and `plan` commands as a user runs them: the README's run command
 //! reaches Ready on the embedded simulator; a blocking gate exits 2; plan writes nothing.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_agentrelease"))
-}
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/samples")
-}
-
-/// A copy of the samples whose seed carries `signoff` as the v7 decision.
-fn samples_with_signoff(signoff: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for f in [
-        "agentrelease.yaml",
-        "releasetarget.yaml",
-        "agentrelease-staging.yaml",
-        "releasetarget-staging.yaml",
-        "credentials-secret.yaml",
-        "workspace-seed.yaml",
-    ] {
-        std::fs::copy(samples().join(f), dir.path().join(f)).expect("copy");
-    }
-    let ws = dir.path().join("workspace");
-    std::fs::create_dir_all(ws.join("app")).expect("mkdir");
-    std::fs::write(ws.join("decision-v7.md"), signoff).expect("write");
-    for f in ["app.yaml", "app.py"] {
-        std::fs::copy(
-            samples().join("workspace/app").join(f),
-            ws.join("app").join(f),
-        )
-        .expect("copy");
-    }
-    dir
-}
+use support::cli::{SAMPLE_HOST, bin, own_simulator, run, samples, samples_with_signoff};
 
 #[test]
 fn the_readme_run_command_releases_the_sample() {
@@ -167,31 +134,6 @@ fn invalid_manifests_apply_nothing_and_exit_1() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.yaml"), "{stderr}");
     assert!(stderr.contains("nothing was applied"), "{stderr}");
-}
-
-/// The sample target's workspace.
-const SAMPLE_HOST: &str = "https://adb-1234567890123456.7.azuredatabricks.net";
-
-/// A workspace simulator of the test's own, seeded like the samples, standing in for the
-/// workspace `--host` names.
-async fn own_simulator() -> agentrelease_sim::RunningSim {
-    let seed = agentrelease_sim::Seed::from_yaml_file(&samples().join("workspace-seed.yaml"))
-        .expect("the sample seed");
-    agentrelease_sim::Simulator::start(agentrelease_sim::SimConfig {
-        seed: Some(seed),
-        time_scale: 30.0,
-        ..agentrelease_sim::SimConfig::default()
-    })
-    .await
-    .expect("simulator")
-}
-
-/// Runs the binary off the runtime, so that the simulator keeps answering.
-async fn run(mut command: Command) -> std::process::Output {
-    command.env("DATABRICKS_TOKEN", "dapi-sample-token");
-    tokio::task::spawn_blocking(move || command.output().expect("run"))
-        .await
-        .expect("join")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

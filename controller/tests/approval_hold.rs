@@ -183,18 +183,73 @@ async fn without_the_policy_no_approval_is_asked_for() {
         agentrelease_api::condition::find(&outcome.status.conditions, types::APPROVED).is_none()
     );
     assert!(outcome.status.approval.is_none());
-    // Plan on an approval-required release stops at the hold too.
+}
+
+#[tokio::test]
+async fn plan_stops_at_the_hold_and_lists_what_would_follow_the_approval() {
     let mut h = required().await;
     let c = h.control();
     c.clear_calls();
     let outcome = h.pass(Mode::Plan).await;
     assert_eq!(outcome.status.phase, Some(Phase::AwaitingApproval));
+    assert_eq!(
+        reason(&outcome, types::APPROVED),
+        reasons::AWAITING_APPROVAL
+    );
     assert!(c.writes().is_empty());
+    // Every change is after the hold (the claim is the first write), and marked so.
+    let planned: Vec<(&str, String)> = outcome
+        .changes
+        .iter()
+        .map(|p| (p.step, p.summary.clone()))
+        .collect();
+    assert!(!planned.is_empty());
+    assert!(
+        outcome.changes.iter().all(|p| p.after_approval),
+        "{planned:?}"
+    );
+    for step in ["ownership", "plan", "promote", "deploy"] {
+        assert!(
+            planned.iter().any(|(s, _)| *s == step),
+            "{step}: {planned:?}"
+        );
+    }
+
+    // `apply` writes nothing before the approval...
+    let outcome = h.pass(Mode::Apply).await;
+    assert_eq!(outcome.status.phase, Some(Phase::AwaitingApproval));
+    assert!(outcome.changes.is_empty());
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+
+    // ...and, once approved, starts with the changes plan listed after the hold.
+    c.set_model_version_tag(MODEL, 12, "approval_prod", "Approved")
+        .expect("tag");
+    let outcome = h.pass(Mode::Apply).await;
+    assert!(!outcome.changes.is_empty());
+    assert!(outcome.changes.iter().all(|p| !p.after_approval));
+    for change in &outcome.changes {
+        assert!(
+            planned.iter().any(|(s, _)| *s == change.step),
+            "{} was not planned: {planned:?}",
+            change.step
+        );
+    }
 }
 
 /// `agentrelease apply` on a copy of the samples with `policy.approval: Required`; `tag` adds
 /// `approval_prod=Approved` to model version 12 in the seed.
 fn apply_with_approval(tag: bool) -> std::process::Output {
+    let dir = samples_requiring_approval(tag);
+    std::process::Command::new(env!("CARGO_BIN_EXE_agentrelease"))
+        .args(["apply", "--no-progress", "-o", "json", "-f"])
+        .arg(dir.path())
+        .output()
+        .expect("run")
+}
+
+/// A copy of the samples (prod alone) with `policy.approval: Required`; `tag` adds
+/// `approval_prod=Approved` to model version 12 in the seed.
+fn samples_requiring_approval(tag: bool) -> tempfile::TempDir {
     let samples = support::samples();
     let dir = tempfile::tempdir().expect("tempdir");
     let release = std::fs::read_to_string(samples.join("agentrelease.yaml"))
@@ -232,11 +287,7 @@ fn apply_with_approval(tag: bool) -> std::process::Output {
     }
     std::fs::write(dir.path().join("workspace-seed.yaml"), seed).expect("seed");
     copy_dir(&samples.join("workspace"), &dir.path().join("workspace"));
-    std::process::Command::new(env!("CARGO_BIN_EXE_agentrelease"))
-        .args(["apply", "--no-progress", "-o", "json", "-f"])
-        .arg(dir.path())
-        .output()
-        .expect("run")
+    dir
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -275,4 +326,49 @@ fn apply_from_ci_waits_for_the_tag_and_releases_with_it() {
     let approval = &doc["releases"][0]["status"]["approval"];
     assert_eq!(approval["source"], "ModelVersionTag");
     assert_eq!(approval["approvedBy"], "ml-lead@skyloyalty.example");
+}
+
+#[test]
+fn plan_from_ci_marks_the_changes_that_wait_for_the_approval() {
+    let dir = samples_requiring_approval(false);
+    let plan = |json: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_agentrelease"));
+        command.arg("plan");
+        if json {
+            command.args(["-o", "json"]);
+        }
+        command.arg("-f").arg(dir.path()).output().expect("run")
+    };
+    let out = plan(false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("waits for approval (apply writes nothing before it)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("move main.agents.skyloyalty@champion: 11 -> 12 (after approval)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("blocked, nothing would change"),
+        "{stdout}"
+    );
+
+    let out = plan(true);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let release = &doc["releases"][0];
+    assert!(
+        release["awaiting_approval"]
+            .as_str()
+            .is_some_and(|m| m.contains("approval_prod")),
+        "{release}"
+    );
+    assert_eq!(release["blocked"], serde_json::Value::Null);
+    let changes = release["changes"].as_array().expect("changes");
+    assert!(!changes.is_empty());
+    assert!(
+        changes.iter().all(|c| c["after_approval"] == true),
+        "{changes:?}"
+    );
 }

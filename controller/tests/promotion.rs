@@ -81,6 +81,7 @@ async fn pass(
 fn pending() -> UpstreamSource {
     UpstreamSource::Workspace {
         pending: BTreeSet::from(["staging".to_string()]),
+        elsewhere: Default::default(),
     }
 }
 
@@ -372,4 +373,108 @@ async fn a_transient_failure_reading_the_stage_record_is_retried() {
     let (mut release, target, identity) = (h.release.clone(), h.target.clone(), h.identity.clone());
     let (outcome, _) = run(&h, &mut release, &target, &identity).await;
     assert!(outcome.is_ready(), "{:?}", outcome.status.conditions);
+}
+
+/// Staging's stage record as `apply` reads it in staging's own workspace (`h`'s simulator).
+async fn read_in(staging_ws: &Harness) -> UpstreamSource {
+    let host = staging_ws.sim.url();
+    let seen = engine::upstream_remote::read(
+        &staging_ws.ws,
+        &host,
+        "agents",
+        "staging",
+        support::MODEL,
+        7,
+    )
+    .await;
+    UpstreamSource::Workspace {
+        pending: BTreeSet::new(),
+        elsewhere: [("staging".to_string(), seen)].into(),
+    }
+}
+
+#[tokio::test]
+async fn staging_on_another_workspace_is_read_there_and_only_there() {
+    use agentrelease_sim::{FaultAction, FaultRule};
+    let mut h = harness().await;
+    let other = harness().await;
+    requiring_staging(&mut h, "0s");
+    // Staging is released in its own workspace; prod's has no record of it.
+    let mut s = staging();
+    let (outcome, _) = run(&other, &mut s.release, &s.target, &s.identity).await;
+    assert!(outcome.is_ready());
+    assert_eq!(h.control().model_alias(support::MODEL, "staging"), None);
+
+    // A transient failure reading staging's workspace is retried, and nothing is written.
+    other
+        .control()
+        .add_fault(FaultRule {
+            method: Some("GET".into()),
+            path: "/api/2.0/workspace/export".into(),
+            probability: 1.0,
+            times: None,
+            after: None,
+            action: FaultAction::Status {
+                status: 503,
+                error_code: None,
+            },
+        })
+        .expect("fault");
+    other.control().clear_calls();
+    let failing = read_in(&other).await;
+    let outcome = prod_pass(&mut h, failing).await;
+    assert_eq!(
+        reason(&outcome, types::UPSTREAM_VERIFIED),
+        reasons::TRANSIENT_ERROR,
+        "{:?}",
+        outcome.status.conditions
+    );
+    assert_eq!(outcome.requeue, Requeue::Backoff);
+    assert!(h.control().writes().is_empty());
+    other.control().clear_faults();
+
+    // Read in staging's workspace, the requirement holds and prod is released in its own.
+    for _ in 0..80 {
+        let upstream = read_in(&other).await;
+        let outcome = prod_pass(&mut h, upstream).await;
+        if outcome.is_ready() || outcome.is_stalled() {
+            break;
+        }
+        h.wait(&outcome);
+    }
+    let condition = agentrelease_api::condition::find(
+        &h.release.status.clone().unwrap_or_default().conditions,
+        types::UPSTREAM_VERIFIED,
+    )
+    .cloned()
+    .expect("condition");
+    assert_eq!(condition.reason, reasons::UPSTREAM_VERIFIED);
+    assert!(
+        condition
+            .message
+            .contains(&format!("read in workspace {}", other.sim.url())),
+        "{}",
+        condition.message
+    );
+    assert_eq!(
+        h.control().model_alias(support::MODEL, "champion"),
+        Some(12)
+    );
+    assert!(
+        other.control().writes().is_empty(),
+        "staging's workspace is only read: {:?}",
+        other.control().writes()
+    );
+
+    // A second pass makes no writes in either workspace.
+    h.control().clear_calls();
+    let upstream = read_in(&other).await;
+    let outcome = prod_pass(&mut h, upstream).await;
+    assert!(outcome.is_ready());
+    assert!(
+        h.control().writes().is_empty(),
+        "{:?}",
+        h.control().writes()
+    );
+    assert!(other.control().writes().is_empty());
 }

@@ -1187,8 +1187,11 @@ pub struct PolicySpec {
     #[serde(default)]
     pub deletion: DeletionPolicy,
     /// When an upstream stage this release requires (`spec.promotion.requires`) rolls back
-    /// after this release was released, roll this release back too. Off: only a Warning Event
-    /// `UpstreamRolledBack` is raised and the release stays as it is.
+    /// after this release was released, roll this release back too: its app deployment,
+    /// serving endpoint config and alias go back to the release of the alias before it (or,
+    /// with none recorded, the alias to where it pointed before and the app and endpoint are
+    /// kept). Off: only a Warning Event `UpstreamRolledBack` is raised and the release stays as
+    /// it is.
     #[serde(default)]
     pub follow_upstream_rollback: bool,
     /// `Required`: after every gate and check passed and before the first write, the release

@@ -23,6 +23,7 @@ use crate::connection::{
 };
 use crate::engine::{self, Identity, Mode, Outcome, Requeue, SystemClock};
 
+use super::upstream_hosts::{self, Places, UpstreamArgs, Upstreams};
 use super::validate::{self, OutputFormat};
 use crate::manifest::Document;
 
@@ -80,6 +81,9 @@ pub struct ApplyArgs {
     /// The workspace.
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
+    /// Where required stages on other workspaces are read.
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
     /// Give up on a release not Ready or blocked after this long (e.g. 90s, 15m); each release
     /// gets the whole time.
     #[arg(long, default_value = "15m", value_parser = parse_duration)]
@@ -113,6 +117,9 @@ pub struct PlanArgs {
     /// The workspace.
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
+    /// Where required stages on other workspaces are read.
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -130,6 +137,8 @@ pub(crate) struct Job {
     pub(crate) identity: Identity,
     /// Set when `--override-host` sends this release away from its target's `spec.host`.
     host_override: Option<HostOverride>,
+    /// Its required stages that are not read in its own workspace.
+    stages: Places,
 }
 
 /// A ReleaseTarget whose `spec.host` was replaced by `--override-host` (in `-o json`).
@@ -201,6 +210,7 @@ pub(crate) async fn prepare<E: Environment>(
     files: &[PathBuf],
     recursive: bool,
     args: &WorkspaceArgs,
+    upstream: &UpstreamArgs,
     output: OutputFormat,
 ) -> anyhow::Result<Prepared<E::Factory>> {
     let report = validate::validate_paths(files, recursive);
@@ -238,6 +248,7 @@ pub(crate) async fn prepare<E: Environment>(
             release: release.clone(),
             target: target.clone(),
             host_override: None,
+            stages: Places::default(),
         });
     }
 
@@ -279,10 +290,30 @@ pub(crate) async fn prepare<E: Environment>(
             for job in &mut jobs {
                 job.host_override = host_override(&job.target, host, &origin);
             }
+            let credentials = credentials_from_env(args)?;
+            let upstream_origins = upstream_hosts::origins(upstream)?;
+            let upstream_credentials = if upstream_origins.is_empty() {
+                credentials.clone()
+            } else {
+                upstream_hosts::credentials(upstream, &credentials)?
+            };
+            let driven: Vec<ReleaseTarget> = targets.iter().map(|(_, t)| (*t).clone()).collect();
+            let all: Vec<ReleaseTarget> = report.targets.iter().map(|(_, t)| t.clone()).collect();
+            let reach = upstream_hosts::Reach {
+                host: Some(&origin),
+                upstream_hosts: &upstream_origins,
+                credentials: &upstream_credentials,
+                allow_insecure_http: args.allow_insecure_http,
+                driven: &driven,
+                targets: &all,
+            };
+            for job in &mut jobs {
+                job.stages = upstream_hosts::places(&job.release, &job.identity, &reach);
+            }
             Workspace {
                 factory: env.factory(),
                 host: origin,
-                credentials: credentials_from_env(args)?,
+                credentials,
                 allow_insecure_http: args.allow_insecure_http,
                 description: format!("workspace {host}"),
                 simulated: false,
@@ -387,7 +418,7 @@ fn host_override(target: &ReleaseTarget, host: &str, origin: &str) -> Option<Hos
 }
 
 /// Whether a target's `spec.host` names the workspace of `origin` (a [`workspace_origin`]).
-fn same_workspace(target_host: &str, origin: &str) -> bool {
+pub(crate) fn same_workspace(target_host: &str, origin: &str) -> bool {
     match workspace_origin(target_host) {
         Ok(target_origin) => target_origin == origin,
         // Validation refuses such a host; compare the text rather than guess.
@@ -486,16 +517,20 @@ pub(crate) fn target_for(
 fn connect_all<F: WorkspaceFactory>(
     jobs: Vec<Job>,
     workspace: &Workspace<F>,
-) -> anyhow::Result<Vec<(Job, Arc<F::Ws>)>> {
+) -> anyhow::Result<Vec<Connected<F::Ws>>> {
     jobs.into_iter()
         .map(|job| {
             let ws = workspace
                 .factory
                 .connect(&workspace.connection(&job.target.spec))?;
-            Ok((job, ws))
+            let upstreams = job.stages.connect(&*workspace.factory)?;
+            Ok((job, ws, upstreams))
         })
         .collect()
 }
+
+/// A job with its client and the clients of its required stages on other workspaces.
+type Connected<W> = (Job, Arc<W>, Upstreams<W>);
 
 /// Final state of one release, for `-o json`.
 #[derive(Debug, Serialize)]
@@ -519,6 +554,7 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
         &args.files,
         args.recursive,
         &args.workspace,
+        &args.upstream,
         args.output,
     )
     .await?
@@ -533,7 +569,7 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
     // What the timeline page shows: each release as its last pass left it.
     let shared = Arc::new(std::sync::RwLock::new(
         jobs.iter()
-            .map(|(job, _)| page_copy(job))
+            .map(|(job, _, _)| page_copy(job))
             .collect::<Vec<_>>(),
     ));
     let (ui_stop, ui_task) = match args.ui {
@@ -562,29 +598,32 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
     // A release that requires another stage waits for that stage's release in the same run.
     let stages = std::sync::RwLock::new(
         jobs.iter()
-            .map(|(job, _)| stage_key(&job.release, &job.release.spec.target_ref.name))
+            .map(|(job, _, _)| stage_key(&job.release, &job.release.spec.target_ref.name))
             .collect::<std::collections::BTreeSet<_>>(),
     );
     let stages = &stages;
-    let drives = jobs.into_iter().enumerate().map(|(index, (job, ws))| {
-        let target = target_for(&job, &workspace);
-        drive(
-            job,
-            ws,
-            target,
-            Drive {
-                timeout: args.timeout,
-                simulated: workspace.simulated,
-                several,
-            },
-            &progress,
-            Page {
-                shared: &shared,
-                index,
-            },
-            stages,
-        )
-    });
+    let drives = jobs
+        .into_iter()
+        .enumerate()
+        .map(|(index, (job, ws, upstreams))| {
+            let target = target_for(&job, &workspace);
+            drive(
+                job,
+                (ws, upstreams),
+                target,
+                Drive {
+                    timeout: args.timeout,
+                    simulated: workspace.simulated,
+                    several,
+                },
+                &progress,
+                Page {
+                    shared: &shared,
+                    index,
+                },
+                stages,
+            )
+        });
     let driven = futures::future::join_all(drives).await;
     progress.end();
     for (job, outcome, took) in driven {
@@ -696,7 +735,7 @@ fn page_copy(job: &Job) -> AgentRelease {
 /// it took.
 async fn drive<W: engine::Workspace>(
     job: Job,
-    ws: Arc<W>,
+    ws: (Arc<W>, Upstreams<W>),
     target: agentrelease_api::ReleaseTargetSpec,
     how: Drive,
     progress: &super::progress::Progress,
@@ -741,7 +780,7 @@ fn pending_stages(
 
 async fn drive_one<W: engine::Workspace>(
     mut job: Job,
-    ws: Arc<W>,
+    (ws, upstreams): (Arc<W>, Upstreams<W>),
     target: agentrelease_api::ReleaseTargetSpec,
     how: Drive,
     progress: &super::progress::Progress,
@@ -770,6 +809,7 @@ async fn drive_one<W: engine::Workspace>(
     loop {
         let upstream = engine::upstream::UpstreamSource::Workspace {
             pending: pending_stages(&job.release, stages),
+            elsewhere: upstreams.read(&job.release, &job.identity).await,
         };
         // The pass reports its steps as it goes (it may wait inside itself a while).
         let live = std::sync::Mutex::new(&mut shown);
@@ -836,6 +876,9 @@ struct PlanOutput {
     /// Set when the release waits for an upstream stage (`spec.promotion.requires`) that this
     /// set of files releases first: `apply` would release that stage, then make `changes`.
     waiting: Option<String>,
+    /// Set when `spec.policy.approval: Required` and no approval covers the release yet: the
+    /// hold's message; the changes with `after_approval` would follow the approval.
+    awaiting_approval: Option<String>,
     /// Set when `--override-host` planned against another workspace than the target's.
     host_override: Option<HostOverride>,
     changes: Vec<engine::PlannedChange>,
@@ -848,6 +891,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
         &args.files,
         args.recursive,
         &args.workspace,
+        &args.upstream,
         args.output,
     )
     .await?
@@ -861,11 +905,12 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
     // `apply` would release a required stage of the same set first.
     let stages = std::sync::RwLock::new(
         jobs.iter()
-            .map(|(job, _)| stage_key(&job.release, &job.release.spec.target_ref.name))
+            .map(|(job, _, _)| stage_key(&job.release, &job.release.spec.target_ref.name))
             .collect::<std::collections::BTreeSet<_>>(),
     );
-    for (job, ws) in jobs {
+    for (job, ws, upstreams) in jobs {
         let target = target_for(&job, &workspace);
+        let elsewhere = upstreams.read(&job.release, &job.identity).await;
         let outcome = engine::reconcile_with(
             &job.release,
             &target,
@@ -876,6 +921,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             &engine::Inputs {
                 upstream: engine::upstream::UpstreamSource::Workspace {
                     pending: pending_stages(&job.release, &stages),
+                    elsewhere,
                 },
                 ..Default::default()
             },
@@ -893,7 +939,18 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
                         .contains(&c.reason.as_str())
                 })
                 .map(|c| format!("{}: {}", c.reason, c.message));
-        let blocked = if outcome.is_stalled() || outcome.requeue == Requeue::Backoff {
+        // `plan` goes on past an approval hold; the changes after it are marked.
+        let awaiting_approval =
+            agentrelease_api::condition::find(&outcome.status.conditions, types::APPROVED)
+                .filter(|c| {
+                    c.reason == agentrelease_api::conditions::reasons::AWAITING_APPROVAL
+                        && outcome.status.phase
+                            == Some(agentrelease_api::conditions::Phase::AwaitingApproval)
+                })
+                .map(|c| c.message.clone());
+        let blocked = if awaiting_approval.is_some() {
+            None
+        } else if outcome.is_stalled() || outcome.requeue == Requeue::Backoff {
             agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
                 .filter(|c| c.status == ConditionStatus::False)
                 .map(|c| format!("{}: {}", c.reason, c.message))
@@ -915,13 +972,24 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             if let Some(w) = &waiting {
                 println!("  waits for its upstream stage first (apply releases it before): {w}");
             }
+            if let Some(a) = &awaiting_approval {
+                println!(
+                    "  waits for approval (apply writes nothing before it); the changes marked \
+                     (after approval) follow it: {a}"
+                );
+            }
             if let Some(b) = &blocked {
                 println!("  blocked, nothing would change: {b}");
             } else if outcome.changes.is_empty() {
                 println!("  no changes: the workspace matches the release");
             } else {
                 for c in &outcome.changes {
-                    println!("  {:<12} {}", c.step, c.summary);
+                    let mark = if c.after_approval {
+                        " (after approval)"
+                    } else {
+                        ""
+                    };
+                    println!("  {:<12} {}{mark}", c.step, c.summary);
                     for d in &c.details {
                         println!("  {:<12}   {d}", "");
                     }
@@ -934,6 +1002,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             name: job.identity.name.clone(),
             blocked,
             waiting,
+            awaiting_approval,
             host_override: job.host_override.clone(),
             changes: outcome.changes,
         });

@@ -8,6 +8,7 @@ pub mod import;
 pub mod next;
 pub mod pacing;
 pub mod progress;
+pub mod upstream_hosts;
 pub mod validate;
 
 use clap::{Parser, Subcommand};

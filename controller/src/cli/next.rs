@@ -163,6 +163,7 @@ pub async fn run<E: Environment>(env: &E, args: &NextArgs) -> anyhow::Result<i32
         &args.files,
         args.recursive,
         &args.workspace,
+        &super::upstream_hosts::UpstreamArgs::default(),
         OutputFormat::Json,
     )
     .await?

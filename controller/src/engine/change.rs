@@ -316,6 +316,7 @@ impl Change {
             step: self.step(),
             summary: self.summary(),
             details: self.details(),
+            after_approval: false,
         }
     }
 }

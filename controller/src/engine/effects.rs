@@ -70,6 +70,8 @@ pub struct Effects {
     changes: Vec<PlannedChange>,
     drift: Vec<String>,
     drift_corrected: bool,
+    /// `plan` went on past an approval hold: the changes listed from here wait for it.
+    past_approval: bool,
 }
 
 /// What the effects of a pass add up to.
@@ -96,6 +98,7 @@ impl Effects {
             changes: Vec::new(),
             drift: Vec::new(),
             drift_corrected: false,
+            past_approval: false,
         }
     }
 
@@ -154,6 +157,14 @@ impl Effects {
         }
     }
 
+    /// `plan` goes on past the approval hold: every change listed from now on would be made
+    /// only after the approval (`apply` and the controller stop at the hold and write nothing).
+    pub fn past_approval(&mut self) {
+        if self.mode == Mode::Plan {
+            self.past_approval = true;
+        }
+    }
+
     /// Notes drift that needs no change of its own (e.g. seen while another change fixes it).
     pub fn note_drift(&mut self, item: String) {
         self.drift.push(item);
@@ -187,7 +198,9 @@ impl Effects {
             }
         };
         if self.mode == Mode::Plan {
-            self.changes.push(change.describe());
+            let mut planned = change.describe();
+            planned.after_approval = self.past_approval;
+            self.changes.push(planned);
             return Ok(Effect::Planned);
         }
         let described = change.describe();

@@ -161,6 +161,36 @@ pub struct LastGood {
     /// The endpoint config, when the release has an endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<EndpointSnapshot>,
+    /// The last good release of the alias before this one (one level: its own `previous` is
+    /// not kept): what a rollback of this release after it was Ready restores
+    /// (`policy.followUpstreamRollback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Box<LastGood>>,
+}
+
+impl LastGood {
+    /// `<release> N=<n> model version <v>`, as status and messages name it.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} N={} model version {}",
+            self.claim.release, self.claim.n, self.claim.model_version
+        )
+    }
+
+    /// The record of `self` becoming the last good release after `current` (pure): the
+    /// release before it is kept as `previous` — `current` when it names another release,
+    /// else what `current` kept.
+    pub fn after(mut self, current: Option<&LastGood>) -> LastGood {
+        self.previous = match current {
+            Some(c) if c.claim.release != self.claim.release => Some(Box::new(LastGood {
+                previous: None,
+                ..c.clone()
+            })),
+            Some(c) => c.previous.clone(),
+            None => None,
+        };
+        self
+    }
 }
 
 /// A release held after a rollback: it stays held while its spec and artifacts are unchanged.

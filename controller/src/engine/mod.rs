@@ -21,10 +21,12 @@ pub mod plan_doc;
 pub mod plan_numbers;
 pub mod queries;
 pub mod rollback;
+pub mod rollback_target;
 pub mod states;
 pub mod status;
 pub mod steps;
 pub mod upstream;
+pub mod upstream_remote;
 pub mod verification;
 pub mod workspace;
 
@@ -383,8 +385,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
         .map(String::as_str);
     // An upstream stage that failed is looked at in full (the Warning, or the rollback that
     // follows it, is decided by the steps).
-    let upstream_failed = matches!(&ctx.upstream, upstream::UpstreamSource::Observed(seen)
-        if seen.values().any(|o| matches!(o, upstream::Observation::Failed { .. })));
+    let upstream_failed = ctx.upstream.any_failed();
     let quick = mode == Mode::Apply
         && !upstream_failed
         && full_check::eligibility(
@@ -457,6 +458,19 @@ async fn run_pipeline<W: Workspace, C: Clock>(
                     .conditions
                     .retain(|c| c.type_ != step.condition());
             }
+            StepResult::Blocked { reason, .. }
+                if mode == Mode::Plan
+                    && step == steps::Step::Approved
+                    && stopped.is_none()
+                    && reason == reasons::AWAITING_APPROVAL =>
+            {
+                // `plan` stops at the hold as `apply` does, and goes on listing what would
+                // follow the approval (marked so); `apply` and the controller stop here.
+                builder.record(&mut pass.status, step, &result);
+                stopped = Some((step, result));
+                pass.effects.past_approval();
+            }
+            _ if stopped.is_some() => break,
             _ => {
                 // A superseded release is Superseded, whatever its own gates say now.
                 let result = match (&result, step.phase()) {

@@ -81,6 +81,10 @@ pub struct PlannedChange {
     /// Detail lines (e.g. an env diff).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
+    /// `plan` only: the change follows an approval hold that is not approved yet, so `apply`
+    /// makes it only after the approval.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub after_approval: bool,
 }
 
 /// How a step ended in this pass.

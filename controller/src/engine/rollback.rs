@@ -5,6 +5,10 @@
 //! status and in the workspace's ledger, so `apply` and a restarted controller keep holding until
 //! the spec or the artifacts change.
 //!
+//! A release rolled back after it was Ready (`policy.followUpstreamRollback`) is itself the last
+//! good release in the ledger; the release before it, kept there as its `previous`, is restored
+//! the same way.
+//!
 //! Without a recorded last good release the alias goes back to where it pointed before the
 //! release (from the plan; removed when it had no version) and the app and endpoint are left as
 //! they are; the message says so.
@@ -19,6 +23,7 @@ use super::change::{Change, RunOutcome};
 use super::effects::{Applied, Cause, Effect};
 use super::ledger::{Hold, LastGood, Owned, Record};
 use super::pass::{Clock, Pass, StepResult};
+use super::rollback_target::{before_this, last_good, recorded, restoring};
 use super::states::{ConfigUpdate, DeploymentState};
 use super::steps::{audit, deploy, endpoint};
 use super::workspace::{Workspace, WorkspaceError};
@@ -33,16 +38,27 @@ pub async fn on_failure<W: Workspace, C: Clock>(
     if !pass.ctx.spec.policy.rollback_on_failure {
         return StepResult::blocked(failure_reason, what);
     }
-    roll_back(pass, what).await
+    let last_good = last_good(pass);
+    start(pass, what, last_good).await
 }
 
-/// Rolls back whatever the policy says (a downstream release following its upstream's
-/// rollback, `policy.followUpstreamRollback`): records the rollback, then restores.
+/// Rolls a release back after it was Ready (a downstream release following its upstream's
+/// rollback, `policy.followUpstreamRollback`): the ledger names this release the last good
+/// one, so the release before it (kept as its `previous`) is restored whole.
 pub async fn roll_back<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
     what: String,
 ) -> StepResult {
-    let last_good = last_good(pass);
+    let before = before_this(pass);
+    start(pass, what, before).await
+}
+
+/// Records the rollback to `last_good`, then restores.
+async fn start<W: Workspace, C: Clock>(
+    pass: &mut Pass<'_, W, C>,
+    what: String,
+    last_good: Option<LastGood>,
+) -> StepResult {
     pass.status.rollback = Some(RollbackRecord {
         from_version: pass.ctx.spec.model.version,
         to_version: None,
@@ -50,12 +66,7 @@ pub async fn roll_back<W: Workspace, C: Clock>(
         at: agentrelease_api::condition::truncate_to_seconds(pass.now()),
         generation: pass.ctx.identity.generation,
         fingerprint: pass.artifacts.fingerprint(),
-        restored_release: last_good.as_ref().map(|l| {
-            format!(
-                "{} N={} model version {}",
-                l.claim.release, l.claim.n, l.claim.model_version
-            )
-        }),
+        restored_release: last_good.as_ref().map(LastGood::describe),
         restored: Vec::new(),
         in_progress: true,
     });
@@ -77,20 +88,12 @@ pub fn held_message(record: &RollbackRecord) -> String {
     )
 }
 
-/// The last good release to restore: the ledger's, unless it is this release itself.
-fn last_good<W, C>(pass: &Pass<'_, W, C>) -> Option<LastGood> {
-    pass.artifacts
-        .alias_record()
-        .and_then(|r| r.last_good.clone())
-        .filter(|l| l.claim.release != pass.ctx.identity.key())
-}
-
 /// Restores (or goes on restoring) the last good release, then holds.
 pub async fn restore<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
     what: String,
 ) -> StepResult {
-    let last_good = last_good(pass);
+    let last_good = restoring(pass);
     let mut restored = Vec::new();
     if let Err(stop) = restore_app(pass, last_good.as_ref(), &mut restored).await {
         return unfinished(pass, &what, stop);
@@ -106,9 +109,14 @@ pub async fn restore<W: Workspace, C: Clock>(
         return unfinished(pass, &what, StepResult::from_workspace(&e));
     }
     if last_good.is_none() {
+        let me = pass.ctx.identity.key();
         restored.push(
-            "no last good release is recorded for this alias: the app and the serving endpoint were left as they are"
-                .to_string(),
+            if recorded(pass).is_some_and(|l| l.claim.release == me) {
+                "the ledger records no release of this alias before this one: the app and the serving endpoint were left as they are (nothing earlier to go back to)"
+            } else {
+                "no last good release is recorded for this alias: the app and the serving endpoint were left as they are"
+            }
+            .to_string(),
         );
     }
     let Some(record) = pass.status.rollback.as_mut() else {
@@ -391,6 +399,11 @@ async fn record_hold<W: Workspace, C: Clock>(
         .as_ref()
         .is_some_and(|r| r.owner == owner && r.announces_plans);
     let (kept, plan) = current.map(|r| (r.last_good, r.plan)).unwrap_or_default();
+    // Rolled back after it was Ready: the restored release is the last good one again.
+    let kept = match (kept, last_good) {
+        (Some(k), Some(restored)) if k.claim.release == hold.release => Some(restored.clone()),
+        (kept, _) => kept,
+    };
     let record = Record {
         owner,
         last_good: kept,

@@ -20,6 +20,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::ledger::{LedgerPath, MAX_RECORD_BYTES, escape};
+use super::upstream_remote::Elsewhere;
 use super::workspace::{Workspace, WsResult};
 
 /// What is known about the upstream release of one required target.
@@ -51,7 +52,7 @@ pub enum Observation {
 }
 
 /// Where the upstream facts come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum UpstreamSource {
     /// The stage records in the workspace (`apply`). `pending` holds the targets whose release
     /// of the same agent is still being driven in this run: a missing record there is waited
@@ -59,6 +60,9 @@ pub enum UpstreamSource {
     Workspace {
         /// Targets with a release still running in this run.
         pending: BTreeSet<String>,
+        /// Required targets on another workspace than the release's, by target name: what
+        /// `apply` read from that workspace before the pass (never read from the release's).
+        elsewhere: BTreeMap<String, Elsewhere>,
     },
     /// Observations the caller made, by target name (the controller, from its cache). A
     /// missing upstream may appear at any time, so it is waited for.
@@ -69,6 +73,7 @@ impl Default for UpstreamSource {
     fn default() -> Self {
         UpstreamSource::Workspace {
             pending: BTreeSet::new(),
+            elsewhere: BTreeMap::new(),
         }
     }
 }
@@ -77,8 +82,21 @@ impl UpstreamSource {
     /// Whether a missing or unverified upstream on `target` may still turn up without a human.
     pub fn may_appear(&self, target: &str) -> bool {
         match self {
-            UpstreamSource::Workspace { pending } => pending.contains(target),
+            UpstreamSource::Workspace { pending, .. } => pending.contains(target),
             UpstreamSource::Observed(_) => true,
+        }
+    }
+
+    /// Whether any upstream is known to have failed or been rolled back (the pass then looks
+    /// in full, so the steps decide the Warning or the rollback that follows).
+    pub fn any_failed(&self) -> bool {
+        match self {
+            UpstreamSource::Workspace { elsewhere, .. } => {
+                elsewhere.values().any(Elsewhere::failed)
+            }
+            UpstreamSource::Observed(seen) => seen
+                .values()
+                .any(|o| matches!(o, Observation::Failed { .. })),
         }
     }
 }
@@ -104,6 +122,8 @@ pub enum Decision {
     },
     /// Failed or rolled back.
     Failed(String),
+    /// Its workspace is not reachable in this run (`apply`): blocks, saying what to pass.
+    Unreachable(String),
 }
 
 /// Decides one requirement (pure): `what` names the release's agent, N and model version in

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app_identity;
+pub mod cli;
 pub mod fleet;
 pub mod promotion;
 pub mod sim_clock;

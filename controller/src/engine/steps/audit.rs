@@ -69,6 +69,7 @@ async fn record_last_good<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> 
     {
         return Ok(());
     }
+    let last_good = last_good.after(current.as_ref().and_then(|r| r.last_good.as_ref()));
     let (owner, plan, announces_plans) = match current {
         Some(r) => (r.owner, r.plan, r.announces_plans),
         None => (me, None, false),
@@ -121,6 +122,7 @@ fn last_good<W, C: Clock>(pass: &Pass<'_, W, C>, claim: Claim) -> LastGood {
         claim,
         app,
         endpoint,
+        previous: None,
     }
 }
 

@@ -175,6 +175,7 @@ mod tests {
                 claim: claim(6, "ns/v6"),
                 app: None,
                 endpoint: None,
+                previous: None,
             }),
             hold: None,
             plan: None,

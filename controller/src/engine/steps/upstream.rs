@@ -22,6 +22,7 @@ use crate::engine::rollback;
 use crate::engine::upstream::{
     self, Decision, Observation, StageRecord, StageState, UpstreamSource,
 };
+use crate::engine::upstream_remote::Seen;
 use crate::engine::workspace::Workspace;
 
 /// How soon a release whose upstream is not released yet looks again.
@@ -39,6 +40,12 @@ pub fn combine(decisions: &[Decision]) -> StepResult {
         .collect();
     if !failed.is_empty() {
         return StepResult::blocked(reasons::UPSTREAM_FAILED, failed.join("; "));
+    }
+    if let Some(message) = decisions.iter().find_map(|d| match d {
+        Decision::Unreachable(m) => Some(m),
+        _ => None,
+    }) {
+        return StepResult::blocked(reasons::UPSTREAM_NOT_RELEASED, message.clone());
     }
     let mut waiting = Vec::new();
     for d in decisions {
@@ -90,12 +97,17 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     let now = pass.now();
     let mut decisions = Vec::new();
     for req in &requirements {
-        let observation = match observe(pass, &req.target_ref).await {
-            Ok(o) => o,
+        let (observation, host) = match observe(pass, &req.target_ref).await {
+            Ok(Seen::Observed { observation, host }) => (observation, host),
+            Ok(Seen::Unreachable(message)) => {
+                decisions.push(Decision::Unreachable(message));
+                continue;
+            }
             Err(result) => return result,
         };
         let may_appear = pass.ctx.upstream.may_appear(&req.target_ref);
-        decisions.push(upstream::decide(req, &what, &observation, now, may_appear));
+        let decision = upstream::decide(req, &what, &observation, now, may_appear);
+        decisions.push(read_in(decision, host.as_deref()));
     }
     let result = combine(&decisions);
     if !released(pass) {
@@ -159,16 +171,44 @@ async fn after_upstream_rollback<W: Workspace, C: Clock>(
     )
 }
 
+/// A decision whose record was read in another workspace names it (pure).
+fn read_in(decision: Decision, host: Option<&str>) -> Decision {
+    let Some(host) = host else {
+        return decision;
+    };
+    let note = |m: String| format!("{m} (stage record read in workspace {host})");
+    match decision {
+        Decision::Holds(m) => Decision::Holds(note(m)),
+        Decision::Soaking { left, message } => Decision::Soaking {
+            left,
+            message: note(message),
+        },
+        Decision::NotReleased { message, wait } => Decision::NotReleased {
+            message: note(message),
+            wait,
+        },
+        Decision::Failed(m) => Decision::Failed(note(m)),
+        other @ Decision::Unreachable(_) => other,
+    }
+}
+
 /// What is known about the upstream release on `target`.
 async fn observe<W: Workspace, C: Clock>(
     pass: &Pass<'_, W, C>,
     target: &str,
-) -> Result<Observation, StepResult> {
+) -> Result<Seen, StepResult> {
     match &pass.ctx.upstream {
-        UpstreamSource::Observed(seen) => {
-            Ok(seen.get(target).cloned().unwrap_or(Observation::Missing))
-        }
-        UpstreamSource::Workspace { .. } => {
+        UpstreamSource::Observed(seen) => Ok(Seen::Observed {
+            observation: seen.get(target).cloned().unwrap_or(Observation::Missing),
+            host: None,
+        }),
+        UpstreamSource::Workspace { elsewhere, .. } => {
+            if let Some(remote) = elsewhere.get(target) {
+                // The upstream's own workspace, as `apply` read it: never this one.
+                return remote
+                    .seen(pass.ctx.spec.model.version)
+                    .map_err(|e| StepResult::from_workspace(&e));
+            }
             let ctx = pass.ctx;
             let path = upstream::record_path(
                 ctx.ledger_root(),
@@ -178,8 +218,11 @@ async fn observe<W: Workspace, C: Clock>(
                 ctx.n(),
             );
             match upstream::read_record(pass.ws, &path).await {
-                Ok(Some(record)) => Ok(record.observe(ctx.spec.model.version)),
-                Ok(None) => Ok(Observation::Missing),
+                Ok(record) => Ok(Seen::Observed {
+                    observation: record
+                        .map_or(Observation::Missing, |r| r.observe(ctx.spec.model.version)),
+                    host: None,
+                }),
                 Err(e) => Err(StepResult::from_workspace(&e)),
             }
         }
@@ -293,6 +336,31 @@ pub async fn record<W: Workspace, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_stage_blocks_with_its_own_message_after_a_failed_one() {
+        let unreachable = Decision::Unreachable("pass --upstream-host https://stg".into());
+        match combine(&[Decision::Holds("ok".into()), unreachable.clone()]) {
+            StepResult::Blocked { reason, message } => {
+                assert_eq!(reason, reasons::UPSTREAM_NOT_RELEASED);
+                assert_eq!(message, "pass --upstream-host https://stg");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            combine(&[unreachable, Decision::Failed("rolled back".into())]),
+            StepResult::Blocked {
+                reason: reasons::UPSTREAM_FAILED,
+                ..
+            }
+        ));
+        match read_in(Decision::Holds("staging ok".into()), Some("https://stg")) {
+            Decision::Holds(m) => {
+                assert!(m.ends_with("(stage record read in workspace https://stg)"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn every_requirement_must_hold_and_the_worst_one_is_reported() {
