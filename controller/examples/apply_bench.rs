@@ -149,6 +149,20 @@ async fn run(
         futures::future::join_all(jobs.iter_mut().map(|(r, id)| drive(&ws, target, r, id))).await;
     let wall = started.elapsed();
     let ready = outcomes.iter().filter(|o| o.is_ready()).count();
+    // Why the others stopped, by the Ready condition's reason and the first words of its message.
+    let mut stopped = std::collections::BTreeMap::<String, usize>::new();
+    for o in outcomes.iter().filter(|o| !o.is_ready()) {
+        let why = agentrelease_api::condition::find(&o.status.conditions, "Ready")
+            .map(|c| {
+                let head: String = c.message.chars().take(160).collect();
+                format!("{}: {head}", c.reason)
+            })
+            .unwrap_or_default();
+        *stopped.entry(why).or_default() += 1;
+    }
+    for (why, count) in &stopped {
+        println!("not ready: {count} x {why}");
+    }
     let (fresh_calls, fresh_writes) = calls(&c);
     let minimum = minimum_calls(&c);
     if std::env::var_os("BENCH_CALLS").is_some() {
@@ -160,12 +174,14 @@ async fn run(
     let mut converged = Vec::new();
     for _ in 0..2 {
         c.clear_calls();
-        for (r, id) in &mut jobs {
+        // Side by side, as the controller's resyncs come.
+        futures::future::join_all(jobs.iter_mut().map(|(r, id)| async {
             let outcome =
                 engine::reconcile(r, &target.spec, id.clone(), &*ws, &SystemClock, Mode::Apply)
                     .await;
             r.status = Some(outcome.status);
-        }
+        }))
+        .await;
         converged.push(calls(&c));
     }
     let per = |x: usize| x as f64 / n as f64;

@@ -270,9 +270,6 @@ fn acl_target(object: &AclObject) -> (dbx::AclObjectType, &str) {
 
 /// How long a statement is waited on within its request (the API's `wait_timeout`).
 const STATEMENT_WAIT: &str = "10s";
-/// Traces read per search.
-const TRACES_PER_SEARCH: u32 = 100;
-
 fn statement_answer(s: dbx::StatementResponse) -> crate::engine::queries::StatementAnswer {
     use crate::engine::queries::{StatementAnswer, StatementState};
     let error = s.status.error.map(|e| {
@@ -869,32 +866,25 @@ impl Workspace for ClientWorkspace {
             .map_err(err("get statement"))
     }
 
-    async fn search_traces(
+    async fn get_trace(
         &self,
-        experiment_id: &str,
-    ) -> WsResult<Vec<crate::engine::queries::TraceSummary>> {
-        let traces = self
-            .client
-            .search_traces(experiment_id, TRACES_PER_SEARCH)
-            .await
-            .map_err(err("search traces"))?;
-        Ok(traces
-            .into_iter()
-            .map(|t| {
-                let model_id = t
-                    .request_metadata
-                    .iter()
-                    .chain(t.tags.iter())
-                    .find(|m| m.key == "mlflow.modelId")
-                    .map(|m| m.value.clone())
-                    .filter(|v| !v.is_empty());
-                crate::engine::queries::TraceSummary {
-                    request_id: t.request_id,
-                    experiment_id: t.experiment_id,
-                    model_id,
-                }
-            })
-            .collect())
+        request_id: &str,
+    ) -> WsResult<Option<crate::engine::queries::TraceSummary>> {
+        let trace = found(self.client.get_trace_info(request_id).await, "get trace")?;
+        Ok(trace.map(|t| {
+            let model_id = t
+                .request_metadata
+                .iter()
+                .chain(t.tags.iter())
+                .find(|m| m.key == "mlflow.modelId")
+                .map(|m| m.value.clone())
+                .filter(|v| !v.is_empty());
+            crate::engine::queries::TraceSummary {
+                request_id: t.request_id,
+                experiment_id: t.experiment_id,
+                model_id,
+            }
+        }))
     }
 }
 

@@ -175,7 +175,7 @@ async fn no_trace_fails_after_the_window_naming_the_experiment() {
     let experiment = outcome.status.experiment_id.clone().expect("experiment");
     assert!(
         result.contains(&format!(
-            "expected trace {trace} in experiment {experiment}, saw no traces"
+            "expected trace {trace} in experiment {experiment}, but it is not logged"
         )) && result.contains("looked for 60s"),
         "{result}"
     );

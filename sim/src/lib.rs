@@ -398,6 +398,10 @@ fn router(shared: SharedState) -> Router {
         .route("/api/2.0/sql/statements/{statement_id}", get(api::sql::get))
         // MLflow traces
         .route("/api/2.0/mlflow/traces", get(api::traces::search))
+        .route(
+            "/api/2.0/mlflow/traces/{request_id}/info",
+            get(api::traces::info),
+        )
         // warehouses
         .route("/api/2.0/sql/warehouses", get(warehouses::list))
         .route("/api/2.0/sql/warehouses/{id}", get(warehouses::get))

@@ -661,9 +661,9 @@ pub trait Workspace: Send + Sync {
         statement_id: &str,
     ) -> impl Future<Output = WsResult<super::queries::StatementAnswer>> + Send;
 
-    /// The newest traces of an experiment (one page).
-    fn search_traces(
+    /// One trace by its request id; `None` until it is logged.
+    fn get_trace(
         &self,
-        experiment_id: &str,
-    ) -> impl Future<Output = WsResult<Vec<super::queries::TraceSummary>>> + Send;
+        request_id: &str,
+    ) -> impl Future<Output = WsResult<Option<super::queries::TraceSummary>>> + Send;
 }

@@ -1,12 +1,13 @@
-//! MLflow trace search (`GET /api/2.0/mlflow/traces`): the trace infos of experiments, newest
-//! first, with their request metadata (where MLflow records the logged model a trace belongs to,
+//! MLflow traces: one trace's info by its request id (`GET /api/2.0/mlflow/traces/{request_id}/info`)
+//! and the search (`GET /api/2.0/mlflow/traces`, the trace infos of experiments, newest first),
+//! with their request metadata (where MLflow records the logged model a trace belongs to,
 //! `mlflow.modelId`) and tags.
 
 use reqwest::Method;
 use serde::Deserialize;
 
 use crate::api::mlflow::Tag;
-use crate::client::Client;
+use crate::client::{Client, encode_segment};
 use crate::error::Result;
 
 /// One trace's info.
@@ -33,12 +34,32 @@ pub struct TraceInfo {
 }
 
 #[derive(Deserialize)]
+struct TraceInfoAnswer {
+    trace_info: TraceInfo,
+}
+
+#[derive(Deserialize)]
 struct TracePage {
     #[serde(default)]
     traces: Vec<TraceInfo>,
 }
 
 impl Client {
+    /// One trace's info; `NotFound` (`RESOURCE_DOES_NOT_EXIST`) until the trace is exported.
+    pub async fn get_trace_info(&self, request_id: &str) -> Result<TraceInfo> {
+        let p = format!("/api/2.0/mlflow/traces/{}/info", encode_segment(request_id));
+        let answer: TraceInfoAnswer = self
+            .json(
+                Method::GET,
+                "/api/2.0/mlflow/traces/{request_id}/info",
+                &p,
+                &[],
+                None,
+            )
+            .await?;
+        Ok(answer.trace_info)
+    }
+
     /// The newest `max_results` traces of `experiment_id` (one page).
     pub async fn search_traces(
         &self,

@@ -1,9 +1,10 @@
-//! MLflow trace search (`GET /api/2.0/mlflow/traces`) over the traces the apps' chat calls log
+//! MLflow traces: one trace's info (`GET /api/2.0/mlflow/traces/{request_id}/info`) and the
+//! search (`GET /api/2.0/mlflow/traces`) over the traces the apps' chat calls log
 //! (see [`crate::gateway`]). Each trace carries the app's logged model as request metadata
 //! `mlflow.modelId` (and the tag of the same name). Filters: none, or `request_id = '<id>'`
 //! (also `attributes.request_id`); others are refused rather than ignored.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -87,4 +88,20 @@ pub async fn search(State(s): State<SharedState>, RawQuery(q): RawQuery) -> ApiR
         answer["next_page_token"] = json!(n);
     }
     Ok(ok(answer))
+}
+
+/// `GET /api/2.0/mlflow/traces/{request_id}/info`: 404 `RESOURCE_DOES_NOT_EXIST` for a trace
+/// not logged (yet).
+pub async fn info(
+    State(s): State<SharedState>,
+    Path(request_id): Path<String>,
+) -> ApiResult<Response> {
+    let world = s.world();
+    let trace = world
+        .observability
+        .traces
+        .iter()
+        .find(|t| t.request_id == request_id)
+        .ok_or_else(|| ApiError::not_found(format!("Trace with ID {request_id} not found.")))?;
+    Ok(ok(json!({"trace_info": trace_json(trace)})))
 }

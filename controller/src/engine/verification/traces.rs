@@ -11,9 +11,6 @@ use crate::engine::queries::TraceSummary;
 use crate::engine::verification::post_check::{self, Check, Look};
 use crate::engine::workspace::Workspace;
 
-/// How many of the newest trace ids a "not found" message shows.
-const SHOWN_TRACES: usize = 5;
-
 /// Whether the check applies to the release: an app, a chat check, a declared tracing block.
 pub fn applies(ctx: &crate::engine::context::ReleaseContext) -> bool {
     ctx.spec.app.is_some()
@@ -25,7 +22,7 @@ pub fn applies(ctx: &crate::engine::context::ReleaseContext) -> bool {
         && ctx.target.tracing.is_some()
 }
 
-/// The experiment the traces are searched in: the declared one, else the deployment
+/// The experiment the trace must be logged to: the declared one, else the deployment
 /// experiment (known once the deployment step resolved it).
 pub fn experiment<W, C>(pass: &Pass<'_, W, C>) -> Option<String> {
     pass.ctx
@@ -36,24 +33,16 @@ pub fn experiment<W, C>(pass: &Pass<'_, W, C>) -> Option<String> {
         .or_else(|| pass.status.experiment_id.clone())
 }
 
-/// Judges the search's answer (pure).
-pub fn judge(traces: &[TraceSummary], trace: &str, experiment: &str, model_id: &str) -> Look {
-    match traces.iter().find(|t| t.request_id == trace) {
+/// Judges the trace as read by its request id (pure): it must be logged to `experiment` and
+/// carry the released logged model.
+pub fn judge(found: Option<&TraceSummary>, trace: &str, experiment: &str, model_id: &str) -> Look {
+    match found {
         None => Look::Missing(format!(
-            "expected trace {trace} in experiment {experiment}, saw {}",
-            if traces.is_empty() {
-                "no traces".to_string()
-            } else {
-                format!(
-                    "[{}]",
-                    traces
-                        .iter()
-                        .take(SHOWN_TRACES)
-                        .map(|t| t.request_id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
+            "expected trace {trace} in experiment {experiment}, but it is not logged"
+        )),
+        Some(t) if t.experiment_id != experiment => Look::Wrong(format!(
+            "trace {trace} was logged to experiment {}, not the tracing experiment {experiment}",
+            t.experiment_id
         )),
         Some(t) if t.model_id.as_deref() == Some(model_id) => Look::Found(format!(
             "trace {trace} in experiment {experiment} carries mlflow.modelId {model_id}"
@@ -106,12 +95,10 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             "the chat call returned no trace request id, so its trace cannot be found".into(),
         ),
         (_, None) => Look::Wrong("the released logged model id is not known".into()),
-        (Some(trace), Some(model_id)) => match pass.ws.search_traces(&experiment).await {
-            Ok(traces) => judge(&traces, trace, &experiment, model_id),
+        (Some(trace), Some(model_id)) => match pass.ws.get_trace(trace).await {
+            Ok(found) => judge(found.as_ref(), trace, &experiment, model_id),
             Err(e) if e.kind.is_transient() => return StepResult::from_workspace(&e),
-            Err(e) => Look::Wrong(format!(
-                "the trace search of experiment {experiment} failed: {e}"
-            )),
+            Err(e) => Look::Wrong(format!("reading trace {trace} failed: {e}")),
         },
     };
     let verdict = post_check::decide(look, post_check::elapsed(&record, pass.now()));
@@ -131,25 +118,25 @@ mod tests {
     }
 
     #[test]
-    fn the_trace_must_be_there_and_carry_the_model() {
+    fn the_trace_must_be_there_in_the_experiment_and_carry_the_model() {
         let m = "m-1";
         assert!(matches!(
-            judge(&[t("tr-1", Some(m))], "tr-1", "1", m),
+            judge(Some(&t("tr-1", Some(m))), "tr-1", "1", m),
             Look::Found(_)
         ));
-        match judge(&[t("tr-1", None)], "tr-1", "1", m) {
+        match judge(Some(&t("tr-1", None)), "tr-1", "1", m) {
             Look::Wrong(w) => assert!(w.contains("carry mlflow.modelId m-1, saw none"), "{w}"),
             other => panic!("{other:?}"),
         }
-        match judge(&[t("tr-2", Some(m))], "tr-1", "1", m) {
-            Look::Missing(w) => assert!(
-                w.contains("expected trace tr-1") && w.contains("[tr-2]"),
-                "{w}"
-            ),
+        match judge(Some(&t("tr-1", Some(m))), "tr-1", "2", m) {
+            Look::Wrong(w) => assert!(w.contains("logged to experiment 1, not"), "{w}"),
             other => panic!("{other:?}"),
         }
-        match judge(&[], "tr-1", "1", m) {
-            Look::Missing(w) => assert!(w.contains("saw no traces"), "{w}"),
+        match judge(None, "tr-1", "1", m) {
+            Look::Missing(w) => assert!(
+                w.contains("expected trace tr-1") && w.contains("not logged"),
+                "{w}"
+            ),
             other => panic!("{other:?}"),
         }
     }
