@@ -16,7 +16,10 @@ use agentrelease::cli::pacing::{Pacing, Progress};
 use agentrelease::databricks_adapter::ClientWorkspace;
 use agentrelease::engine::{self, Identity, Mode, Outcome, SystemClock};
 use agentrelease_api::{AgentRelease, ReleaseTarget};
-use agentrelease_sim::{FaultAction, FaultRule, Seed, SimConfig, SimControl, Simulator};
+use agentrelease_sim::{
+    CALL_LOG_CAPACITY, FaultAction, FaultRule, READ_ONLY_POSTS, Seed, SimConfig, SimControl,
+    Simulator,
+};
 
 fn samples() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/samples")
@@ -62,21 +65,37 @@ async fn drive(
     }
 }
 
+/// All calls and the writes among them, from the simulator's per-route counters (the call log
+/// keeps only the newest calls; the counters are never truncated).
 fn calls(c: &SimControl) -> (usize, usize) {
-    let all = c.calls();
-    let writes = all.iter().filter(|r| r.is_write()).count();
-    (all.len(), writes)
+    let mut all = 0;
+    let mut writes = 0;
+    for (key, counter) in c.counters() {
+        let total = usize::try_from(counter.total).unwrap_or(usize::MAX);
+        all += total;
+        let (method, route) = key.split_once(' ').unwrap_or((key.as_str(), ""));
+        if !matches!(method, "GET" | "HEAD") && !READ_ONLY_POSTS.contains(&route) {
+            writes += total;
+        }
+    }
+    (all, writes)
 }
 
 /// The fewest calls that could do what the run did: every call that is not a plain read, and
 /// each object read once (a poll of a long operation, a read-back, a second read of the same
 /// object in one pass all count as extra).
-fn minimum_calls(c: &SimControl) -> usize {
+/// `None` when the run made more calls than the call log keeps.
+fn minimum_calls(c: &SimControl, made: usize) -> Option<usize> {
+    let log = c.calls();
+    if log.len() < made {
+        return None;
+    }
     let mut read = std::collections::HashSet::new();
-    c.calls()
-        .iter()
-        .filter(|r| r.method != "GET" || read.insert((r.path.clone(), r.query.clone())))
-        .count()
+    Some(
+        log.iter()
+            .filter(|r| r.method != "GET" || read.insert((r.path.clone(), r.query.clone())))
+            .count(),
+    )
 }
 
 /// Every call of the run in order (`BENCH_CALLS=1`): method, route and status, to see where a
@@ -164,7 +183,7 @@ async fn run(
         println!("not ready: {count} x {why}");
     }
     let (fresh_calls, fresh_writes) = calls(&c);
-    let minimum = minimum_calls(&c);
+    let minimum = minimum_calls(&c, fresh_calls);
     if std::env::var_os("BENCH_CALLS").is_some() {
         print_calls(&c);
     }
@@ -186,11 +205,13 @@ async fn run(
     }
     let per = |x: usize| x as f64 / n as f64;
     println!(
-        "releases={n} latency={latency_ms}ms ready={ready} wall={:.1}s per_release_calls={:.1} (writes {:.1}; each object read once: {:.1}) full_check={:.1} (writes {}) quick_check={:.1} (writes {}) peak_rss={:.0}MiB",
+        "releases={n} latency={latency_ms}ms ready={ready} wall={:.1}s per_release_calls={:.1} (writes {:.1}; each object read once: {}) full_check={:.1} (writes {}) quick_check={:.1} (writes {}) peak_rss={:.0}MiB",
         wall.as_secs_f64(),
         per(fresh_calls),
         per(fresh_writes),
-        per(minimum),
+        minimum
+            .map(|m| format!("{:.1}", per(m)))
+            .unwrap_or_else(|| format!("n/a, over the call log's {CALL_LOG_CAPACITY}")),
         per(converged[0].0),
         converged[0].1,
         per(converged[1].0),

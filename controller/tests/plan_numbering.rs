@@ -254,8 +254,12 @@ async fn a_noted_plan_whose_upload_never_happened_is_written_under_the_same_numb
         expected,
         "one plan, under the noted number"
     );
-    // Found from the note: no plan was searched, the volume not even listed.
-    assert_eq!(plan_reads(&h), Vec::<String>::new());
+    // Found from the note: only the noted plan was read (did its upload go out?), no other
+    // plan was searched, the volume not even listed.
+    assert_eq!(
+        plan_reads(&h),
+        vec![format!("/api/2.0/fs/files{PLANS}v{next}/plan.md")]
+    );
     assert!(
         !h.control()
             .calls()

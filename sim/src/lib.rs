@@ -27,7 +27,7 @@ pub mod shared;
 pub mod world;
 
 pub use api::tasks::{TaskOutcome, TaskScript};
-pub use calls::{CallRecord, RouteCounter};
+pub use calls::{CALL_LOG_CAPACITY, CallRecord, READ_ONLY_POSTS, RouteCounter};
 pub use control::{ControlError, SimControl};
 pub use faults::{FaultAction, FaultRule};
 pub use seed::{Seed, SeedError};

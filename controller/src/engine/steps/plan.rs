@@ -60,6 +60,26 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         )
         .await;
     }
+    // Noted before its upload: read first, as a run without status (`apply` from CI) finds
+    // it there after every successful release, and only upload when it is missing.
+    if let Some(entry) = noted_entry.as_ref() {
+        match pass.ws.read_file(&entry.path, MAX_PLAN_BYTES).await {
+            Ok(Some(bytes)) if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) => {
+                note_taken(pass, entry.version);
+                return record(
+                    pass,
+                    entry.version,
+                    entry.path.clone(),
+                    entry.alias_from,
+                    true,
+                )
+                .await;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind == WorkspaceErrorKind::TooLarge => {}
+            Err(e) => return StepResult::from_workspace(&e),
+        }
+    }
     // Plans read by the marker scan, so the numbering below does not read them again.
     let mut present = std::collections::BTreeSet::new();
     let mut listed = None;
@@ -98,8 +118,8 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     };
     // The promotion right after this step decides on the same read.
     pass.seen.alias = Some(alias_from);
-    // The version noted last time is tried again (uploaded with its answer lost, or not at
-    // all); otherwise the next free one.
+    // The version noted last time is tried again (its upload failed or never went out);
+    // otherwise the next free one.
     let mut next = match noted_entry.as_ref() {
         Some(entry) => entry.version,
         None => match first_free(pass, listed, &present).await {
