@@ -475,6 +475,11 @@ impl Client {
                 self.inner.tokens.invalidate().await;
                 continue;
             }
+            // The workspace says it is overloaded: every request of this client (this
+            // workspace) waits, not only this one; other workspaces' clients are untouched.
+            if let Some(wait) = overload_hold(status, retry_after) {
+                self.inner.limiter.hold(wait).await;
+            }
             let worth = match (outcome, status) {
                 (Outcome::ConnectionError, _) => !unknown_outcome,
                 (_, Some(s)) => retryable_status(s),
@@ -625,6 +630,19 @@ pub fn encode_path(path: &str) -> String {
         .join("/")
 }
 
+/// How long the whole client waits after an answer: a 429 for its `Retry-After` (one second
+/// without one), a 503 only when it carries a `Retry-After`; nothing for any other answer.
+pub(crate) fn overload_hold(
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+) -> Option<Duration> {
+    match status {
+        Some(429) => Some(retry_after.unwrap_or(Duration::from_secs(1))),
+        Some(503) => retry_after,
+        _ => None,
+    }
+}
+
 /// Whether a request may be sent again after its answer was lost: reads, and writes that set a
 /// whole value (PUT, PATCH) or only ensure something exists. A POST that creates, or a DELETE,
 /// is not repeated blindly.
@@ -643,6 +661,18 @@ pub(crate) fn repeatable(method: &Method, route: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_overload_answers_hold_the_client() {
+        let s = |n| Some(Duration::from_secs(n));
+        assert_eq!(overload_hold(Some(429), s(7)), s(7));
+        assert_eq!(overload_hold(Some(429), None), s(1));
+        assert_eq!(overload_hold(Some(503), s(3)), s(3));
+        assert_eq!(overload_hold(Some(503), None), None);
+        for other in [Some(500), Some(404), Some(200), None] {
+            assert_eq!(overload_hold(other, s(5)), None, "{other:?}");
+        }
+    }
+
     #[test]
     fn only_reads_and_whole_value_writes_are_repeated_after_a_lost_answer() {
         use super::repeatable;

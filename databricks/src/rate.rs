@@ -1,9 +1,15 @@
-//! A token-bucket rate limit per client (shared by its clones).
+//! A token-bucket rate limit per client (shared by its clones), which also holds every
+//! request of the client back when the workspace says it is overloaded (429, `Retry-After`):
+//! one client is one workspace, so a throttling workspace slows only its own requests.
 
 use std::time::Duration;
 
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+
+/// The longest hold a workspace's `Retry-After` can impose on its client (a hostile or
+/// mistaken `Retry-After: 86400` does not stop a workspace's releases for a day).
+pub const MAX_HOLD: Duration = Duration::from_secs(60);
 
 /// Requests per second with a burst of one second's worth. Each request is given its own
 /// slot when it asks (first come, first served) and sleeps once until it, so a thousand
@@ -47,6 +53,16 @@ impl RateLimiter {
             tokio::time::sleep_until(at).await;
         }
     }
+
+    /// Holds every request not yet given a slot until `wait` from now (at most [`MAX_HOLD`]);
+    /// the burst saved while idle is gone. A hold never shortens the queue already waiting.
+    pub async fn hold(&self, wait: Duration) {
+        let until = Instant::now() + wait.min(MAX_HOLD);
+        let mut next = self.next.lock().await;
+        if *next < until {
+            *next = until;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -62,6 +78,31 @@ mod tests {
         }
         let waited = start.elapsed();
         assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_stops_every_request_until_it_ends_then_the_rate_resumes() {
+        let limiter = RateLimiter::new(10);
+        let start = tokio::time::Instant::now();
+        limiter.hold(Duration::from_secs(2)).await;
+        // The burst saved while idle does not jump the hold.
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(2100));
+        // A shorter hold does not let anyone ahead of the queue.
+        limiter.hold(Duration::from_millis(10)).await;
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(2200));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_retry_after_holds_at_most_a_minute() {
+        let limiter = RateLimiter::new(10);
+        let start = tokio::time::Instant::now();
+        limiter.hold(Duration::from_secs(86_400)).await;
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), MAX_HOLD);
     }
 
     #[tokio::test(start_paused = true)]
