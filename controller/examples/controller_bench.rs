@@ -8,10 +8,11 @@
 //! suspended (the sample release with `policy.suspend: true`), so the figure is the controller's
 //! own cost — watch, cache, reconcile, status write — and not a workspace's. The benchmark
 //! installs the CRDs, creates the objects in namespaces `ar-bench-<i>` (1,000 releases each),
-//! starts the controller binary as a separate process, watches until every release has a status
-//! for its generation, samples the controller's resident memory from `/proc`, waits 20 s more to
-//! see the steady state, then stops the controller and deletes the namespaces. It prints one
-//! line per figure. See docs/benchmarks.md for the figures on the reference machine.
+//! lists them in its own watch, starts the controller binary as a separate process, watches
+//! until every release has a status for its generation, samples the controller's resident
+//! memory from `/proc`, reports the CPU time of the controller and (when they run on this
+//! machine) of the API server and etcd, waits 20 s more to see the steady state, then stops
+//! the controller and deletes the namespaces. It prints one line per figure. See docs/benchmarks.md for the figures on the reference machine.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::{Client, Config, ResourceExt};
 use serde_json::{Value, json};
 
@@ -73,6 +74,33 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    // The benchmark's own watch lists every release before the controller starts, so its
+    // initial list is not counted against the controller.
+    let all: Api<AgentRelease> = Api::all(client.clone());
+    let cfg = watcher::Config::default().labels("agentrelease-bench=true");
+    let mut stream = watcher::watcher(all, cfg).boxed();
+    let mut done: HashSet<String> = HashSet::new();
+    let mut listed = 0usize;
+    loop {
+        match stream.try_next().await? {
+            Some(watcher::Event::InitApply(_)) => listed += 1,
+            Some(watcher::Event::InitDone) => break,
+            Some(_) => {}
+            None => anyhow::bail!("the watch ended before its initial list"),
+        }
+    }
+    println!("the benchmark's watch listed {listed} releases");
+
+    // CPU time of the API server and etcd, when they run on this machine (the loopback kit).
+    let servers: Vec<(String, u32)> = ["kube-apiserver", "etcd"]
+        .iter()
+        .filter_map(|name| pid_of(name).map(|pid| (name.to_string(), pid)))
+        .collect();
+    let servers_before: Vec<f64> = servers
+        .iter()
+        .map(|(_, pid)| cpu_seconds(*pid).unwrap_or(0.0))
+        .collect();
+
     let mut child = std::process::Command::new(&binary)
         .arg("controller")
         .args(["--metrics-addr", "127.0.0.1:0"])
@@ -90,10 +118,6 @@ async fn main() -> anyhow::Result<()> {
         controller_flags.join(" ")
     );
 
-    let all: Api<AgentRelease> = Api::all(client.clone());
-    let cfg = watcher::Config::default().labels("agentrelease-bench=true");
-    let mut stream = watcher::watcher(all, cfg).applied_objects().boxed();
-    let mut done: HashSet<String> = HashSet::new();
     let mut peak_rss = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_report = Instant::now();
@@ -101,7 +125,10 @@ async fn main() -> anyhow::Result<()> {
     while done.len() < releases {
         tokio::select! {
             item = stream.try_next() => {
-                let Some(r) = item? else { break };
+                let Some(event) = item? else { break };
+                let (watcher::Event::Apply(r) | watcher::Event::InitApply(r)) = event else {
+                    continue;
+                };
                 let generation = r.metadata.generation;
                 let has_status = r.status.as_ref().is_some_and(|s| s.observed_generation.is_some()
                     && s.observed_generation == generation);
@@ -129,6 +156,23 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "peak RSS while writing them: {} MiB",
         peak_rss.max(rss_kib(pid).unwrap_or(0)) / 1024
+    );
+    let mut cpu = vec![format!(
+        "controller {:.1} s",
+        cpu_seconds(pid).unwrap_or(0.0)
+    )];
+    for ((name, server), before) in servers.iter().zip(&servers_before) {
+        let used = cpu_seconds(*server).unwrap_or(0.0) - before;
+        cpu.push(format!(
+            "{name} {used:.1} s ({:.1} ms per release)",
+            used * 1000.0 / releases as f64
+        ));
+    }
+    println!(
+        "CPU time until then ({:.1} s of wall time on {} cores): {}",
+        first_status.as_secs_f64(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu.join(", ")
     );
     let settle = Instant::now();
     while settle.elapsed() < Duration::from_secs(20) {
@@ -278,4 +322,25 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 fn hwm_kib(pid: u32) -> Option<u64> {
     proc_status_kib(pid, "VmHWM:")
+}
+
+/// The pid of a process of this machine named `name` (its `comm`), if there is one.
+fn pid_of(name: &str) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            (comm.trim() == name).then_some(pid)
+        })
+}
+
+/// User plus system CPU seconds a process has used (`/proc/PID/stat`, clock ticks of 1/100 s,
+/// the Linux default).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }

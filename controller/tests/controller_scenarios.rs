@@ -231,6 +231,7 @@ async fn harness_with_target(
         slots: Arc::new(WorkspaceSlots::new(4)),
         approvals: approval_store,
         newer_polls: Arc::new(Default::default()),
+        written: Arc::new(Default::default()),
     });
     Harness {
         ctx,

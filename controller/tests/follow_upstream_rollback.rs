@@ -46,19 +46,6 @@ fn served(endpoint: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn deployed_model_id(app: &Value) -> Option<String> {
-    let deployment = if app["pending_deployment"].is_object() {
-        &app["pending_deployment"]
-    } else {
-        &app["active_deployment"]
-    };
-    deployment["env_vars"].as_array().and_then(|env| {
-        env.iter()
-            .find(|e| e["name"] == "MLFLOW_ACTIVE_MODEL_ID")
-            .and_then(|e| e["value"].as_str().map(str::to_string))
-    })
-}
-
 #[tokio::test]
 async fn prod_released_over_a_previous_release_goes_back_to_it_whole() {
     let mut h = harness().await;

@@ -35,19 +35,6 @@ fn served(endpoint: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn deployed_model_id(app: &Value) -> Option<String> {
-    let deployment = if app["pending_deployment"].is_object() {
-        &app["pending_deployment"]
-    } else {
-        &app["active_deployment"]
-    };
-    deployment["env_vars"].as_array().and_then(|env| {
-        env.iter()
-            .find(|e| e["name"] == "MLFLOW_ACTIVE_MODEL_ID")
-            .and_then(|e| e["value"].as_str().map(str::to_string))
-    })
-}
-
 #[tokio::test]
 async fn a_failed_verification_restores_the_last_good_release_whole_and_a_fresh_run_keeps_holding()
 {

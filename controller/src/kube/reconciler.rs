@@ -58,6 +58,8 @@ pub struct Context<F: WorkspaceFactory> {
     pub approvals: Store<DeserializeGuard<agentrelease_api::AgentReleaseApproval>>,
     /// When each release's registered model was last polled for newer versions.
     pub newer_polls: Arc<super::approvals::NewerPolls>,
+    /// This process's status writes not yet seen back through the watch.
+    pub written: Arc<status::Written>,
 }
 
 /// Why a reconcile failed (it is retried with per-object backoff).
@@ -521,7 +523,8 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
         new_status.last_handled_reconcile_at = Some(requested.clone());
     }
     let api: Api<AgentRelease> = Api::namespaced(ctx.client.clone(), &ns);
-    status::write(&api, &name, subject.old, &new_status)
+    let uid = release.uid().unwrap_or_default();
+    status::write(&api, &name, &uid, subject.old, &new_status, &ctx.written)
         .await
         .map_err(ReconcileError::Kube)?;
 

@@ -435,6 +435,8 @@ async fn run_release_controller<F: WorkspaceFactory>(
     // Releases deleted without a finalizer are never reconciled again: forget their phase.
     let newer_polls = Arc::new(super::approvals::NewerPolls::default());
     let polls = newer_polls.clone();
+    let written = Arc::new(super::status::Written::default());
+    let in_flight = written.clone();
     let (metrics, live) = (parts.metrics.clone(), release_store.clone());
     let prune = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -447,6 +449,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
                 .collect();
             metrics.retain_releases(|key| keys.contains(key));
             polls.retain(|key| keys.contains(key));
+            in_flight.prune(std::time::Instant::now());
         }
     });
 
@@ -468,6 +471,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
         slots: Arc::new(WorkspaceSlots::new(parts.args.workspace_concurrency)),
         approvals: approval_store,
         newer_polls,
+        written,
     });
     tracing::info!(
         scope = scope.as_deref().unwrap_or("all namespaces"),

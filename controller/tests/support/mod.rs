@@ -331,3 +331,18 @@ impl Harness {
         (outcome, seen.into_inner().unwrap_or_default())
     }
 }
+
+/// The logged model id an app serves (`MLFLOW_ACTIVE_MODEL_ID` of its pending deployment, or
+/// of its active one when none is pending), as the simulator reports the app.
+pub fn deployed_model_id(app: &serde_json::Value) -> Option<String> {
+    let deployment = if app["pending_deployment"].is_object() {
+        &app["pending_deployment"]
+    } else {
+        &app["active_deployment"]
+    };
+    deployment["env_vars"].as_array().and_then(|env| {
+        env.iter()
+            .find(|e| e["name"] == "MLFLOW_ACTIVE_MODEL_ID")
+            .and_then(|e| e["value"].as_str().map(str::to_string))
+    })
+}

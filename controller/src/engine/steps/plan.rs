@@ -49,35 +49,21 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         .as_ref()
         .and_then(|r| r.plan.clone())
         .filter(|p| p.marker == marker);
-    // Noted after its upload (by earlier versions): it is there.
-    if let Some(entry) = noted_entry.as_ref().filter(|e| !e.pending) {
-        return record(
-            pass,
-            entry.version,
-            entry.path.clone(),
-            entry.alias_from,
-            true,
-        )
-        .await;
-    }
-    // Noted before its upload: read first, as a run without status (`apply` from CI) finds
-    // it there after every successful release, and only upload when it is missing.
+    // Noted after its upload (by earlier versions): it is there. Noted before its upload:
+    // read first, as a run without status (`apply` from CI) finds it there after every
+    // successful release, and upload only when it is missing.
     if let Some(entry) = noted_entry.as_ref() {
-        match pass.ws.read_file(&entry.path, MAX_PLAN_BYTES).await {
-            Ok(Some(bytes)) if plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker) => {
-                note_taken(pass, entry.version);
-                return record(
-                    pass,
-                    entry.version,
-                    entry.path.clone(),
-                    entry.alias_from,
-                    true,
-                )
-                .await;
-            }
-            Ok(_) => {}
-            Err(e) if e.kind == WorkspaceErrorKind::TooLarge => {}
-            Err(e) => return StepResult::from_workspace(&e),
+        let there = !entry.pending
+            || match pass.ws.read_file(&entry.path, MAX_PLAN_BYTES).await {
+                Ok(Some(bytes)) => plan_doc::has_marker(&String::from_utf8_lossy(&bytes), &marker),
+                Ok(None) => false,
+                Err(e) if e.kind == WorkspaceErrorKind::TooLarge => false,
+                Err(e) => return StepResult::from_workspace(&e),
+            };
+        if there {
+            note_taken(pass, entry.version);
+            let (version, path, alias_from) = (entry.version, entry.path.clone(), entry.alias_from);
+            return record(pass, version, path, alias_from, true).await;
         }
     }
     // Plans read by the marker scan, so the numbering below does not read them again.
