@@ -524,7 +524,7 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
     }
     let api: Api<AgentRelease> = Api::namespaced(ctx.client.clone(), &ns);
     let uid = release.uid().unwrap_or_default();
-    status::write(&api, &name, &uid, subject.old, &new_status, &ctx.written)
+    let written = status::write(&api, &name, &uid, subject.old, &new_status, &ctx.written)
         .await
         .map_err(ReconcileError::Kube)?;
 
@@ -569,6 +569,10 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
         "progressing"
     };
     match outcome.requeue {
+        Requeue::After(delay) if written == status::StatusWrite::Deferred => Ok(Finished::Next {
+            action: Action::requeue(delay.min(status::DEFER)),
+            label,
+        }),
         Requeue::After(delay) => Ok(Finished::Next {
             action: Action::requeue(delay),
             label,

@@ -1,6 +1,6 @@
 //! Writing status with server-side apply under one field manager: the whole status each time,
-//! never a read-modify-write; only when something changed, and not again while the cache has
-//! not yet brought back this process's own last write.
+//! never a read-modify-write; only when something changed, and never from a cache that has not
+//! yet brought back this process's own last write (that reconcile looks again shortly).
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -28,10 +28,26 @@ pub fn status_patch(status: &AgentReleaseStatus) -> Value {
 /// it, whatever the cache shows is the truth again.
 pub const IN_FLIGHT: Duration = Duration::from_secs(60);
 
+/// How soon a reconcile whose status was not written, because it started from a cache older
+/// than this process's own last write, looks again.
+pub const DEFER: Duration = Duration::from_secs(2);
+
+/// What [`write`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusWrite {
+    /// The status was applied.
+    Written,
+    /// The cache already shows this status.
+    Unchanged,
+    /// Not written: the cache still shows the status from before this process's last write
+    /// of it, so this status was decided on stale input; look again after [`DEFER`].
+    Deferred,
+}
+
 /// The statuses this process wrote that the watch may not have brought back yet, per release
 /// uid: a release queued again in the meantime (its ReleaseTarget changed, say) would
-/// otherwise see the status from before the write and write the same status a second time.
-/// Each entry is two hashes, so a fleet of 10,000 releases costs well under a megabyte.
+/// otherwise decide from the status before the write and write a second one, its timestamps
+/// newer. Each entry is two hashes, so a fleet of 10,000 releases costs well under a megabyte.
 #[derive(Debug, Default)]
 pub struct Written {
     last: Mutex<HashMap<String, Entry>>,
@@ -47,10 +63,10 @@ struct Entry {
 }
 
 impl Written {
-    /// Whether writing `new` now repeats this process's own write that the cache has not
-    /// shown yet (it still shows the status that write replaced). A status changed by anyone
-    /// else since, or an entry older than [`IN_FLIGHT`], repeats nothing.
-    fn repeats(&self, uid: &str, current: u64, new: u64, now: Instant) -> bool {
+    /// Whether the cache is older than this process's own last write for `uid` (it still
+    /// shows the status that write replaced). A status changed by anyone else since, or an
+    /// entry older than [`IN_FLIGHT`], is the truth again.
+    fn stale(&self, uid: &str, current: u64, now: Instant) -> bool {
         let Ok(mut last) = self.last.lock() else {
             return false;
         };
@@ -60,7 +76,7 @@ impl Written {
                 last.remove(uid);
                 false
             }
-            Some(e) => current == e.over && new == e.wrote,
+            Some(e) => current == e.over,
             None => false,
         }
     }
@@ -93,8 +109,8 @@ fn fingerprint(status: Option<&AgentReleaseStatus>) -> u64 {
     h.finish()
 }
 
-/// Applies `status` unless it equals `current` (the cache's) or repeats this process's own
-/// write still on its way back; returns whether it wrote.
+/// Applies `status` unless it equals `current` (the cache's), or `current` is older than this
+/// process's own last write of the release.
 pub async fn write(
     api: &Api<AgentRelease>,
     name: &str,
@@ -102,19 +118,19 @@ pub async fn write(
     current: Option<&AgentReleaseStatus>,
     status: &AgentReleaseStatus,
     written: &Written,
-) -> Result<bool, kube::Error> {
+) -> Result<StatusWrite, kube::Error> {
     if current == Some(status) {
-        return Ok(false);
+        return Ok(StatusWrite::Unchanged);
     }
-    let (over, new) = (fingerprint(current), fingerprint(Some(status)));
-    if written.repeats(uid, over, new, Instant::now()) {
-        return Ok(false);
+    let over = fingerprint(current);
+    if written.stale(uid, over, Instant::now()) {
+        return Ok(StatusWrite::Deferred);
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
     api.patch_status(name, &params, &Patch::Apply(status_patch(status)))
         .await?;
-    written.wrote(uid, over, new, Instant::now());
-    Ok(true)
+    written.wrote(uid, over, fingerprint(Some(status)), Instant::now());
+    Ok(StatusWrite::Written)
 }
 
 #[cfg(test)]
@@ -122,16 +138,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_own_write_not_yet_seen_is_not_repeated() {
+    fn a_cache_older_than_an_own_write_is_stale() {
         let w = Written::default();
         let t0 = Instant::now();
         w.wrote("u1", 1, 2, t0);
-        // The cache still shows the status before the write: the same status is not
-        // written again, another one is.
-        assert!(w.repeats("u1", 1, 2, t0));
-        assert!(!w.repeats("u1", 1, 3, t0));
+        // The cache still shows the status before the write: whatever was decided from it
+        // is not written.
+        assert!(w.stale("u1", 1, t0));
         // Other releases are not affected.
-        assert!(!w.repeats("u2", 1, 2, t0));
+        assert!(!w.stale("u2", 1, t0));
     }
 
     #[test]
@@ -139,23 +154,17 @@ mod tests {
         let w = Written::default();
         let t0 = Instant::now();
         w.wrote("u1", 1, 2, t0);
-        assert!(!w.repeats("u1", 2, 2, t0), "back through the watch");
-        assert!(!w.repeats("u1", 1, 2, t0), "the entry is gone once seen");
+        assert!(!w.stale("u1", 2, t0), "back through the watch");
+        assert!(!w.stale("u1", 1, t0), "the entry is gone once seen");
         w.wrote("u1", 1, 2, t0);
-        assert!(
-            !w.repeats("u1", 7, 2, t0),
-            "someone else changed the status"
-        );
+        assert!(!w.stale("u1", 7, t0), "someone else changed the status");
         w.wrote("u1", 1, 2, t0);
-        assert!(
-            !w.repeats("u1", 1, 2, t0 + IN_FLIGHT),
-            "too old to wait for"
-        );
+        assert!(!w.stale("u1", 1, t0 + IN_FLIGHT), "too old to wait for");
         w.wrote("u1", 1, 2, t0);
         w.wrote("u2", 1, 2, t0 + IN_FLIGHT);
         w.prune(t0 + IN_FLIGHT);
-        assert!(!w.repeats("u1", 1, 2, t0), "pruned");
-        assert!(w.repeats("u2", 1, 2, t0 + IN_FLIGHT), "kept");
+        assert!(!w.stale("u1", 1, t0), "pruned");
+        assert!(w.stale("u2", 1, t0 + IN_FLIGHT), "kept");
     }
 
     #[test]
