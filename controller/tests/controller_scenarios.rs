@@ -444,6 +444,32 @@ async fn a_suspended_release_never_touches_the_workspace() {
 }
 
 #[tokio::test]
+async fn a_release_queued_again_before_its_status_came_back_is_not_written_twice() {
+    let mut release = sample_release();
+    release["spec"]["policy"]["suspend"] = json!(true);
+    let h = harness(release, true, settings()).await;
+    // The cache's handle from before the first write, as a release queued again by its
+    // target's change sees it while the watch has not brought its status back yet.
+    let stale = Arc::new(ReleaseHandle::of((*h.stored()).clone()));
+    reconciler::reconcile(stale.clone(), h.ctx.clone())
+        .await
+        .expect("reconcile");
+    assert_eq!(h.seen().len(), 1, "{:?}", h.seen());
+    // Again from the same stale handle: nothing is written, and it looks again soon.
+    let action = reconciler::reconcile(stale, h.ctx.clone())
+        .await
+        .expect("reconcile");
+    assert_eq!(h.seen().len(), 1, "written twice: {:?}", h.seen());
+    assert_eq!(
+        action,
+        kube::runtime::controller::Action::requeue(Duration::from_secs(2))
+    );
+    // From a handle that has its status back, all is as usual: nothing to write.
+    h.reconcile_handle().await.expect("reconcile");
+    assert_eq!(h.seen().len(), 1, "{:?}", h.seen());
+}
+
+#[tokio::test]
 async fn a_new_suspended_release_gets_its_status_in_one_write_and_the_finalizer_when_resumed() {
     let mut release = sample_release();
     release["spec"]["policy"]["suspend"] = json!(true);

@@ -529,7 +529,13 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
         .map_err(ReconcileError::Kube)?;
 
     let reference = release.object_ref(&());
-    for event in &outcome.events {
+    // A reconcile decided from a stale cache repeats the transitions the last one announced.
+    let events: &[_] = if written == status::StatusWrite::Deferred {
+        &[]
+    } else {
+        &outcome.events
+    };
+    for event in events {
         publish(
             &ctx.recorder,
             &reference,
@@ -542,19 +548,21 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
     for step in &outcome.steps {
         ctx.metrics.step(step.step, step.outcome, &step.reason);
     }
-    for event in &outcome.events {
+    for event in events {
         if event.reason == reasons::NEW_MODEL_VERSION {
             ctx.metrics.new_model_version(subject.model);
         }
     }
     ctx.metrics
         .newer_model_versions(&format!("{ns}/{name}"), new_status.newer_versions.len());
-    for (step, seconds) in crate::telemetry::metrics::completed_steps(
-        agentrelease_api::conditions::PIPELINE,
-        subject.old,
-        &new_status,
-    ) {
-        ctx.metrics.step_duration(&step, seconds);
+    if written != status::StatusWrite::Deferred {
+        for (step, seconds) in crate::telemetry::metrics::completed_steps(
+            agentrelease_api::conditions::PIPELINE,
+            subject.old,
+            &new_status,
+        ) {
+            ctx.metrics.step_duration(&step, seconds);
+        }
     }
     let phase = new_status.phase.map(|p| p.as_str());
     ctx.metrics.release_phase(&format!("{ns}/{name}"), phase);
