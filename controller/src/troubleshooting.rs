@@ -135,12 +135,12 @@ pub const ENTRIES: &[Entry] = &[
     },
     Entry {
         reasons: &["AwaitingApproval"],
-        meaning: "`spec.policy.approval` is `Required` and no approval covers exactly this release, N and model version yet; every gate and check passed and nothing was written (phase `AwaitingApproval`); the message lists approvals that did not count (another N or model version) and says when the run reads only the model version tag (`apply`)",
-        action: "approve it: `kubectl agentrelease approve NAME` (an `AgentReleaseApproval`), or set the tag `approval_<target>=Approved` on the model version; see [docs/approval.md](docs/approval.md)",
+        meaning: "an approval is required (by `spec.policy.approval`, the ReleaseTarget's `spec.approval`, or the namespace label `agentops.dev/approval: required`) and none covers exactly this release identity (`status.identity`: N, model version, logged model, signoff, eval summary, prompt version, spec, target) yet; every gate and check passed and nothing was written (phase `AwaitingApproval`); the message lists approvals that did not count (another N, model version or identity: the release changed since) and says when the run reads only the model version tags (`apply`)",
+        action: "approve it: `kubectl agentrelease approve NAME` (an `AgentReleaseApproval` of the current identity), or set the tags `approval_<target>=Approved` and `approval_<target>_identity=<digest>` on the model version; see [docs/approval.md](docs/approval.md)",
     },
     Entry {
         reasons: &["Approved"],
-        meaning: "an approval covers this release, N and model version; who, when, the comment and the source are in `status.approval`, the plan and the audit run",
+        meaning: "an approval covers this release identity; who, when, the comment, the source and the identity are in `status.approval`, the plan and the audit run",
         action: "nothing",
     },
     Entry {

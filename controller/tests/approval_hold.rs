@@ -11,7 +11,7 @@ use agentrelease_api::conditions::{reasons, types};
 use agentrelease_api::promotion_status::ApprovalSource;
 use agentrelease_api::release::ApprovalPolicy;
 use agentrelease_sim::{FaultAction, FaultRule};
-use support::promotion::approval;
+use support::promotion::{approval, identity_of};
 use support::{MODEL, harness, plans, reason};
 
 fn message(outcome: &agentrelease::engine::Outcome, type_: &str) -> String {
@@ -33,10 +33,19 @@ async fn nothing_is_written_until_an_approval_of_exactly_this_n_and_model_versio
     let plans_before = plans(&c).len();
     c.clear_calls();
 
-    // No approval; then approvals of another N and another model version: still waiting.
+    // No approval; then approvals of another N, another model version and another identity:
+    // still waiting.
+    let id = identity_of(&h.pass_with(Some(&[]), false).await);
     let others = [
-        approval("approve-n6", 6, "12", "alice@example.com"),
-        approval("approve-mv11", 7, "11", "alice@example.com"),
+        approval("approve-n6", 6, "12", "alice@example.com", &id),
+        approval("approve-mv11", 7, "11", "alice@example.com", &id),
+        approval(
+            "approve-other",
+            7,
+            "12",
+            "alice@example.com",
+            "fedcba9876543210",
+        ),
     ];
     for approvals in [&[][..], &others[..]] {
         let (outcome, _) = h.run_with(Some(approvals), 5).await;
@@ -62,12 +71,18 @@ async fn nothing_is_written_until_an_approval_of_exactly_this_n_and_model_versio
         m.contains("approve-mv11 approves N=7 model version 11"),
         "{m}"
     );
+    assert!(
+        m.contains(&format!(
+            "approve-other approves identity fedcba9876543210, not {id}"
+        )),
+        "{m}"
+    );
     assert_eq!(c.model_alias(MODEL, "champion"), Some(11));
     assert_eq!(plans(&c).len(), plans_before);
 
     // The approval of N=7 and model version 12: released, the approver recorded everywhere.
     let mut approvals = others.to_vec();
-    approvals.push(approval("approve-v7", 7, "12", "alice@example.com"));
+    approvals.push(approval("approve-v7", 7, "12", "alice@example.com", &id));
     let (outcome, _) = h.run_with(Some(&approvals), 200).await;
     assert!(outcome.is_ready(), "{:?}", outcome.status.conditions);
     assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
@@ -80,6 +95,7 @@ async fn nothing_is_written_until_an_approval_of_exactly_this_n_and_model_versio
         record.comment.as_deref(),
         Some("alice@example.com checked staging")
     );
+    assert_eq!(record.identity.as_deref(), Some(id.as_str()));
 
     let plan_path = outcome.status.plan.as_ref().expect("plan").path.clone();
     let plan = String::from_utf8_lossy(&c.read_file(&plan_path).expect("plan file")).to_string();
@@ -112,7 +128,13 @@ async fn the_model_version_tag_approves_in_a_run_without_a_cluster() {
     let (outcome, _) = h.run_with(None, 5).await;
     assert_eq!(outcome.status.phase, Some(Phase::AwaitingApproval));
     let m = message(&outcome, types::APPROVED);
-    assert!(m.contains("approval_prod=Approved"), "{m}");
+    let id = identity_of(&outcome);
+    assert!(
+        m.contains(&format!(
+            "approval_prod=Approved and approval_prod_identity={id}"
+        )),
+        "{m}"
+    );
     assert!(m.contains("read by the controller"), "{m}");
     // A tag of another value, or on another model version, does not count.
     c.set_model_version_tag(MODEL, 12, "approval_prod", "Pending")
@@ -127,7 +149,13 @@ async fn the_model_version_tag_approves_in_a_run_without_a_cluster() {
     assert!(message(&outcome, types::APPROVED).contains("approval_prod is \"Pending\""));
     assert!(c.writes().is_empty(), "{:?}", c.writes());
 
+    // Approved without naming the identity does not count either.
     c.set_model_version_tag(MODEL, 12, "approval_prod", "Approved")
+        .expect("tag");
+    let outcome = h.pass_with(None, false).await;
+    assert_eq!(outcome.status.phase, Some(Phase::AwaitingApproval));
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    c.set_model_version_tag(MODEL, 12, "approval_prod_identity", &id)
         .expect("tag");
     c.set_model_version_tag(MODEL, 12, "approval_prod_by", "ml-lead@skyloyalty.example")
         .expect("tag");
@@ -222,7 +250,10 @@ async fn plan_stops_at_the_hold_and_lists_what_would_follow_the_approval() {
     assert!(c.writes().is_empty(), "{:?}", c.writes());
 
     // ...and, once approved, starts with the changes plan listed after the hold.
+    let id = identity_of(&outcome);
     c.set_model_version_tag(MODEL, 12, "approval_prod", "Approved")
+        .expect("tag");
+    c.set_model_version_tag(MODEL, 12, "approval_prod_identity", &id)
         .expect("tag");
     let outcome = h.pass(Mode::Apply).await;
     assert!(!outcome.changes.is_empty());
@@ -237,8 +268,8 @@ async fn plan_stops_at_the_hold_and_lists_what_would_follow_the_approval() {
 }
 
 /// `agentrelease apply` on a copy of the samples with `policy.approval: Required`; `tag` adds
-/// `approval_prod=Approved` to model version 12 in the seed.
-fn apply_with_approval(tag: bool) -> std::process::Output {
+/// `approval_prod=Approved` for that identity to model version 12 in the seed.
+fn apply_with_approval(tag: Option<&str>) -> std::process::Output {
     let dir = samples_requiring_approval(tag);
     std::process::Command::new(env!("CARGO_BIN_EXE_agentrelease"))
         .args(["apply", "--no-progress", "-o", "json", "-f"])
@@ -248,8 +279,8 @@ fn apply_with_approval(tag: bool) -> std::process::Output {
 }
 
 /// A copy of the samples (prod alone) with `policy.approval: Required`; `tag` adds
-/// `approval_prod=Approved` to model version 12 in the seed.
-fn samples_requiring_approval(tag: bool) -> tempfile::TempDir {
+/// `approval_prod=Approved` for that identity to model version 12 in the seed.
+fn samples_requiring_approval(tag: Option<&str>) -> tempfile::TempDir {
     let samples = support::samples();
     let dir = tempfile::tempdir().expect("tempdir");
     let release = std::fs::read_to_string(samples.join("agentrelease.yaml"))
@@ -278,10 +309,10 @@ fn samples_requiring_approval(tag: bool) -> tempfile::TempDir {
     let mut seed = std::fs::read_to_string(samples.join("workspace-seed.yaml")).expect("seed");
     let v12 = "                model_id: m-7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b\n";
     assert!(seed.contains(v12));
-    if tag {
+    if let Some(identity) = tag {
         seed = seed.replacen(
             v12,
-            &format!("{v12}                tags: {{approval_prod: Approved, approval_prod_by: ml-lead@skyloyalty.example}}\n"),
+            &format!("{v12}                tags: {{approval_prod: Approved, approval_prod_identity: \"{identity}\", approval_prod_by: ml-lead@skyloyalty.example}}\n"),
             1,
         );
     }
@@ -305,7 +336,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn apply_from_ci_waits_for_the_tag_and_releases_with_it() {
-    let out = apply_with_approval(false);
+    let out = apply_with_approval(None);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -314,8 +345,16 @@ fn apply_from_ci_waits_for_the_tag_and_releases_with_it() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["releases"][0]["phase"], "AwaitingApproval");
+    let identity = doc["releases"][0]["status"]["identity"]["digest"]
+        .as_str()
+        .expect("the identity to approve")
+        .to_string();
 
-    let out = apply_with_approval(true);
+    // Tagged for another identity (the release as it was before an edit): still waiting.
+    let out = apply_with_approval(Some("fedcba9876543210"));
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = apply_with_approval(Some(&identity));
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -326,11 +365,12 @@ fn apply_from_ci_waits_for_the_tag_and_releases_with_it() {
     let approval = &doc["releases"][0]["status"]["approval"];
     assert_eq!(approval["source"], "ModelVersionTag");
     assert_eq!(approval["approvedBy"], "ml-lead@skyloyalty.example");
+    assert_eq!(approval["identity"], serde_json::json!(identity));
 }
 
 #[test]
 fn plan_from_ci_marks_the_changes_that_wait_for_the_approval() {
-    let dir = samples_requiring_approval(false);
+    let dir = samples_requiring_approval(None);
     let plan = |json: bool| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_agentrelease"));
         command.arg("plan");
@@ -371,4 +411,123 @@ fn plan_from_ci_marks_the_changes_that_wait_for_the_approval() {
         changes.iter().all(|c| c["after_approval"] == true),
         "{changes:?}"
     );
+}
+
+/// The sample release approved and Ready; returns the identity it was approved for.
+async fn approved_and_ready(h: &mut support::Harness) -> String {
+    let id = identity_of(&h.pass_with(Some(&[]), false).await);
+    let approvals = [approval("approve-v7", 7, "12", "alice@example.com", &id)];
+    let (outcome, _) = h.run_with(Some(&approvals), 200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.status.conditions);
+    id
+}
+
+#[tokio::test]
+async fn an_edit_after_the_approval_holds_the_release_until_its_new_identity_is_approved() {
+    let mut h = required().await;
+    let c = h.control();
+    let old_id = approved_and_ready(&mut h).await;
+    let old = [approval(
+        "approve-v7",
+        7,
+        "12",
+        "alice@example.com",
+        &old_id,
+    )];
+
+    // An editor changes the app's environment and adds a grant, keeping N and model version.
+    h.release
+        .spec
+        .app
+        .as_mut()
+        .expect("app")
+        .env
+        .push(agentrelease_api::release::EnvVar {
+            name: "FEATURE_FLAGS".into(),
+            value: Some("all-on".into()),
+            value_from: None,
+        });
+    let mut grant = h.release.spec.grants[0].clone();
+    grant.privileges = vec![agentrelease_api::release::Privilege::BROWSE];
+    h.release.spec.grants.push(grant);
+    h.identity.generation = 2;
+    c.clear_calls();
+
+    let outcome = h.pass_with(Some(&old), false).await;
+    assert_eq!(outcome.status.phase, Some(Phase::AwaitingApproval));
+    let new_id = identity_of(&outcome);
+    assert_ne!(new_id, old_id);
+    let m = message(&outcome, types::APPROVED);
+    assert!(
+        m.contains(&format!(
+            "approve-v7 approves identity {old_id}, not {new_id}"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "was for identity {old_id}: the release changed since"
+        )),
+        "{m}"
+    );
+    assert!(outcome.status.approval.is_none());
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+
+    // The new identity approved: the change goes out, under that approval.
+    let mut approvals = old.to_vec();
+    approvals.push(approval(
+        "approve-v7-edit",
+        7,
+        "12",
+        "bob@example.com",
+        &new_id,
+    ));
+    let (outcome, _) = h.run_with(Some(&approvals), 200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.status.conditions);
+    let record = outcome.status.approval.clone().expect("status.approval");
+    assert_eq!(record.reference, "approve-v7-edit");
+    assert_eq!(record.identity.as_deref(), Some(new_id.as_str()));
+    assert!(
+        c.writes().iter().any(|w| w.path.ends_with("/deployments")),
+        "{:?}",
+        c.writes()
+    );
+}
+
+#[tokio::test]
+async fn a_target_that_requires_approval_holds_a_release_that_turned_it_off() {
+    let mut h = harness().await;
+    h.release.spec.policy.approval = ApprovalPolicy::NotRequired;
+    h.target.spec.approval = ApprovalPolicy::Required;
+    let c = h.control();
+    c.clear_calls();
+    let (outcome, _) = h.run_with(Some(&[]), 5).await;
+    assert_eq!(outcome.status.phase, Some(Phase::AwaitingApproval));
+    let m = message(&outcome, types::APPROVED);
+    assert!(
+        m.contains("required by the ReleaseTarget's spec.approval"),
+        "{m}"
+    );
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+
+    let id = identity_of(&outcome);
+    let approvals = [approval("approve-v7", 7, "12", "alice@example.com", &id)];
+    let (outcome, _) = h.run_with(Some(&approvals), 200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.status.conditions);
+}
+
+#[tokio::test]
+async fn the_identity_is_in_status_and_names_what_it_is_made_of() {
+    let mut h = harness().await;
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_ready());
+    let id = outcome.status.identity.clone().expect("status.identity");
+    assert!(agentrelease_api::identity::is_digest(&id.digest), "{id:?}");
+    assert_eq!((id.n, id.model_version), (7, 12));
+    assert_eq!(id.model, MODEL);
+    assert_eq!(
+        id.logged_model_id.as_deref(),
+        Some("m-7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b")
+    );
+    assert!(id.prompt_version.is_some());
 }

@@ -16,9 +16,10 @@ use agentrelease::telemetry::metrics::Metrics;
 use agentrelease_api::{AgentRelease, FINALIZER, ReleaseTarget};
 use agentrelease_sim::{RunningSim, Seed, SimConfig, Simulator};
 use http::{Request, Response};
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::client::Body;
-use kube::core::DeserializeGuard;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{reflector, watcher};
 use serde_json::{Value, json};
@@ -174,6 +175,8 @@ struct Harness {
     _server: tokio::task::JoinHandle<()>,
     /// The cache of AgentReleases (other releases the reconciled one may require).
     releases: Mutex<reflector::store::Writer<ReleaseHandle>>,
+    /// The cache of namespaces (their labels).
+    namespaces: Mutex<reflector::store::Writer<PartialObjectMeta<Namespace>>>,
 }
 
 async fn harness(release: Value, with_secret: bool, settings: Settings) -> Harness {
@@ -210,6 +213,8 @@ async fn harness_with_target(
     let (releases, releases_writer) = reflector::store::<ReleaseHandle>();
     let metrics = Arc::new(Metrics::new());
     let (approval_store, approvals) = reflector::store();
+    let (namespace_store, mut namespaces) = reflector::store();
+    namespaces.apply_watcher_event(&watcher::Event::Apply(namespace(&[])));
     let ctx = Arc::new(Context {
         client: client.clone(),
         recorder: Recorder::new(
@@ -232,6 +237,7 @@ async fn harness_with_target(
         approvals: approval_store,
         newer_polls: Arc::new(Default::default()),
         written: Arc::new(Default::default()),
+        namespaces: namespace_store,
     });
     Harness {
         ctx,
@@ -240,7 +246,23 @@ async fn harness_with_target(
         sim,
         _server: server,
         releases: Mutex::new(releases_writer),
+        namespaces: Mutex::new(namespaces),
     }
+}
+
+/// The release's namespace with `labels`, as the namespace cache holds it.
+fn namespace(labels: &[(&str, &str)]) -> PartialObjectMeta<Namespace> {
+    let mut ns = PartialObjectMeta::<Namespace>::default();
+    ns.metadata.name = Some(NS.into());
+    if !labels.is_empty() {
+        ns.metadata.labels = Some(
+            labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+    }
+    ns
 }
 
 impl Harness {
@@ -275,6 +297,21 @@ impl Harness {
             .iter()
             .find(|c| c["type"] == type_)
             .cloned()
+    }
+
+    /// Reconciles until the release is Stalled (at most 20 times); returns its `Approved`
+    /// condition.
+    async fn held_for_approval(&self) -> Value {
+        for _ in 0..20 {
+            self.reconcile().await.expect("reconcile");
+            if self
+                .condition("Stalled")
+                .is_some_and(|c| c["status"] == "True")
+            {
+                break;
+            }
+        }
+        self.condition("Approved").expect("Approved condition")
     }
 
     fn event_reasons(&self) -> Vec<String> {
@@ -647,15 +684,7 @@ async fn an_approval_in_the_namespace_releases_a_release_that_requires_one() {
     release["metadata"]["finalizers"] = json!([FINALIZER]);
     release["spec"]["policy"]["approval"] = json!("Required");
     let mut h = harness(release, true, settings()).await;
-    for _ in 0..20 {
-        h.reconcile().await.expect("reconcile");
-        if h.condition("Stalled")
-            .is_some_and(|c| c["status"] == "True")
-        {
-            break;
-        }
-    }
-    let approved = h.condition("Approved").expect("Approved condition");
+    let approved = h.held_for_approval().await;
     assert_eq!(approved["status"], "False", "{approved}");
     assert_eq!(approved["reason"], "AwaitingApproval");
     assert_eq!(
@@ -664,7 +693,12 @@ async fn an_approval_in_the_namespace_releases_a_release_that_requires_one() {
     );
     assert!(h.sim.control().writes().is_empty(), "nothing written");
 
-    // Someone approves another model version, then this one (as `kubectl agentrelease approve`).
+    // Someone approves another model version, then this one's identity (as `kubectl
+    // agentrelease approve` does, from status).
+    let identity = h.fake.lock().expect("lock").release["status"]["identity"]["digest"]
+        .as_str()
+        .expect("status.identity while awaiting approval")
+        .to_string();
     for (name, model_version) in [("other-version", "11"), ("skyloyalty-v7-approval", "12")] {
         let mut approval = agentrelease_api::AgentReleaseApproval::new(
             name,
@@ -674,6 +708,7 @@ async fn an_approval_in_the_namespace_releases_a_release_that_requires_one() {
                 model_version: model_version.into(),
                 approved_by: "alice@example.com".into(),
                 comment: Some("soaked on staging".into()),
+                identity: Some(identity.clone()),
             },
         );
         approval.metadata.namespace = Some(NS.into());
@@ -704,6 +739,49 @@ async fn an_approval_in_the_namespace_releases_a_release_that_requires_one() {
     assert_eq!(status["approval"]["reference"], "skyloyalty-v7-approval");
     assert_eq!(status["approval"]["source"], "AgentReleaseApproval");
     assert_eq!(status["approval"]["comment"], "soaked on staging");
+    assert_eq!(status["approval"]["identity"], json!(identity));
+}
+
+#[tokio::test]
+async fn a_namespace_that_requires_approval_holds_a_release_that_does_not_ask_for_one() {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    release["spec"]["policy"]["approval"] = json!("NotRequired");
+    let h = harness(release, true, settings()).await;
+    h.namespaces
+        .lock()
+        .expect("lock")
+        .apply_watcher_event(&watcher::Event::Apply(namespace(&[(
+            "agentops.dev/approval",
+            "required",
+        )])));
+    let approved = h.held_for_approval().await;
+    assert_eq!(approved["reason"], "AwaitingApproval", "{approved}");
+    assert!(
+        approved["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("required by the namespace label")),
+        "{approved}"
+    );
+    assert!(h.sim.control().writes().is_empty(), "nothing written");
+}
+
+#[tokio::test]
+async fn a_release_whose_namespace_is_not_cached_yet_waits_and_writes_nothing() {
+    let mut release = sample_release();
+    release["metadata"]["finalizers"] = json!([FINALIZER]);
+    let h = harness(release, true, settings()).await;
+    h.namespaces
+        .lock()
+        .expect("lock")
+        .apply_watcher_event(&watcher::Event::Delete(namespace(&[])));
+    let action = h.reconcile().await.expect("reconcile");
+    assert_eq!(
+        action,
+        kube::runtime::controller::Action::requeue(Duration::from_secs(2))
+    );
+    assert!(h.seen().is_empty(), "{:?}", h.seen());
+    assert!(h.sim.control().calls().is_empty());
 }
 
 #[tokio::test]

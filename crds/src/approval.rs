@@ -20,10 +20,11 @@ use serde::{Deserialize, Serialize};
     category = "agentops",
     namespaced,
     derive = "PartialEq",
-    doc = "AgentReleaseApproval approves one AgentRelease (in the same namespace) at one version N and one model version. It cannot be edited once created.",
+    doc = "AgentReleaseApproval approves one AgentRelease (in the same namespace) at one version N, one model version and one release identity (status.identity.digest). It cannot be edited once created.",
     printcolumn(name = "Release", type_ = "string", json_path = ".spec.release"),
     printcolumn(name = "N", type_ = "integer", json_path = ".spec.n"),
     printcolumn(name = "Model", type_ = "string", json_path = ".spec.modelVersion"),
+    printcolumn(name = "Identity", type_ = "string", json_path = ".spec.identity"),
     printcolumn(name = "ApprovedBy", type_ = "string", json_path = ".spec.approvedBy"),
     printcolumn(
         name = "Age",
@@ -51,13 +52,28 @@ pub struct AgentReleaseApprovalSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 2048))]
     pub comment: Option<String>,
+    /// The release identity approved: the release's `status.identity.digest` (16 hex digits) as
+    /// the approver saw it. The approval counts only while the release has exactly this
+    /// identity, so a change to its model, artifacts, spec or target after the approval needs a
+    /// new one. `kubectl agentrelease approve` fills it in; an approval without it never counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 16, max = 16))]
+    #[x_kube(validation = Rule::new("self.matches('^[0-9a-f]{16}$')").message("spec.identity must be the release's status.identity.digest: 16 lowercase hex digits"))]
+    pub identity: Option<String>,
 }
 
 impl AgentReleaseApprovalSpec {
-    /// Whether this approval covers the release `release` at version `n` and model version
-    /// `model_version`; anything else (another N, another model version) does not count.
-    pub fn covers(&self, release: &str, n: u32, model_version: &str) -> bool {
+    /// Whether this approval names the release `release` at version `n` and model version
+    /// `model_version` (another N or model version does not count).
+    pub fn names(&self, release: &str, n: u32, model_version: &str) -> bool {
         self.release == release && self.n == n && self.model_version == model_version
+    }
+
+    /// Whether this approval covers the release `release` at version `n`, model version
+    /// `model_version` and release identity `identity`: all four must be exactly the approved
+    /// ones.
+    pub fn covers(&self, release: &str, n: u32, model_version: &str, identity: &str) -> bool {
+        self.names(release, n, model_version) && self.identity.as_deref() == Some(identity)
     }
 }
 
@@ -73,16 +89,25 @@ mod tests {
             model_version: "7".into(),
             approved_by: "alice@example.com".into(),
             comment: None,
+            identity: Some("0123456789abcdef".into()),
         }
     }
 
     #[test]
-    fn covers_only_the_exact_release_n_and_model_version() {
+    fn covers_only_the_exact_release_n_model_version_and_identity() {
         let s = spec();
-        assert!(s.covers("support-agent-prod", 4, "7"));
-        assert!(!s.covers("support-agent-prod", 5, "7"));
-        assert!(!s.covers("support-agent-prod", 4, "8"));
-        assert!(!s.covers("support-agent-staging", 4, "7"));
+        let id = "0123456789abcdef";
+        assert!(s.covers("support-agent-prod", 4, "7", id));
+        assert!(!s.covers("support-agent-prod", 5, "7", id));
+        assert!(!s.covers("support-agent-prod", 4, "8", id));
+        assert!(!s.covers("support-agent-staging", 4, "7", id));
+        assert!(!s.covers("support-agent-prod", 4, "7", "fedcba9876543210"));
+        let without = AgentReleaseApprovalSpec {
+            identity: None,
+            ..spec()
+        };
+        assert!(without.names("support-agent-prod", 4, "7"));
+        assert!(!without.covers("support-agent-prod", 4, "7", id));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod condition;
 pub mod conditions;
 pub mod duration;
 pub mod host;
+pub mod identity;
 pub mod mcp;
 pub mod names;
 pub mod promotion_status;

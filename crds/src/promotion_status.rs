@@ -52,6 +52,11 @@ pub struct ApprovalRecord {
     pub n: i64,
     /// The model version approved.
     pub model_version: i64,
+    /// The release identity approved (`status.identity.digest` when it was approved): any
+    /// change to the release's inputs after the approval needs a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub identity: Option<String>,
 }
 
 /// A version of the release's registered model newer than the declared one and READY. The

@@ -1252,8 +1252,16 @@ pub enum ApprovalPolicy {
     /// Release as soon as the gates and checks pass.
     #[default]
     NotRequired,
-    /// Wait for an approval of this release, N and model version.
+    /// Wait for an approval of this release's identity (N, model version, artifacts, spec and
+    /// target; `status.identity`).
     Required,
+}
+
+impl ApprovalPolicy {
+    /// Whether no approval is asked for (the default, left out of serialized specs).
+    pub fn is_not_required(&self) -> bool {
+        *self == ApprovalPolicy::NotRequired
+    }
 }
 
 impl PolicySpec {

@@ -133,6 +133,12 @@ pub struct AgentReleaseStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<crate::promotion_status::ApprovalRecord>,
 
+    /// The release identity this status was decided on: N, the model version and its logged
+    /// model, the signoff, eval summary and prompt version, the spec and the target, as one
+    /// digest and its parts. Set once the gates have read every input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<crate::identity::ReleaseIdentityRecord>,
+
     /// READY versions of the registered model newer than `spec.model.version`, oldest first
     /// (bounded), looked for once per resync interval. The spec is never edited: Git owns it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -130,6 +130,16 @@ pub struct ReleaseTargetSpec {
     #[x_kube(validation = Rule::new("self.all(a, self.exists_one(b, b.app == a.app))").message("spec.appCredentials lists each app once"))]
     #[schemars(length(max = 50))]
     pub app_credentials: Vec<AppCredentialsRef>,
+
+    /// `Required`: every release to this target waits for a person's approval of its release
+    /// identity before its first write, whatever the release's own `spec.policy.approval` says
+    /// (an editor of a release cannot turn the hold off for this target). A namespace labelled
+    /// `agentops.dev/approval: required` requires it of every release in it the same way.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::release::ApprovalPolicy::is_not_required"
+    )]
+    pub approval: crate::release::ApprovalPolicy,
 }
 
 /// The Secret with an app service principal's OAuth secret.

@@ -1090,3 +1090,44 @@ fn a_database_resource_is_one_kind_of_app_resource() {
         "an app resource sets exactly one of",
     );
 }
+
+/// The CEL rules of the AgentReleaseApproval CRD on `spec` (the whole object's rules included).
+fn approval_rule_errors(spec: Value) -> Vec<String> {
+    use kube::core::cel::{Validator as Cel, compile_schema};
+    let crd = agentrelease_api::agent_release_approval_crd();
+    let schema = crd.spec.versions[0]
+        .schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .map(|s| serde_json::to_value(s).unwrap())
+        .unwrap();
+    let compiled = compile_schema(&schema);
+    let obj = json!({
+        "apiVersion": "agentops.dev/v1alpha1",
+        "kind": "AgentReleaseApproval",
+        "metadata": {"name": "a", "namespace": "agents"},
+        "spec": spec,
+    });
+    match Cel::new().validate_compiled(&compiled, &obj, None) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors.into_vec().into_iter().map(|e| e.message).collect(),
+    }
+}
+
+#[test]
+fn an_approval_names_the_identity_it_approves_as_sixteen_hex_digits() {
+    let spec = |identity: Value| {
+        json!({"release": "skyloyalty-v7", "n": 7, "modelVersion": "12",
+               "approvedBy": "alice", "identity": identity})
+    };
+    assert!(approval_rule_errors(spec(json!("0123456789abcdef"))).is_empty());
+    for bad in ["0123456789ABCDEF", "0123456789abcdeg", "01234567 9abcdef"] {
+        let errors = approval_rule_errors(spec(json!(bad)));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("spec.identity must be the release's status.identity.digest")),
+            "{bad}: {errors:?}"
+        );
+    }
+}

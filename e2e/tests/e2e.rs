@@ -651,10 +651,20 @@ async fn the_kubectl_plugin_shows_and_steers_a_release() {
         );
         let approvals: Api<kube::api::DynamicObject> =
             Api::namespaced_with(w.client.clone(), &w.ns, &resource);
+        let identity = w
+            .releases()
+            .get("skyloyalty-v7")
+            .await
+            .expect("get")
+            .status
+            .and_then(|s| s.identity)
+            .expect("status.identity")
+            .digest;
         let a = approvals
-            .get("skyloyalty-v7-v7-m12")
+            .get(&format!("skyloyalty-v7-v7-m12-{}", &identity[..8]))
             .await
             .expect("the approval");
+        assert_eq!(a.data["spec"]["identity"], identity.as_str());
         assert_eq!(a.data["spec"]["release"], "skyloyalty-v7");
         assert_eq!(a.data["spec"]["n"], 7);
         assert_eq!(a.data["spec"]["modelVersion"], "12");
@@ -1067,6 +1077,7 @@ async fn an_approval_in_another_users_name_is_refused() {
                 model_version: "1".into(),
                 approved_by: by.into(),
                 comment: Some("e2e".into()),
+                identity: Some("0123456789abcdef".into()),
             },
         )
     };

@@ -831,6 +831,7 @@ async fn drive_one<W: engine::Workspace>(
                     observe: &observe,
                 }),
                 upstream,
+                declared_target: Some(&job.target.spec),
                 ..Default::default()
             },
         )
@@ -923,6 +924,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
                     pending: pending_stages(&job.release, &stages),
                     elsewhere,
                 },
+                declared_target: Some(&job.target.spec),
                 ..Default::default()
             },
         )

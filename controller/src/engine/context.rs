@@ -94,6 +94,12 @@ pub struct ReleaseContext {
     pub prompt_alias: String,
     /// Where the facts about the upstream stages come from (`spec.promotion.requires`).
     pub upstream: super::upstream::UpstreamSource,
+    /// The release's namespace requires an approval of every release in it (its label
+    /// `agentops.dev/approval: required`, read by the controller; `apply` has no namespace).
+    pub namespace_requires_approval: bool,
+    /// The target as its manifest declares it, when the pass is pointed elsewhere (`None`: it
+    /// is `target`). The release identity names the declared one.
+    pub declared_target: Option<ReleaseTargetSpec>,
 }
 
 impl ReleaseContext {
@@ -174,6 +180,8 @@ impl ReleaseContext {
             prompt_name,
             prompt_alias: format!("candidate_v{n}"),
             upstream: super::upstream::UpstreamSource::default(),
+            namespace_requires_approval: false,
+            declared_target: None,
         })
     }
 

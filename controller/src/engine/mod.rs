@@ -12,6 +12,7 @@ pub mod desired;
 pub mod effects;
 pub mod fingerprint;
 pub mod full_check;
+pub mod identity;
 pub mod inline_wait;
 pub mod ledger;
 pub mod lock;
@@ -241,6 +242,13 @@ pub struct Inputs<'a> {
     /// Where the facts about the upstream stages the release requires come from (the
     /// controller's cache, or the workspace's stage records).
     pub upstream: upstream::UpstreamSource,
+    /// The release's namespace requires an approval of every release in it (its label
+    /// `agentops.dev/approval: required`).
+    pub namespace_requires_approval: bool,
+    /// The target as its manifest declares it, where the runner points the pass elsewhere
+    /// (`apply` on the embedded simulator or with `--override-host`): the release identity names
+    /// the declared workspace, so the same release has the same identity wherever it runs.
+    pub declared_target: Option<&'a ReleaseTargetSpec>,
 }
 
 impl Default for Inputs<'_> {
@@ -251,6 +259,8 @@ impl Default for Inputs<'_> {
             poll_newer_versions: false,
             waiting: None,
             upstream: upstream::UpstreamSource::default(),
+            namespace_requires_approval: false,
+            declared_target: None,
         }
     }
 }
@@ -366,6 +376,8 @@ async fn run_pipeline<W: Workspace, C: Clock>(
         }
     };
     ctx.upstream = upstream;
+    ctx.namespace_requires_approval = inputs.namespace_requires_approval;
+    ctx.declared_target = inputs.declared_target.cloned();
     builder.set(
         types::TARGET_RESOLVED,
         agentrelease_api::ConditionStatus::True,
@@ -495,6 +507,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
         stopped = Some((steps::Step::Audit, result));
     }
     pass.effects.release(ws).await;
+    pass.status.identity = identity::of(&ctx, &pass.artifacts);
     let seen = std::mem::take(&mut pass.seen);
     let mut outcome = builder.finish(pass, &ctx, stopped, resync);
     outcome.steps = reports;

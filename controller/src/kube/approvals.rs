@@ -91,6 +91,7 @@ mod tests {
                 model_version: "12".into(),
                 approved_by: "alice".into(),
                 comment: None,
+                identity: None,
             },
         );
         a.metadata.namespace = Some(ns.into());

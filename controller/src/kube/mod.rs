@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod handle;
 pub mod http;
 pub mod index;
+pub mod namespaces;
 pub mod reconciler;
 pub mod run;
 pub mod shard;

@@ -60,6 +60,8 @@ pub struct Context<F: WorkspaceFactory> {
     pub newer_polls: Arc<super::approvals::NewerPolls>,
     /// This process's status writes not yet seen back through the watch.
     pub written: Arc<status::Written>,
+    /// The cache of namespaces (their labels can require an approval hold).
+    pub namespaces: super::namespaces::NamespaceStore,
 }
 
 /// Why a reconcile failed (it is retried with per-object backoff).
@@ -113,6 +115,9 @@ impl ReconcileError {
         }
     }
 }
+
+/// How soon a release whose namespace is not cached yet is looked at again.
+const NAMESPACE_RETRY: Duration = Duration::from_secs(2);
 
 /// The key of an object in logs and the backoff map.
 fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
@@ -392,8 +397,15 @@ async fn apply<F: WorkspaceFactory>(
     let id = identity(release);
     let key = id.key();
     let generation = id.generation;
+    let namespace_requires_approval =
+        super::namespaces::requires_approval(&ctx.namespaces, &id.namespace);
     let outcome = if release.spec.policy.suspend {
         engine::suspend(release, generation, &clock)
+    } else if namespace_requires_approval.is_none() {
+        // Whether the namespace requires an approval is not known yet: never decide without it.
+        tracing::debug!(release = %key, "the namespace is not cached yet; looking again shortly");
+        ctx.metrics.reconciled("deferred", started.elapsed());
+        return Ok(Action::requeue(NAMESPACE_RETRY));
     } else {
         match resolve(release, ctx).await? {
             Err(blocked) => engine::blocked(
@@ -435,6 +447,8 @@ async fn apply<F: WorkspaceFactory>(
                                 .newer_polls
                                 .take(&key, release.spec.policy.resync()),
                             upstream,
+                            namespace_requires_approval: namespace_requires_approval
+                                .unwrap_or(true),
                             ..engine::Inputs::default()
                         };
                         engine::reconcile_with_app_identity(

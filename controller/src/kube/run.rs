@@ -9,7 +9,7 @@ use std::time::Duration;
 use agentrelease_api::{AgentRelease, ReleaseTarget};
 use anyhow::Context as _;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::core::DeserializeGuard;
 use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
@@ -398,6 +398,17 @@ async fn run_release_controller<F: WorkspaceFactory>(
     )
     .default_backoff()
     .touched_objects();
+    // Namespaces, as metadata: a label can require an approval of every release in one; a
+    // change of their labels wakes the namespace's releases.
+    let namespaces: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
+    let (namespace_store, namespace_writer) = reflector::store();
+    let namespace_stream = reflector::reflector(
+        namespace_writer,
+        watcher::watcher(namespaces, watcher::Config::default()).modify(cache::trim),
+    )
+    .default_backoff()
+    .applied_objects()
+    .predicate_filter(kube::runtime::predicates::labels, Default::default());
     let controller = Controller::for_stream(release_stream, release_store.clone())
         .with_config(ControllerConfig::default().concurrency(parts.args.concurrency));
     let by_target = release_store.clone();
@@ -411,6 +422,10 @@ async fn run_release_controller<F: WorkspaceFactory>(
                 index::releases_of_target(&by_target.state(), &ns, &target.name_any())
             },
         )
+        .watches_stream(namespace_stream, {
+            let releases = release_store.clone();
+            move |ns| super::namespaces::releases_in(&releases.state(), &ns)
+        })
         .watches_stream(approval_stream, |approval| {
             super::approvals::release_of(&approval)
         })
@@ -425,9 +440,16 @@ async fn run_release_controller<F: WorkspaceFactory>(
         .graceful_shutdown_on(shutdown);
 
     let ready = parts.ready.clone();
-    let (rs, ts) = (release_store.clone(), target_store.clone());
+    let (rs, ts, ns) = (
+        release_store.clone(),
+        target_store.clone(),
+        namespace_store.clone(),
+    );
     tokio::spawn(async move {
-        if rs.wait_until_ready().await.is_ok() && ts.wait_until_ready().await.is_ok() {
+        if rs.wait_until_ready().await.is_ok()
+            && ts.wait_until_ready().await.is_ok()
+            && ns.wait_until_ready().await.is_ok()
+        {
             ready.store(true, Ordering::Relaxed);
         }
     });
@@ -472,6 +494,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
         approvals: approval_store,
         newer_polls,
         written,
+        namespaces: namespace_store,
     });
     tracing::info!(
         scope = scope.as_deref().unwrap_or("all namespaces"),

@@ -232,16 +232,17 @@ pub async fn run(cli: PluginCli) -> Result<i32, PluginError> {
         PluginCommand::Approve { name, comment } => {
             let release = cluster.get(&name).await?;
             let user = cluster.whoami().await?;
-            let approval = approval::Approval::of(&release, &user, comment);
+            let approval = approval::Approval::of(&release, &user, comment)?;
             let (object, created) = cluster.approve(&approval).await?;
             let by = object.data["spec"]["approvedBy"].as_str().unwrap_or("?");
             if created {
                 writeln!(
                     stdout,
-                    "agentreleaseapproval/{} created: {name} N={} model version {} approved by {user}",
+                    "agentreleaseapproval/{} created: {name} N={} model version {} identity {} approved by {user}",
                     approval.name(),
                     approval.version,
-                    approval.model_version
+                    approval.model_version,
+                    approval.identity
                 )?;
             } else {
                 writeln!(
@@ -321,6 +322,9 @@ pub enum PluginError {
     /// The object could not be encoded.
     #[error("encoding the output: {0}")]
     Encode(String),
+    /// The release cannot be approved as it stands.
+    #[error(transparent)]
+    NotApprovable(#[from] approval::NotApprovable),
 }
 
 impl From<kube::Error> for PluginError {

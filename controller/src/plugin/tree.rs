@@ -76,6 +76,20 @@ pub fn render(release: &AgentRelease, now: Timestamp, style: Style) -> String {
             spec.version, spec.model.name, spec.model.version, spec.model.alias
         ),
     );
+    if let Some(id) = &status.identity {
+        field(
+            &mut out,
+            "Identity",
+            &format!(
+                "{} (logged model {}, prompt v{}, signoff {}, eval {})",
+                id.digest,
+                id.logged_model_id.as_deref().unwrap_or("-"),
+                id.prompt_version.as_deref().unwrap_or("-"),
+                id.signoff.get(..8).unwrap_or(&id.signoff),
+                id.eval_summary.get(..8).unwrap_or(&id.eval_summary)
+            ),
+        );
+    }
     let ready = agentrelease_api::condition::find(&status.conditions, types::READY);
     let phase = status.phase.map(Phase::as_str).unwrap_or("Pending");
     let mark = release_mark(status);

@@ -7,8 +7,18 @@ use agentrelease_api::AgentReleaseApprovalSpec;
 
 use super::Harness;
 
-/// An approval of the sample release by `by`.
-pub fn approval(name: &str, n: u32, model_version: &str, by: &str) -> KubeApproval {
+/// The release identity an outcome's status names (set once the gates read their inputs).
+pub fn identity_of(outcome: &Outcome) -> String {
+    outcome
+        .status
+        .identity
+        .as_ref()
+        .map(|i| i.digest.clone())
+        .expect("status.identity")
+}
+
+/// An approval of the sample release's `identity` by `by`.
+pub fn approval(name: &str, n: u32, model_version: &str, by: &str, identity: &str) -> KubeApproval {
     KubeApproval {
         name: name.into(),
         spec: AgentReleaseApprovalSpec {
@@ -17,6 +27,7 @@ pub fn approval(name: &str, n: u32, model_version: &str, by: &str) -> KubeApprov
             model_version: model_version.into(),
             approved_by: by.into(),
             comment: Some(format!("{by} checked staging")),
+            identity: Some(identity.into()),
         },
         created_at: Some("2026-12-02T09:00:00Z".parse().expect("time")),
     }

@@ -1,17 +1,20 @@
-//! Approval hold (`Approved`), for `spec.policy.approval: Required`: after every gate and check
-//! passed and before the first write (the ownership claim), the release waits — phase
-//! `AwaitingApproval`, nothing written — until an approval covers exactly this release, its N and
-//! its model version. Two sources count:
+//! Approval hold (`Approved`): after every gate and check passed and before the first write (the
+//! ownership claim), the release waits — phase `AwaitingApproval`, nothing written — until an
+//! approval covers exactly this release's identity (`status.identity`: N, model version, logged
+//! model, signoff, eval summary, prompt version, spec and target). Two sources count:
 //!
-//! - an `AgentReleaseApproval` in the release's namespace (the controller caches them; its
-//!   author is checked by the admission policy);
-//! - the tag `approval_<target name>=Approved` on the model version, as Databricks deployment
-//!   jobs do, so the workspace's permissions decide who may approve (read from the model version
-//!   the preflight already read; an optional `approval_<target name>_by` tag names the approver).
+//! - an `AgentReleaseApproval` in the release's namespace naming the release, N, model version
+//!   and identity digest (the controller caches them; its author is checked by the admission
+//!   policy);
+//! - the tags `approval_<target name>=Approved` and `approval_<target name>_identity=<digest>`
+//!   on the model version, as Databricks deployment jobs do, so the workspace's permissions
+//!   decide who may approve (read from the model version the preflight already read; an
+//!   optional `approval_<target name>_by` tag names the approver).
 //!
-//! An approval for another N or model version does not count, and the waiting message says so.
-//! Once recorded in `status.approval`, an approval stands for that N and model version: deleting
-//! the object after the release does not undo it.
+//! Who requires the hold is [`super::approval_rule`]'s decision. An approval of another N, model
+//! version or identity does not count, and the waiting message says so. Once recorded in
+//! `status.approval`, an approval stands for that identity: deleting the object after the
+//! release does not undo it, and any change to the release's inputs voids it.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +45,11 @@ pub fn tag_key(target: &str) -> String {
     format!("approval_{target}")
 }
 
+/// The tag naming the identity a tag approval is for: `approval_<target name>_identity`.
+pub fn identity_tag_key(target: &str) -> String {
+    format!("approval_{target}_identity")
+}
+
 /// What the step is deciding about.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
@@ -55,6 +63,8 @@ pub struct Subject<'a> {
     pub model_version: i64,
     /// The ReleaseTarget's name (the tag is `approval_<target>`).
     pub target: &'a str,
+    /// The release identity's digest (`status.identity.digest`).
+    pub identity: &'a str,
 }
 
 /// The outcome of the decision.
@@ -82,9 +92,11 @@ pub fn decide(
         model,
         model_version,
         target,
+        identity,
     } = subject;
     let mv = model_version.to_string();
-    let covers = |a: &KubeApproval| u32::try_from(n).is_ok_and(|n| a.spec.covers(release, n, &mv));
+    let covers =
+        |a: &KubeApproval| u32::try_from(n).is_ok_and(|n| a.spec.covers(release, n, &mv, identity));
     let mut covering: Vec<&KubeApproval> = approvals
         .unwrap_or_default()
         .iter()
@@ -108,11 +120,15 @@ pub fn decide(
             reference: a.name.clone(),
             n,
             model_version,
+            identity: Some(identity.to_string()),
         });
     }
     let key = tag_key(target);
+    let identity_key = identity_tag_key(target);
     let tag = tags.get(&key).map(|v| v.trim());
-    if tag.is_some_and(|v| v.eq_ignore_ascii_case(APPROVED_VALUE)) {
+    let tagged_identity = tags.get(&identity_key).map(|v| v.trim());
+    let tag_approves = tag.is_some_and(|v| v.eq_ignore_ascii_case(APPROVED_VALUE));
+    if tag_approves && tagged_identity == Some(identity) {
         let approved_at = match previous {
             Some(p) if p.source == ApprovalSource::ModelVersionTag && p.reference == key => {
                 p.approved_at
@@ -130,38 +146,66 @@ pub fn decide(
             reference: key,
             n,
             model_version,
+            identity: Some(identity.to_string()),
         });
     }
-    if let Some(p) = previous.filter(|p| p.n == n && p.model_version == model_version) {
+    if let Some(p) = previous.filter(|p| {
+        p.n == n && p.model_version == model_version && p.identity.as_deref() == Some(identity)
+    }) {
         return Decision::Approved(p.clone());
     }
 
     let mut message = format!(
-        "waiting for an approval of {release} N={n} model version {model_version}: an AgentReleaseApproval (kubectl agentrelease approve {release}) or the tag {key}={APPROVED_VALUE} on {model} version {model_version}"
+        "waiting for an approval of {release} N={n} model version {model_version} identity {identity}: an AgentReleaseApproval (kubectl agentrelease approve {release}) or the tags {key}={APPROVED_VALUE} and {identity_key}={identity} on {model} version {model_version}"
     );
     let mut not_counted: Vec<String> = approvals
         .unwrap_or_default()
         .iter()
         .filter(|a| a.spec.release == release)
         .map(|a| {
-            format!(
-                "{} approves N={} model version {}",
-                a.name, a.spec.n, a.spec.model_version
-            )
+            let same = i64::from(a.spec.n) == n && a.spec.model_version == mv;
+            match (same, a.spec.identity.as_deref()) {
+                (true, Some(other)) => {
+                    format!("{} approves identity {other}, not {identity}", a.name)
+                }
+                (true, None) => format!("{} names no release identity", a.name),
+                (false, _) => format!(
+                    "{} approves N={} model version {}",
+                    a.name, a.spec.n, a.spec.model_version
+                ),
+            }
         })
         .collect();
     if let Some(value) = tag.filter(|v| !v.is_empty()) {
-        not_counted.push(format!("the tag {key} is {value:?}, not {APPROVED_VALUE}"));
+        if !tag_approves {
+            not_counted.push(format!("the tag {key} is {value:?}, not {APPROVED_VALUE}"));
+        } else {
+            match tagged_identity {
+                Some(other) => not_counted.push(format!(
+                    "the tag {identity_key} is {other:?}, not this identity"
+                )),
+                None => not_counted.push(format!(
+                    "the tag {key}={APPROVED_VALUE} has no {identity_key} tag naming the identity it approves"
+                )),
+            }
+        }
+    }
+    if let Some(p) = previous.filter(|p| p.n == n && p.model_version == model_version) {
+        not_counted.push(format!(
+            "the approval recorded earlier ({}) was for identity {}: the release changed since",
+            p.reference,
+            p.identity.as_deref().unwrap_or("(none)")
+        ));
     }
     if !not_counted.is_empty() {
         message.push_str(&format!(
-            "; not counted (an approval covers exactly one N and model version): {}",
+            "; not counted (an approval covers exactly one release identity): {}",
             not_counted.join("; ")
         ));
     }
     if approvals.is_none() {
         message.push_str(
-            "; this run reads only the model version tag (AgentReleaseApproval objects are read by the controller)",
+            "; this run reads only the model version tags (AgentReleaseApproval objects are read by the controller)",
         );
     }
     Decision::Awaiting(message)
@@ -170,12 +214,20 @@ pub fn decide(
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
     let ctx = pass.ctx;
+    let Some(identity) = super::super::identity::of(ctx, &pass.artifacts) else {
+        pass.status.approval = None;
+        return StepResult::blocked(
+            reasons::AWAITING_APPROVAL,
+            "the release identity is not known yet (the signoff and eval summary were not read in this pass), so no approval can cover it",
+        );
+    };
     let subject = Subject {
         release: &ctx.identity.name,
         n: ctx.n(),
         model: ctx.model(),
         model_version: ctx.spec.model.version,
         target: &ctx.spec.target_ref.name,
+        identity: &identity.digest,
     };
     let decision = decide(
         subject,
@@ -184,6 +236,9 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         pass.old.approval.as_ref(),
         pass.now(),
     );
+    let required_by = super::approval_rule::required_by(ctx)
+        .map(|r| r.describe())
+        .unwrap_or("spec.policy.approval");
     match decision {
         Decision::Approved(record) => {
             let message = describe(&record);
@@ -192,7 +247,10 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         }
         Decision::Awaiting(message) => {
             pass.status.approval = None;
-            StepResult::blocked(reasons::AWAITING_APPROVAL, message)
+            StepResult::blocked(
+                reasons::AWAITING_APPROVAL,
+                format!("{message} (required by {required_by})"),
+            )
         }
     }
 }
@@ -208,6 +266,9 @@ pub fn describe(record: &ApprovalRecord) -> String {
         record.n,
         record.model_version
     );
+    if let Some(identity) = &record.identity {
+        out.push_str(&format!(" identity {identity}"));
+    }
     if let Some(comment) = &record.comment {
         out.push_str(&format!(": {comment}"));
     }
@@ -225,7 +286,21 @@ mod tests {
             model: "main.agents.skyloyalty",
             model_version: 12,
             target: "prod",
+            identity: ID,
         }
+    }
+
+    const ID: &str = "0123456789abcdef";
+
+    fn approval_tags(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut tags = BTreeMap::from([
+            ("approval_prod".to_string(), "Approved".to_string()),
+            ("approval_prod_identity".to_string(), ID.to_string()),
+        ]);
+        for (k, v) in extra {
+            tags.insert(k.to_string(), v.to_string());
+        }
+        tags
     }
 
     fn approval(name: &str, n: u32, mv: &str) -> KubeApproval {
@@ -237,6 +312,7 @@ mod tests {
                 model_version: mv.into(),
                 approved_by: "alice@example.com".into(),
                 comment: Some("staging looked good".into()),
+                identity: Some(ID.into()),
             },
             created_at: Some("2026-01-02T03:04:05Z".parse().unwrap()),
         }
@@ -247,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn an_approval_of_exactly_this_n_and_model_version_approves_with_its_author() {
+    fn an_approval_of_exactly_this_identity_approves_with_its_author() {
         let approvals = [approval("a1", 7, "12")];
         match decide(subject(), Some(&approvals), &BTreeMap::new(), None, now()) {
             Decision::Approved(r) => {
@@ -256,40 +332,77 @@ mod tests {
                 assert_eq!(r.comment.as_deref(), Some("staging looked good"));
                 assert_eq!(r.approved_at.to_string(), "2026-01-02T03:04:05Z");
                 assert_eq!((r.n, r.model_version), (7, 12));
+                assert_eq!(r.identity.as_deref(), Some(ID));
             }
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
-    fn another_n_or_model_version_does_not_count_and_the_message_says_so() {
-        let approvals = [approval("old-n", 6, "12"), approval("other-mv", 7, "11")];
+    fn another_n_model_version_or_identity_does_not_count_and_the_message_says_so() {
+        let mut other_identity = approval("edited", 7, "12");
+        other_identity.spec.identity = Some("fedcba9876543210".into());
+        let mut no_identity = approval("old-style", 7, "12");
+        no_identity.spec.identity = None;
+        let approvals = [
+            approval("old-n", 6, "12"),
+            approval("other-mv", 7, "11"),
+            other_identity,
+            no_identity,
+        ];
         match decide(subject(), Some(&approvals), &BTreeMap::new(), None, now()) {
             Decision::Awaiting(m) => {
                 assert!(m.contains("old-n approves N=6 model version 12"), "{m}");
                 assert!(m.contains("other-mv approves N=7 model version 11"), "{m}");
+                assert!(
+                    m.contains("edited approves identity fedcba9876543210, not 0123456789abcdef"),
+                    "{m}"
+                );
+                assert!(m.contains("old-style names no release identity"), "{m}");
                 assert!(m.contains("not counted"), "{m}");
-                assert!(m.contains("approval_prod=Approved"), "{m}");
+                assert!(
+                    m.contains(
+                        "approval_prod=Approved and approval_prod_identity=0123456789abcdef"
+                    ),
+                    "{m}"
+                );
             }
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
-    fn the_model_version_tag_approves_and_names_the_approver_when_tagged() {
-        let mut tags = BTreeMap::new();
-        tags.insert("approval_prod".to_string(), "Approved".to_string());
-        tags.insert(
-            "approval_prod_by".to_string(),
-            "bob@example.com".to_string(),
-        );
+    fn the_model_version_tags_approve_this_identity_and_name_the_approver() {
+        let tags = approval_tags(&[("approval_prod_by", "bob@example.com")]);
         match decide(subject(), None, &tags, None, now()) {
             Decision::Approved(r) => {
                 assert_eq!(r.source, ApprovalSource::ModelVersionTag);
                 assert_eq!(r.approved_by.as_deref(), Some("bob@example.com"));
                 assert_eq!(r.reference, "approval_prod");
                 assert_eq!(r.approved_at, now());
+                assert_eq!(r.identity.as_deref(), Some(ID));
             }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_approved_tag_without_this_identity_does_not_approve() {
+        let mut tags = approval_tags(&[]);
+        tags.remove("approval_prod_identity");
+        match decide(subject(), None, &tags, None, now()) {
+            Decision::Awaiting(m) => assert!(
+                m.contains("has no approval_prod_identity tag naming the identity"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let tags = approval_tags(&[("approval_prod_identity", "fedcba9876543210")]);
+        match decide(subject(), None, &tags, None, now()) {
+            Decision::Awaiting(m) => assert!(
+                m.contains("approval_prod_identity is \"fedcba9876543210\", not this identity"),
+                "{m}"
+            ),
             other => panic!("{other:?}"),
         }
     }
@@ -302,7 +415,7 @@ mod tests {
             decide(subject(), Some(&[]), &tags, None, now()),
             Decision::Awaiting(_)
         ));
-        tags.insert("approval_prod".to_string(), "Rejected".to_string());
+        let tags = approval_tags(&[("approval_prod", "Rejected")]);
         match decide(subject(), None, &tags, None, now()) {
             Decision::Awaiting(m) => {
                 assert!(m.contains("approval_prod is \"Rejected\""), "{m}");
@@ -313,9 +426,8 @@ mod tests {
     }
 
     #[test]
-    fn a_recorded_approval_keeps_its_time_and_stands_for_the_same_n_and_version_only() {
-        let mut tags = BTreeMap::new();
-        tags.insert("approval_prod".to_string(), "Approved".to_string());
+    fn a_recorded_approval_keeps_its_time_and_stands_for_the_same_identity_only() {
+        let tags = approval_tags(&[]);
         let first = match decide(subject(), None, &tags, None, now()) {
             Decision::Approved(r) => r,
             other => panic!("{other:?}"),
@@ -325,7 +437,7 @@ mod tests {
             decide(subject(), None, &tags, Some(&first), later),
             Decision::Approved(first.clone())
         );
-        // The tag removed after the release: the recorded approval stands.
+        // The tags removed after the release: the recorded approval stands.
         assert_eq!(
             decide(subject(), None, &BTreeMap::new(), Some(&first), later),
             Decision::Approved(first.clone())
@@ -336,5 +448,17 @@ mod tests {
             decide(next, None, &BTreeMap::new(), Some(&first), later),
             Decision::Awaiting(_)
         ));
+        // So does any change of the release's inputs (a new identity), and the message says why.
+        let edited = Subject {
+            identity: "fedcba9876543210",
+            ..subject()
+        };
+        match decide(edited, None, &BTreeMap::new(), Some(&first), later) {
+            Decision::Awaiting(m) => assert!(
+                m.contains("recorded earlier (approval_prod) was for identity 0123456789abcdef"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -296,6 +296,12 @@ fn tags<W, C>(pass: &Pass<'_, W, C>, key: &str, outcome: &str) -> Vec<(String, S
         ),
         ("agentrelease.alias".into(), ctx.spec.model.alias.clone()),
         (
+            "agentrelease.identity".into(),
+            crate::engine::identity::of(ctx, &pass.artifacts)
+                .map(|i| i.digest)
+                .unwrap_or_else(|| "-".into()),
+        ),
+        (
             "agentrelease.previous_version".into(),
             status
                 .plan
@@ -356,6 +362,9 @@ fn tags<W, C>(pass: &Pass<'_, W, C>, key: &str, outcome: &str) -> Vec<(String, S
             "agentrelease.approval.reference".into(),
             a.reference.clone(),
         ));
+        if let Some(identity) = &a.identity {
+            tags.push(("agentrelease.approval.identity".into(), identity.clone()));
+        }
         if let Some(comment) = &a.comment {
             tags.push(("agentrelease.approval.comment".into(), comment.clone()));
         }

@@ -15,6 +15,7 @@
 //! access; the endpoint comes before them because its ACL is keyed by the id it gets on creation.
 
 pub mod app;
+pub mod approval_rule;
 pub mod approved;
 pub mod audit;
 pub mod claim;
@@ -170,9 +171,7 @@ impl Step {
     pub fn applies(self, ctx: &ReleaseContext) -> bool {
         let spec = &ctx.spec;
         match self {
-            Step::Approved => {
-                spec.policy.approval == agentrelease_api::release::ApprovalPolicy::Required
-            }
+            Step::Approved => approval_rule::required_by(ctx).is_some(),
             Step::App | Step::Deploy => spec.app.is_some(),
             Step::Endpoint => spec.serving_endpoint.is_some(),
             Step::Upstream => !spec.requirements().is_empty(),
