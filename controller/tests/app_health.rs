@@ -52,7 +52,7 @@ async fn crash_after_deploy(h: &mut Harness, compute_error: bool) {
     for _ in 0..200 {
         let outcome = h.pass(agentrelease::engine::Mode::Apply).await;
         assert!(
-            !outcome.is_ready() && !outcome.is_stalled(),
+            !outcome.is_ready() && !outcome.needs_human(),
             "{:?}",
             outcome.steps
         );
@@ -87,7 +87,7 @@ async fn an_app_that_crashes_after_its_deployment_fails_verification_with_states
     let mut h = harness().await;
     crash_after_deploy(&mut h, false).await;
     let (outcome, events) = h.run(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     let event = events
         .iter()
         .find(|e| e.reason == reasons::APP_UNHEALTHY && e.type_ == EventType::Warning)
@@ -145,7 +145,7 @@ async fn without_rollback_a_crashed_app_blocks_with_app_unhealthy() {
     h.release.spec.policy.rollback_on_failure = false;
     crash_after_deploy(&mut h, false).await;
     let (outcome, _) = h.run(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(reason(&outcome, types::VERIFIED), reasons::APP_UNHEALTHY);
     let m = agentrelease_api::condition::find(&outcome.status.conditions, types::VERIFIED)
         .map(|c| c.message.clone())

@@ -53,7 +53,7 @@ async fn an_empty_assistant_message_fails_and_rolls_back() {
     let c = h.control();
     c.set_chat_reply("skyloyalty-agent", None);
     let (outcome, _) = h.run(200).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     assert_eq!(
         reason(&outcome, types::VERIFIED),
         reasons::ROLLED_BACK,

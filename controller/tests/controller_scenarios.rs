@@ -238,6 +238,7 @@ async fn harness_with_target(
         newer_polls: Arc::new(Default::default()),
         written: Arc::new(Default::default()),
         namespaces: namespace_store,
+        wake: Default::default(),
     });
     Harness {
         ctx,
@@ -299,14 +300,16 @@ impl Harness {
             .cloned()
     }
 
-    /// Reconciles until the release is Stalled (at most 20 times); returns its `Approved`
-    /// condition.
+    /// Reconciles until the release waits for an approval or is Stalled (at most 20 times);
+    /// returns its `Approved` condition.
     async fn held_for_approval(&self) -> Value {
         for _ in 0..20 {
             self.reconcile().await.expect("reconcile");
-            if self
-                .condition("Stalled")
-                .is_some_and(|c| c["status"] == "True")
+            let phase = self.fake.lock().expect("lock").release["status"]["phase"].clone();
+            if phase == "AwaitingApproval"
+                || self
+                    .condition("Stalled")
+                    .is_some_and(|c| c["status"] == "True")
             {
                 break;
             }

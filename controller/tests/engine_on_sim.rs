@@ -113,7 +113,7 @@ async fn a_rejected_signoff_blocks_before_anything_is_written() {
     .expect("put");
     c.clear_calls();
     let (outcome, _) = h.run(5).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     assert_eq!(
         reason(&outcome, types::SIGNOFF_APPROVED),
         reasons::SIGNOFF_REJECTED
@@ -142,7 +142,7 @@ async fn a_missing_signoff_and_a_failing_metric_block_with_their_reasons() {
     )
     .expect("put");
     let (outcome, _) = h.run(5).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     assert_eq!(
         reason(&outcome, types::EVALUATION_PASSED),
         reasons::EVALUATION_FAILED
@@ -240,7 +240,7 @@ async fn a_failed_verification_rolls_the_alias_back() {
     let (outcome, events) = h.run(200).await;
     assert!(!outcome.is_ready());
     assert!(
-        outcome.is_stalled(),
+        outcome.needs_human(),
         "held until the spec or the artifacts change"
     );
     assert_eq!(
@@ -482,7 +482,11 @@ async fn every_gate_blocks_with_its_own_reason_and_writes_nothing() {
             outcome.steps
         );
         if case.blocks {
-            assert!(outcome.is_stalled(), "{}: blocked means Stalled", case.name);
+            assert!(
+                outcome.needs_human(),
+                "{}: blocked means Stalled",
+                case.name
+            );
             assert!(
                 c.writes().is_empty(),
                 "{}: a blocked gate writes nothing: {:?}",
@@ -554,7 +558,7 @@ async fn a_failed_deployment_rolls_back_and_holds() {
         app.source_code_path = "/Workspace/Shared/skyloyalty/missing".into();
     }
     let (outcome, _) = h.run(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(
         reason(&outcome, types::APP_DEPLOYED),
         reasons::ROLLED_BACK,
@@ -567,7 +571,7 @@ async fn a_failed_deployment_rolls_back_and_holds() {
     c.clear_calls();
     for _ in 0..3 {
         let again = h.pass(Mode::Apply).await;
-        assert!(again.is_stalled());
+        assert!(again.needs_human());
     }
     assert!(c.writes().is_empty(), "{:?}", c.writes());
 }
@@ -642,7 +646,8 @@ async fn the_steady_state_read_budget() {
         routes(&calls)
     );
     // That pass recorded a full check; until `policy.fullCheckInterval` passes, a resync reads
-    // the alias, the app and the endpoint only, writes nothing and leaves the status as it was.
+    // the alias, the app, the endpoint and the alias's ledger record only, writes nothing and
+    // leaves the status as it was.
     let before = h.release.status.clone();
     assert!(
         before
@@ -655,7 +660,7 @@ async fn the_steady_state_read_budget() {
     assert!(outcome.is_ready());
     assert_eq!(Some(outcome.status), before, "the status is left as it was");
     assert!(outcome.events.is_empty(), "{:?}", outcome.events);
-    const QUICK_CHECK_READS: usize = 3;
+    const QUICK_CHECK_READS: usize = 4;
     let calls = c.calls();
     assert_eq!(
         calls.len(),
@@ -727,7 +732,7 @@ async fn drift_outside_the_quick_check_is_found_by_the_next_full_check() {
     );
     c.clear_calls();
     h.pass(Mode::Apply).await;
-    assert_eq!(c.calls().len(), 3, "{:?}", c.calls());
+    assert_eq!(c.calls().len(), 4, "{:?}", c.calls());
 
     // Once `policy.fullCheckInterval` has passed since the last full check, so does a resync.
     assert!(c.revoke_grant("FUNCTION", MODEL, &sp, "EXECUTE"));

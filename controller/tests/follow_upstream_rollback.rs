@@ -86,7 +86,7 @@ async fn prod_released_over_a_previous_release_goes_back_to_it_whole() {
     })
     .expect("fault");
     let outcome = h.pass_other(&mut v8, &id8, Mode::Apply).await;
-    assert!(!outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(!outcome.needs_human(), "{:?}", outcome.steps);
     let record = outcome.status.rollback.clone().expect("rollback record");
     assert!(record.in_progress, "{record:?}");
     assert!(
@@ -106,13 +106,13 @@ async fn prod_released_over_a_previous_release_goes_back_to_it_whole() {
     c.clear_faults();
     let mut outcome = h.pass_other(&mut v8, &id8, Mode::Apply).await;
     for _ in 0..20 {
-        if outcome.is_stalled() {
+        if outcome.needs_human() {
             break;
         }
         h.wait(&outcome);
         outcome = h.pass_other(&mut v8, &id8, Mode::Apply).await;
     }
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(outcome.status.phase, Some(Phase::RolledBack));
     assert_eq!(reason(&outcome, types::READY), reasons::ROLLED_BACK);
     assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
@@ -131,11 +131,11 @@ async fn prod_released_over_a_previous_release_goes_back_to_it_whole() {
     // Held: a second pass, and a fresh run without status, write nothing and do not release.
     c.clear_calls();
     let again = h.pass_other(&mut v8, &id8, Mode::Apply).await;
-    assert!(again.is_stalled());
+    assert!(again.needs_human());
     assert_eq!(again.status.phase, Some(Phase::RolledBack));
     v8.status = None;
     let fresh = h.pass_other(&mut v8, &id8, Mode::Apply).await;
-    assert!(fresh.is_stalled(), "{:?}", fresh.steps);
+    assert!(fresh.needs_human(), "{:?}", fresh.steps);
     assert_eq!(
         reason(&fresh, types::PREFLIGHT_PASSED),
         reasons::ROLLED_BACK

@@ -97,7 +97,7 @@ async fn no_payload_row_is_looked_for_a_minute_then_rolls_back_naming_the_reques
     let c = h.control();
     c.set_payload_logging(PayloadLogging::Off);
     let (outcome, _) = h.run_on_sim_time(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(
         reason(&outcome, types::GATEWAY_VERIFIED),
         reasons::ROLLED_BACK
@@ -120,7 +120,7 @@ async fn a_row_with_another_request_id_names_the_ids_seen() {
     let mut h = harness().await;
     h.control().set_payload_logging(PayloadLogging::WrongId);
     let (outcome, _) = h.run_on_sim_time(200).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     let result = gateway_result(&outcome);
     let trace = trace_id(&outcome);
     assert!(
@@ -136,7 +136,7 @@ async fn usage_that_does_not_grow_fails() {
     let mut h = harness().await;
     h.control().set_usage_logging(false);
     let (outcome, _) = h.run_on_sim_time(200).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     let result = gateway_result(&outcome);
     assert!(
         result.contains(&format!(
@@ -152,7 +152,7 @@ async fn a_trace_without_the_model_id_fails_at_once() {
     let mut h = harness().await;
     h.control().set_trace_logging(TraceLogging::NoModel);
     let (outcome, _) = h.run_on_sim_time(200).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     assert!(is_true(&outcome, types::GATEWAY_VERIFIED));
     assert_eq!(reason(&outcome, types::TRACES_LINKED), reasons::ROLLED_BACK);
     let result = traces_result(&outcome);
@@ -169,7 +169,7 @@ async fn no_trace_fails_after_the_window_naming_the_experiment() {
     let mut h = harness().await;
     h.control().set_trace_logging(TraceLogging::Off);
     let (outcome, _) = h.run_on_sim_time(200).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     let result = traces_result(&outcome);
     let trace = trace_id(&outcome);
     let experiment = outcome.status.experiment_id.clone().expect("experiment");

@@ -39,7 +39,7 @@ async fn run_as<C: Clock>(h: &mut Harness, writer: &str, clock: &C, max: usize) 
         )
         .await;
         h.release.status = Some(outcome.status.clone());
-        if outcome.is_ready() || outcome.is_stalled() {
+        if outcome.is_ready() || outcome.needs_human() {
             return outcome;
         }
         h.wait(&outcome);

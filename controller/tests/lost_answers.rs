@@ -146,7 +146,7 @@ async fn run_as(h: &Harness, writer: &str, max: usize) -> agentrelease::engine::
         )
         .await;
         release.status = Some(outcome.status.clone());
-        if outcome.is_ready() || outcome.is_stalled() {
+        if outcome.is_ready() || outcome.needs_human() {
             return outcome;
         }
         h.wait(&outcome);

@@ -46,7 +46,7 @@ async fn a_missing_tool_rolls_the_release_back_naming_expected_and_seen() {
             .push("main__agents__book_flight".into());
     }
     let (outcome, _) = h.run(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(
         reason(&outcome, types::TOOLS_REACHABLE),
         reasons::ROLLED_BACK
@@ -69,7 +69,7 @@ async fn an_unreachable_server_fails_the_check() {
     }
     h.release.spec.policy.rollback_on_failure = false;
     let (outcome, _) = h.run(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(
         reason(&outcome, types::TOOLS_REACHABLE),
         reasons::TOOLS_CHECK_FAILED
@@ -189,7 +189,7 @@ async fn an_unknown_genie_space_fails_the_check_naming_the_server() {
     }
     h.release.spec.policy.rollback_on_failure = false;
     let (outcome, _) = h.run(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(
         reason(&outcome, types::TOOLS_REACHABLE),
         reasons::TOOLS_CHECK_FAILED

@@ -73,7 +73,7 @@ async fn drive_on(
         )
         .await;
         release.status = Some(o.status.clone());
-        if o.is_ready() || o.is_stalled() {
+        if o.is_ready() || o.needs_human() {
             return o;
         }
         h.wait(&o);

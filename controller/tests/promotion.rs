@@ -96,7 +96,7 @@ async fn run(
     for _ in 0..80 {
         let outcome = pass(h, release, target, identity, pending()).await;
         events.extend(outcome.events.clone());
-        if outcome.is_ready() || outcome.is_stalled() {
+        if outcome.is_ready() || outcome.needs_human() {
             return (outcome, events);
         }
         h.wait(&outcome);
@@ -121,7 +121,7 @@ async fn prod_waits_while_staging_is_not_verified_and_writes_nothing() {
         reasons::UPSTREAM_NOT_RELEASED
     );
     assert!(
-        !outcome.is_stalled(),
+        !outcome.needs_human(),
         "staging is still running in this run: wait"
     );
     assert_eq!(outcome.requeue, Requeue::After(Duration::from_secs(30)));
@@ -133,7 +133,7 @@ async fn prod_waits_while_staging_is_not_verified_and_writes_nothing() {
 
     // Nothing in this run releases staging: blocked, with the same reason.
     let outcome = prod_pass(&mut h, UpstreamSource::default()).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     assert_eq!(
         reason(&outcome, types::UPSTREAM_VERIFIED),
         reasons::UPSTREAM_NOT_RELEASED
@@ -314,7 +314,7 @@ async fn with_follow_upstream_rollback_prod_rolls_back_too() {
     );
     // Held on the next pass, as any rollback.
     let outcome = prod_pass(&mut h, UpstreamSource::default()).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     assert_eq!(outcome.status.phase.map(|p| p.as_str()), Some("RolledBack"));
 }
 
@@ -325,7 +325,7 @@ async fn a_rolled_back_staging_blocks_prod_before_it_writes_anything() {
     staging_rolled_back(&h).await;
     h.control().clear_calls();
     let outcome = prod_pass(&mut h, pending()).await;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     assert_eq!(
         reason(&outcome, types::UPSTREAM_VERIFIED),
         reasons::UPSTREAM_FAILED
@@ -368,7 +368,7 @@ async fn a_transient_failure_reading_the_stage_record_is_retried() {
         outcome.status.conditions
     );
     assert_eq!(outcome.requeue, Requeue::Backoff);
-    assert!(!outcome.is_stalled());
+    assert!(!outcome.needs_human());
     h.control().clear_faults();
     let (mut release, target, identity) = (h.release.clone(), h.target.clone(), h.identity.clone());
     let (outcome, _) = run(&h, &mut release, &target, &identity).await;
@@ -437,7 +437,7 @@ async fn staging_on_another_workspace_is_read_there_and_only_there() {
     for _ in 0..80 {
         let upstream = read_in(&other).await;
         let outcome = prod_pass(&mut h, upstream).await;
-        if outcome.is_ready() || outcome.is_stalled() {
+        if outcome.is_ready() || outcome.needs_human() {
             break;
         }
         h.wait(&outcome);

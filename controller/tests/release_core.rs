@@ -59,7 +59,7 @@ async fn a_failed_verification_restores_the_last_good_release_whole_and_a_fresh_
     )
     .expect("reply");
     let outcome = h.run_other(&mut v8, &id8, 300).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(
         reason(&outcome, types::VERIFIED),
         reasons::ROLLED_BACK,
@@ -96,7 +96,7 @@ async fn a_failed_verification_restores_the_last_good_release_whole_and_a_fresh_
     v8.status = None;
     for _ in 0..2 {
         let again = h.pass_other(&mut v8, &id8, Mode::Apply).await;
-        assert!(again.is_stalled(), "{:?}", again.steps);
+        assert!(again.needs_human(), "{:?}", again.steps);
         assert_eq!(
             reason(&again, types::PREFLIGHT_PASSED),
             reasons::ROLLED_BACK
@@ -138,7 +138,7 @@ async fn one_owner_per_alias_a_higher_n_supersedes_and_the_same_n_is_refused_bef
     twin.spec.model.logged_model_id = None;
     c.clear_calls();
     let refused = h.pass_other(&mut twin, &twin_id, Mode::Apply).await;
-    assert!(refused.is_stalled());
+    assert!(refused.needs_human());
     assert_eq!(
         reason(&refused, types::PREFLIGHT_PASSED),
         reasons::OWNERSHIP_CONFLICT,
@@ -160,7 +160,7 @@ async fn one_owner_per_alias_a_higher_n_supersedes_and_the_same_n_is_refused_bef
     assert_eq!(c.model_alias(MODEL, "champion"), Some(10));
     let old = h.pass(Mode::Apply).await;
     assert_eq!(old.status.phase, Some(Phase::Superseded), "{:?}", old.steps);
-    assert!(!old.is_ready() && !old.is_stalled());
+    assert!(!old.is_ready() && !old.needs_human());
 
     // As the controller resyncs both, neither writes: no drift fight.
     c.clear_calls();
@@ -177,14 +177,14 @@ async fn one_owner_per_alias_a_higher_n_supersedes_and_the_same_n_is_refused_bef
     assert!(c.delete_file(SIGNOFF));
     let old = h.pass(Mode::Apply).await;
     assert_eq!(old.status.phase, Some(Phase::Superseded), "{:?}", old.steps);
-    assert!(!old.is_stalled());
+    assert!(!old.needs_human());
 
     // A release of another agent on the same app is refused.
     let (mut stranger, stranger_id) = other_release(&h, "other-agent");
     stranger.spec.model.name = "main.agents.other".into();
     stranger.spec.model.alias = "prod".into();
     let refused = h.pass_other(&mut stranger, &stranger_id, Mode::Apply).await;
-    assert!(refused.is_stalled());
+    assert!(refused.needs_human());
     assert!(c.writes().is_empty(), "{:?}", c.writes());
 }
 
@@ -195,7 +195,7 @@ async fn the_logged_model_id_is_bound_to_the_promoted_version() {
     // Version 11's logged model while promoting version 12: blocked before any write.
     h.release.spec.model.logged_model_id = Some("m-5a6b7c8d9e0f4a1b2c3d4e5f6a7b8c9d".into());
     let outcome = h.run(20).await.0;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     assert_eq!(
         reason(&outcome, types::PREFLIGHT_PASSED),
         reasons::MODEL_ID_MISMATCH
@@ -231,7 +231,7 @@ async fn a_grant_on_a_missing_securable_blocks_before_the_alias_moves() {
         app.resources.push(traces);
     }
     let outcome = h.run(20).await.0;
-    assert!(outcome.is_stalled());
+    assert!(outcome.needs_human());
     assert_eq!(
         reason(&outcome, types::PREFLIGHT_PASSED),
         reasons::OBJECT_MISSING
@@ -272,7 +272,7 @@ async fn plan_lists_each_change_once_and_apply_then_makes_exactly_those() {
                 .iter()
                 .map(|c| (c.step.to_string(), c.summary.clone())),
         );
-        if outcome.is_ready() || outcome.is_stalled() {
+        if outcome.is_ready() || outcome.needs_human() {
             assert!(outcome.is_ready(), "{:?}", outcome.steps);
             break;
         }
@@ -368,4 +368,41 @@ async fn plan_numbering_counts_plans_not_folders() {
     assert!(outcome.is_ready(), "{:?}", outcome.steps);
     assert_eq!(outcome.status.plan.as_ref().map(|p| p.version), Some(3));
     assert_eq!(plans(&c).len(), 3);
+}
+
+#[tokio::test]
+async fn a_converged_release_taken_over_by_a_newer_one_of_the_same_model_version_leaves_ready_at_its_next_look()
+ {
+    let mut h = harness().await;
+    let c = h.control();
+    assert!(h.run(200).await.0.is_ready());
+    // Converged: the next look is the quick check.
+    let quick = h.pass(Mode::Apply).await;
+    assert!(quick.is_ready());
+    assert!(quick.status.full_check.is_some());
+
+    // N=8 of the same agent and the same model version takes the alias, app and endpoint over
+    // (the alias does not move: only the ledger's owner changes).
+    seed_v8_artifacts(&c);
+    let (mut v8, id8) = other_release(&h, "skyloyalty-v8");
+    v8.spec.version = 8;
+    let mut superseded = Vec::new();
+    let mut outcome = h.pass_other(&mut v8, &id8, Mode::Apply).await;
+    for _ in 0..300 {
+        superseded.extend(outcome.superseded.clone());
+        if outcome.is_ready() || outcome.needs_human() {
+            break;
+        }
+        h.wait(&outcome);
+        outcome = h.pass_other(&mut v8, &id8, Mode::Apply).await;
+    }
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    // The takeover names the release it superseded (the controller looks at it at once).
+    assert_eq!(superseded, vec!["agents/skyloyalty-v7".to_string()]);
+
+    // v7's next look, though its alias, app and endpoint read as before, is no longer Ready.
+    let old = h.pass(Mode::Apply).await;
+    assert_eq!(old.status.phase, Some(Phase::Superseded), "{:?}", old.steps);
+    assert!(!old.is_ready() && !old.needs_human());
 }

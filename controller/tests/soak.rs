@@ -23,7 +23,7 @@ async fn drive(h: &Harness, mut release: AgentRelease, id: engine::Identity) -> 
     let mut last = None;
     for _ in 0..1500 {
         let outcome = h.pass_other(&mut release, &id, Mode::Apply).await;
-        if outcome.is_ready() || outcome.is_stalled() {
+        if outcome.is_ready() || outcome.needs_human() {
             return outcome;
         }
         h.wait(&outcome);

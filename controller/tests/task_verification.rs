@@ -71,7 +71,7 @@ async fn a_task_started_once_is_continued_over_several_passes_until_it_succeeds(
     let mut running_passes = 0;
     let mut outcome = h.pass_on_sim_clock().await;
     for _ in 0..200 {
-        if outcome.is_ready() || outcome.is_stalled() {
+        if outcome.is_ready() || outcome.needs_human() {
             break;
         }
         if reason(&outcome, types::VERIFIED) == reasons::WAITING
@@ -126,7 +126,7 @@ async fn a_failed_task_rolls_the_release_back_naming_expected_and_seen() {
     )
     .await;
     let (outcome, _) = h.run_on_sim_clock(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(reason(&outcome, types::VERIFIED), reasons::ROLLED_BACK);
     let m = message(&outcome, types::VERIFIED);
     assert!(
@@ -147,7 +147,7 @@ async fn a_task_past_its_deadline_rolls_the_release_back() {
     )
     .await;
     let (outcome, _) = h.run_on_sim_clock(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(reason(&outcome, types::VERIFIED), reasons::ROLLED_BACK);
     let m = message(&outcome, types::VERIFIED);
     assert!(
@@ -171,7 +171,7 @@ async fn without_rollback_a_passed_deadline_blocks_with_its_own_reason() {
     .await;
     h.release.spec.policy.rollback_on_failure = false;
     let (outcome, _) = h.run_on_sim_clock(200).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(
         reason(&outcome, types::VERIFIED),
         reasons::VERIFICATION_DEADLINE_EXCEEDED
@@ -192,7 +192,7 @@ async fn a_restarted_controller_continues_the_same_task_from_status() {
     // Run until the task has been started and continued once.
     for _ in 0..100 {
         let outcome = h.pass_on_sim_clock().await;
-        assert!(!outcome.is_ready() && !outcome.is_stalled());
+        assert!(!outcome.is_ready() && !outcome.needs_human());
         if h.release
             .status
             .as_ref()
@@ -236,7 +236,7 @@ async fn a_restarted_controller_continues_the_same_task_from_status() {
         )
         .await;
         release.status = Some(o.status.clone());
-        if o.is_ready() || o.is_stalled() {
+        if o.is_ready() || o.needs_human() {
             outcome = Some(o);
             break;
         }
@@ -378,7 +378,7 @@ async fn an_app_that_crashes_while_its_task_runs_fails_as_unhealthy() {
     c.crash_app(APP, "Killed: out of memory", false)
         .expect("crash");
     let (outcome, events) = h.run_on_sim_clock(100).await;
-    assert!(outcome.is_stalled(), "{:?}", outcome.steps);
+    assert!(outcome.needs_human(), "{:?}", outcome.steps);
     assert_eq!(reason(&outcome, types::VERIFIED), reasons::ROLLED_BACK);
     assert!(
         events.iter().any(|e| e.reason == reasons::APP_UNHEALTHY

@@ -635,7 +635,7 @@ pub async fn apply<E: Environment>(env: &E, args: &ApplyArgs) -> anyhow::Result<
         let ready_cond =
             agentrelease_api::condition::find(&outcome.status.conditions, types::READY).cloned();
         let ready = outcome.is_ready();
-        let blocked = outcome.is_stalled();
+        let blocked = outcome.needs_human();
         if text {
             match (&ready_cond, ready, blocked) {
                 (_, true, _) => println!(
@@ -852,7 +852,7 @@ async fn drive_one<W: engine::Workspace>(
             .phase
             .map(|p| p.as_str())
             .unwrap_or("Pending");
-        if outcome.is_ready() || outcome.is_stalled() {
+        if outcome.is_ready() || outcome.needs_human() {
             shown.finish(&format!(
                 "{} {phase}",
                 if outcome.is_ready() { "✓" } else { "✗" }
@@ -933,7 +933,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
             agentrelease_api::condition::find(&outcome.status.conditions, types::UPSTREAM_VERIFIED)
                 // `plan` goes on past a wait, so the condition says "would wait" with the reason.
                 .filter(|c| {
-                    !outcome.is_stalled()
+                    !outcome.needs_human()
                         && [
                             agentrelease_api::conditions::reasons::UPSTREAM_NOT_RELEASED,
                             agentrelease_api::conditions::reasons::UPSTREAM_SOAKING,
@@ -952,7 +952,7 @@ pub async fn plan<E: Environment>(env: &E, args: &PlanArgs) -> anyhow::Result<i3
                 .map(|c| c.message.clone());
         let blocked = if awaiting_approval.is_some() {
             None
-        } else if outcome.is_stalled() || outcome.requeue == Requeue::Backoff {
+        } else if outcome.needs_human() || outcome.requeue == Requeue::Backoff {
             agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
                 .filter(|c| c.status == ConditionStatus::False)
                 .map(|c| format!("{}: {}", c.reason, c.message))

@@ -3,9 +3,10 @@
 //! A full pass reads every artifact, ledger record, ACL and grant (about twenty reads). A
 //! release that a full pass found converged — Ready at its generation, nothing to write — is
 //! then looked at through the objects people change by hand most: the alias, the app (its
-//! deployment, compute and resources) and the serving endpoint. While a digest of those equals
-//! the one the last full check recorded, and `policy.fullCheckInterval` has not passed, the pass
-//! ends there: three reads, no write, the status as it was. Anything else — a digest that
+//! deployment, compute and resources) and the serving endpoint, and the owner of the alias in
+//! the release ledger (a newer release that took the objects over supersedes this one). While a
+//! digest of those equals the one the last full check recorded, and `policy.fullCheckInterval`
+//! has not passed, the pass ends there: four reads, no write, the status as it was. Anything else — a digest that
 //! differs, a read that fails, a spec change, a rollback under way, a reconcile request — runs
 //! the full pass in the same reconcile, so a quick check never decides anything on its own.
 
@@ -30,6 +31,9 @@ pub struct Observed {
     pub app: Option<AppInfo>,
     /// The serving endpoint, when the release has one.
     pub endpoint: Option<EndpointInfo>,
+    /// The release (`namespace/name`) the ledger names as the alias's owner (`None`: no record,
+    /// or one that does not parse).
+    pub owner: Option<String>,
 }
 
 /// Why a pass may end after the quick check (or must not).
@@ -78,9 +82,12 @@ pub struct Seen {
     pub app: Option<Option<AppInfo>>,
     /// The endpoint as the endpoint step read it.
     pub endpoint: Option<Option<EndpointInfo>>,
+    /// The alias's ledger owner as the preflight read it.
+    pub owner: Option<Option<String>>,
 }
 
-/// Reads the alias, the app and the endpoint the release declares (one call each).
+/// Reads the alias, the app and the endpoint the release declares and the alias's ledger record
+/// (one call each).
 pub async fn observe<W: Workspace>(ws: &W, ctx: &ReleaseContext) -> WsResult<Observed> {
     complete(Seen::default(), ws, ctx).await
 }
@@ -105,10 +112,25 @@ pub async fn complete<W: Workspace>(
         (Some(_), Some(endpoint)) => endpoint,
         (Some(endpoint), None) => ws.get_endpoint(&endpoint.name).await?,
     };
+    let owner = match seen.owner {
+        Some(owner) => owner,
+        None => {
+            let path = super::ledger::Owned::Alias {
+                model: ctx.model().to_string(),
+                alias: ctx.spec.model.alias.clone(),
+            }
+            .path(ctx.ledger_root());
+            ws.read_workspace_file(&path.0, super::ledger::MAX_RECORD_BYTES)
+                .await?
+                .and_then(|bytes| super::ledger::Record::parse(&bytes))
+                .map(|r| r.owner.release)
+        }
+    };
     Ok(Observed {
         alias,
         app,
         endpoint,
+        owner,
     })
 }
 

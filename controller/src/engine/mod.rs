@@ -12,6 +12,7 @@ pub mod desired;
 pub mod effects;
 pub mod fingerprint;
 pub mod full_check;
+pub mod health;
 pub mod identity;
 pub mod inline_wait;
 pub mod ledger;
@@ -70,6 +71,9 @@ pub struct Outcome {
     pub changes: Vec<PlannedChange>,
     /// How each step that ran ended (for metrics and progress output).
     pub steps: Vec<StepReport>,
+    /// Releases (`namespace/name`) whose objects this pass took over: the controller looks at
+    /// them at once, so a superseded release leaves Ready within seconds.
+    pub superseded: Vec<String>,
 }
 
 /// How one step ended in a pass.
@@ -158,6 +162,20 @@ pub fn blocked<C: Clock>(
     builder.blocked_before_start(type_, reason, message, release.spec.policy.resync())
 }
 
+/// The status of a release whose object does not decode (a field the API server accepted but
+/// this version cannot read): Stalled with reason `InvalidSpec`, nothing else known.
+pub fn undecodable<C: Clock>(generation: i64, message: &str, clock: &C) -> AgentReleaseStatus {
+    let old = AgentReleaseStatus::default();
+    StatusBuilder::new(&old, generation, clock.now())
+        .blocked_before_start(
+            types::READY,
+            reasons::INVALID_SPEC,
+            message,
+            Duration::from_secs(300),
+        )
+        .status
+}
+
 impl Outcome {
     /// Whether the release is Ready.
     pub fn is_ready(&self) -> bool {
@@ -167,6 +185,13 @@ impl Outcome {
     /// Whether the release is blocked (Stalled).
     pub fn is_stalled(&self) -> bool {
         status::is_true(&self.status, types::STALLED)
+    }
+
+    /// Whether only a person can move the release on: it is blocked (Stalled), or it waits for
+    /// an approval (which GitOps tools read as in progress, but which no pass ends by itself).
+    pub fn needs_human(&self) -> bool {
+        self.is_stalled()
+            || self.status.phase == Some(agentrelease_api::conditions::Phase::AwaitingApproval)
     }
 }
 
@@ -418,6 +443,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
             events: Vec::new(),
             changes: Vec::new(),
             steps: Vec::new(),
+            superseded: Vec::new(),
         };
     }
 
@@ -433,6 +459,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
         events: Vec::new(),
         seen: full_check::Seen::default(),
         approvals: inputs.approvals,
+        superseded: Vec::new(),
     };
     // The steps from the claim on write: a pass that may write holds the release lock from
     // before they read what they decide on. The gates and the preflight only read.

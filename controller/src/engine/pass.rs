@@ -283,6 +283,8 @@ pub struct Pass<'a, W, C> {
     /// The AgentReleaseApprovals of the release's namespace; `None` where the runner cannot
     /// read them (`apply` without a cluster).
     pub approvals: Option<&'a [super::steps::approved::KubeApproval]>,
+    /// Releases (`namespace/name`) whose objects this pass took over.
+    pub superseded: Vec<String>,
 }
 
 impl<W, C: Clock> Pass<'_, W, C> {

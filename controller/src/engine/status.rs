@@ -14,6 +14,7 @@ use agentrelease_api::status::{DriftRecord, HistoryOutcome};
 use jiff::Timestamp;
 
 use super::context::ReleaseContext;
+use super::health::{Standing, summarize};
 use super::pass::{Clock, Event, EventType, Pass, StepResult};
 use super::steps::{PIPELINE, Step};
 use super::{Outcome, Requeue};
@@ -105,32 +106,16 @@ impl<'a> StatusBuilder<'a> {
 
     /// The release is suspended: nothing is read or written in the workspace.
     pub fn suspended(mut self, why: &str, resync: Duration) -> Outcome {
-        let message = format!("suspended: {why}");
-        self.set(
-            types::SUSPENDED,
-            ConditionStatus::True,
-            reasons::SUSPENDED,
-            message.clone(),
+        let standing = Standing::Suspended {
+            message: format!("suspended: {why}"),
+        };
+        summarize(
+            &mut self.status,
+            self.old,
+            self.generation,
+            self.now,
+            &standing,
         );
-        self.set(
-            types::READY,
-            ConditionStatus::False,
-            reasons::SUSPENDED,
-            message.clone(),
-        );
-        self.set(
-            types::RECONCILING,
-            ConditionStatus::False,
-            reasons::SUSPENDED,
-            message.clone(),
-        );
-        self.set(
-            types::STALLED,
-            ConditionStatus::False,
-            reasons::SUSPENDED,
-            message,
-        );
-        self.status.phase = Some(Phase::Suspended);
         // A release created suspended has done nothing to tell of: its status says it is
         // suspended, and no Event is recorded (a fleet of suspended releases costs one write
         // each). Suspending a release that ran is a transition and gets its Event.
@@ -145,6 +130,7 @@ impl<'a> StatusBuilder<'a> {
             events,
             changes: Vec::new(),
             steps: Vec::new(),
+            superseded: Vec::new(),
         }
     }
 
@@ -164,13 +150,17 @@ impl<'a> StatusBuilder<'a> {
         resync: Duration,
     ) -> Outcome {
         self.set(type_, ConditionStatus::False, reason, message.to_string());
-        summarize_blocked(
+        let standing = Standing::Blocked {
+            phase: Phase::Blocked,
+            reason: reason.to_string(),
+            message: message.to_string(),
+        };
+        summarize(
             &mut self.status,
+            self.old,
             self.generation,
             self.now,
-            reason,
-            message,
-            Phase::Blocked,
+            &standing,
         );
         let events = transition_events(self.old, &self.status);
         Outcome {
@@ -179,6 +169,7 @@ impl<'a> StatusBuilder<'a> {
             events,
             changes: Vec::new(),
             steps: Vec::new(),
+            superseded: Vec::new(),
         }
     }
 
@@ -194,6 +185,7 @@ impl<'a> StatusBuilder<'a> {
             mut status,
             events: step_events,
             effects,
+            superseded,
             ..
         } = pass;
         let super::effects::Summary {
@@ -281,44 +273,16 @@ impl<'a> StatusBuilder<'a> {
             );
         }
 
-        let requeue = match &stopped {
+        let (standing, requeue) = match &stopped {
             None => {
-                let message = ready_message(ctx, &status);
-                set_on(
-                    &mut status,
-                    generation,
-                    now,
-                    types::READY,
-                    ConditionStatus::True,
-                    reasons::RELEASED,
-                    message.clone(),
-                );
-                set_on(
-                    &mut status,
-                    generation,
-                    now,
-                    types::RECONCILING,
-                    ConditionStatus::False,
-                    reasons::RELEASED,
-                    message.clone(),
-                );
-                set_on(
-                    &mut status,
-                    generation,
-                    now,
-                    types::STALLED,
-                    ConditionStatus::False,
-                    reasons::RELEASED,
-                    message,
-                );
-                status.phase = Some(Phase::Ready);
                 if let Some(last) = status.history.last_mut()
                     && last.generation == generation
                     && last.outcome == HistoryOutcome::Promoted
                 {
                     last.outcome = HistoryOutcome::Released;
                 }
-                Requeue::After(resync)
+                let message = ready_message(ctx, &status);
+                (Some(Standing::Released { message }), Requeue::After(resync))
             }
             Some((
                 step,
@@ -327,109 +291,69 @@ impl<'a> StatusBuilder<'a> {
                     message,
                     after,
                 },
-            )) => {
-                set_on(
-                    &mut status,
-                    generation,
-                    now,
-                    types::READY,
-                    ConditionStatus::False,
-                    reason,
-                    message.clone(),
-                );
-                set_on(
-                    &mut status,
-                    generation,
-                    now,
-                    types::RECONCILING,
-                    ConditionStatus::True,
-                    reasons::PROGRESSING,
-                    message.clone(),
-                );
-                set_on(
-                    &mut status,
-                    generation,
-                    now,
-                    types::STALLED,
-                    ConditionStatus::False,
-                    reasons::PROGRESSING,
-                    message.clone(),
-                );
-                status.phase = Some(step.phase());
-                Requeue::After(*after)
+            )) => (
+                Some(Standing::Progressing {
+                    phase: step.phase(),
+                    reason: reason.to_string(),
+                    message: message.clone(),
+                }),
+                Requeue::After(*after),
+            ),
+            Some((_, StepResult::Blocked { reason, message }))
+                if *reason == reasons::AWAITING_APPROVAL =>
+            {
+                (
+                    Some(Standing::AwaitingApproval {
+                        message: message.clone(),
+                    }),
+                    Requeue::After(resync),
+                )
             }
             Some((_, StepResult::Blocked { reason, message })) => {
                 let phase = if *reason == reasons::ROLLED_BACK {
                     Phase::RolledBack
-                } else if *reason == reasons::AWAITING_APPROVAL {
-                    Phase::AwaitingApproval
                 } else {
                     Phase::Blocked
                 };
-                summarize_blocked(&mut status, generation, now, reason, message, phase);
-                Requeue::After(resync)
+                (
+                    Some(Standing::Blocked {
+                        phase,
+                        reason: reason.to_string(),
+                        message: message.clone(),
+                    }),
+                    Requeue::After(resync),
+                )
             }
-            Some((_, StepResult::Failed { reason, message })) => {
-                set_on(
-                    &mut status,
-                    generation,
-                    now,
-                    types::READY,
-                    ConditionStatus::False,
-                    reason,
-                    message.clone(),
-                );
-                set_on(
-                    &mut status,
-                    generation,
-                    now,
-                    types::RECONCILING,
-                    ConditionStatus::True,
-                    reason,
-                    message.clone(),
-                );
-                set_on(
-                    &mut status,
-                    generation,
-                    now,
-                    types::STALLED,
-                    ConditionStatus::False,
-                    reason,
-                    message.clone(),
-                );
-                status.phase = Some(Phase::Failed);
-                Requeue::Backoff
-            }
+            Some((_, StepResult::Failed { reason, message })) => (
+                Some(Standing::Progressing {
+                    phase: Phase::Failed,
+                    reason: reason.to_string(),
+                    message: message.clone(),
+                }),
+                Requeue::Backoff,
+            ),
             Some((_, StepResult::Superseded { message })) => {
-                for (type_, reason) in [
-                    (types::READY, reasons::SUPERSEDED),
-                    (types::RECONCILING, reasons::SUPERSEDED),
-                    (types::STALLED, reasons::SUPERSEDED),
-                ] {
-                    set_on(
-                        &mut status,
-                        generation,
-                        now,
-                        type_,
-                        ConditionStatus::False,
-                        reason,
-                        message.clone(),
-                    );
-                }
-                status.phase = Some(Phase::Superseded);
                 if let Some(last) = status.history.last_mut()
                     && last.generation == generation
                     && last.outcome != HistoryOutcome::RolledBack
                 {
                     last.outcome = HistoryOutcome::Superseded;
                 }
-                Requeue::After(resync)
+                (
+                    Some(Standing::Superseded {
+                        message: message.clone(),
+                    }),
+                    Requeue::After(resync),
+                )
             }
             Some((
                 _,
                 StepResult::Done { .. } | StepResult::Advisory { .. } | StepResult::NotApplicable,
-            )) => Requeue::After(resync),
+            )) => (None, Requeue::After(resync)),
         };
+        if let Some(standing) = &standing {
+            summarize(&mut status, self.old, generation, now, standing);
+        }
 
         if !records_events {
             return Outcome {
@@ -438,6 +362,7 @@ impl<'a> StatusBuilder<'a> {
                 events: Vec::new(),
                 changes,
                 steps: Vec::new(),
+                superseded: Vec::new(),
             };
         }
         let mut all = transition_events(self.old, &status);
@@ -449,6 +374,7 @@ impl<'a> StatusBuilder<'a> {
             events: all,
             changes,
             steps: Vec::new(),
+            superseded,
         }
     }
 }
@@ -465,44 +391,6 @@ fn ready_message(ctx: &ReleaseContext, status: &AgentReleaseStatus) -> String {
         msg.push_str(&format!("; app at {url}"));
     }
     msg
-}
-
-fn summarize_blocked(
-    status: &mut AgentReleaseStatus,
-    generation: i64,
-    now: Timestamp,
-    reason: &str,
-    message: &str,
-    phase: Phase,
-) {
-    set_on(
-        status,
-        generation,
-        now,
-        types::READY,
-        ConditionStatus::False,
-        reason,
-        message.to_string(),
-    );
-    set_on(
-        status,
-        generation,
-        now,
-        types::RECONCILING,
-        ConditionStatus::False,
-        reason,
-        message.to_string(),
-    );
-    set_on(
-        status,
-        generation,
-        now,
-        types::STALLED,
-        ConditionStatus::True,
-        reason,
-        message.to_string(),
-    );
-    status.phase = Some(phase);
 }
 
 fn set_on(
@@ -696,6 +584,7 @@ mod tests {
                         events: Vec::new(),
                         seen: Default::default(),
                         approvals: None,
+                        superseded: Vec::new(),
                     };
                     let mut stopped = None;
                     for (i, step) in PIPELINE.into_iter().enumerate() {

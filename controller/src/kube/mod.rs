@@ -17,4 +17,5 @@ pub mod shard;
 pub mod status;
 pub mod target_status;
 pub mod upstream_index;
+pub mod wake;
 pub mod workspace_slots;

@@ -62,6 +62,8 @@ pub struct Context<F: WorkspaceFactory> {
     pub written: Arc<status::Written>,
     /// The cache of namespaces (their labels can require an approval hold).
     pub namespaces: super::namespaces::NamespaceStore,
+    /// Asks for reconciles of other releases (those a release took objects over from).
+    pub wake: super::wake::Wake,
 }
 
 /// Why a reconcile failed (it is retried with per-object backoff).
@@ -542,6 +544,9 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
         .await
         .map_err(ReconcileError::Kube)?;
 
+    for key in &outcome.superseded {
+        ctx.wake.release(key);
+    }
     let reference = release.object_ref(&());
     // A reconcile decided from a stale cache repeats the transitions the last one announced.
     let events: &[_] = if written == status::StatusWrite::Deferred {
@@ -585,7 +590,7 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
         "ready"
     } else if subject.suspended {
         "suspended"
-    } else if outcome.is_stalled() {
+    } else if outcome.needs_human() {
         "blocked"
     } else {
         "progressing"
@@ -697,28 +702,11 @@ async fn invalid_object<F: WorkspaceFactory>(
         &message,
     )
     .await;
-    let now = agentrelease_api::condition::truncate_to_seconds(jiff::Timestamp::now())
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let generation = meta.generation;
-    let condition = |type_: &str, status: &str| {
-        json!({
-            "type": type_, "status": status, "reason": reasons::INVALID_SPEC,
-            "message": message, "lastTransitionTime": now, "observedGeneration": generation,
-        })
-    };
+    let status = engine::undecodable(meta.generation.unwrap_or(0), &message, &SystemClock);
     let patch = json!({
         "apiVersion": agentrelease_api::API_VERSION,
         "kind": "AgentRelease",
-        "status": {
-            "observedGeneration": generation,
-            "phase": "Blocked",
-            "conditions": [
-                condition(types::READY, "False"),
-                condition(types::RECONCILING, "False"),
-                condition(types::STALLED, "True"),
-            ],
-        },
+        "status": status,
     });
     let api: Api<AgentRelease> = Api::namespaced(ctx.client.clone(), &ns);
     if let Err(e) = api

@@ -409,6 +409,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
     .default_backoff()
     .applied_objects()
     .predicate_filter(kube::runtime::predicates::labels, Default::default());
+    let (wake, woken) = super::wake::Wake::channel();
     let controller = Controller::for_stream(release_stream, release_store.clone())
         .with_config(ControllerConfig::default().concurrency(parts.args.concurrency));
     let by_target = release_store.clone();
@@ -422,6 +423,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
                 index::releases_of_target(&by_target.state(), &ns, &target.name_any())
             },
         )
+        .reconcile_on(woken)
         .watches_stream(namespace_stream, {
             let releases = release_store.clone();
             move |ns| super::namespaces::releases_in(&releases.state(), &ns)
@@ -495,6 +497,7 @@ async fn run_release_controller<F: WorkspaceFactory>(
         newer_polls,
         written,
         namespaces: namespace_store,
+        wake,
     });
     tracing::info!(
         scope = scope.as_deref().unwrap_or("all namespaces"),

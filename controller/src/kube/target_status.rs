@@ -133,8 +133,38 @@ pub fn decide(
             )
         }
     };
+    // The kstatus trio, so GitOps tools read a target as they read a release: a transient
+    // failure is in progress (it is checked again by itself), a refused credential is stalled.
+    let (reconciling, stalled) = match check {
+        Check::Valid(_) => (false, false),
+        Check::Invalid { transient, .. } => (*transient, !*transient),
+    };
+    let flag = |on: bool| {
+        if on {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        }
+    };
+    let trio = [
+        (types::RECONCILING, flag(reconciling)),
+        (types::STALLED, flag(stalled)),
+    ]
+    .map(|(type_, cs)| {
+        Condition::new(
+            type_,
+            cs,
+            &ready.reason,
+            ready.message.clone(),
+            generation,
+            now,
+        )
+    });
     agentrelease_api::condition::set(&mut status.conditions, valid);
     agentrelease_api::condition::set(&mut status.conditions, ready);
+    for c in trio {
+        agentrelease_api::condition::set(&mut status.conditions, c);
+    }
     status
 }
 
@@ -298,6 +328,12 @@ mod tests {
         );
         assert_eq!(ready.last_transition_time, at(900));
         assert_eq!(refused.principal, None);
+        let stalled =
+            agentrelease_api::condition::find(&refused.conditions, types::STALLED).expect("trio");
+        assert_eq!(stalled.status, ConditionStatus::True);
+        let healthy =
+            agentrelease_api::condition::find(&first.conditions, types::STALLED).expect("trio");
+        assert_eq!(healthy.status, ConditionStatus::False);
     }
 
     #[test]
@@ -313,6 +349,9 @@ mod tests {
             (ready.status, ready.reason.as_str()),
             (ConditionStatus::Unknown, reasons::TRANSIENT_ERROR)
         );
+        let reconciling =
+            agentrelease_api::condition::find(&s.conditions, types::RECONCILING).expect("trio");
+        assert_eq!(reconciling.status, ConditionStatus::True);
         let denied = classify(WorkspaceErrorKind::PermissionDenied, "403".into());
         assert!(
             matches!(denied, Check::Invalid { reason, transient: false, .. } if reason == reasons::PERMISSION_DENIED)

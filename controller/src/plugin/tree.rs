@@ -28,7 +28,9 @@ impl Node {
     }
 }
 
-/// Whether a release has come to rest: Ready, or needing a human (`--watch` stops there).
+/// Whether a release has come to rest: Ready, or needing a human (`--watch` stops there). A
+/// status older than the spec has not come to rest whatever it says (the controller has not
+/// looked at the change yet), unless the release is suspended (it will not look).
 pub fn settled(release: &AgentRelease) -> bool {
     let Some(status) = &release.status else {
         return false;
@@ -36,12 +38,23 @@ pub fn settled(release: &AgentRelease) -> bool {
     let is_true = |t: &str| {
         agentrelease_api::condition::find(&status.conditions, t).is_some_and(Condition::is_true)
     };
-    is_true(types::READY)
-        || is_true(types::STALLED)
-        || matches!(
-            status.phase,
-            Some(Phase::Blocked | Phase::RolledBack | Phase::Superseded | Phase::Suspended)
-        )
+    if status.phase == Some(Phase::Suspended) && is_true(types::SUSPENDED) {
+        return true;
+    }
+    let observed = release.metadata.generation.is_none()
+        || status.observed_generation == release.metadata.generation;
+    observed
+        && (is_true(types::READY)
+            || is_true(types::STALLED)
+            || matches!(
+                status.phase,
+                Some(
+                    Phase::Blocked
+                        | Phase::RolledBack
+                        | Phase::Superseded
+                        | Phase::AwaitingApproval
+                )
+            ))
 }
 
 /// The mark of the release as a whole.

@@ -59,7 +59,7 @@ impl Harness {
             .await;
             self.release.status = Some(outcome.status.clone());
             events.extend(outcome.events.clone());
-            if outcome.is_ready() || outcome.is_stalled() {
+            if outcome.is_ready() || outcome.needs_human() {
                 last = Some(outcome);
                 break;
             }

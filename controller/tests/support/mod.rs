@@ -143,7 +143,7 @@ impl Harness {
         for _ in 0..max {
             let outcome = self.pass(Mode::Apply).await;
             events.extend(outcome.events.clone());
-            if outcome.is_ready() || outcome.is_stalled() {
+            if outcome.is_ready() || outcome.needs_human() {
                 return (outcome, events);
             }
             self.wait(&outcome);
@@ -217,7 +217,7 @@ impl Harness {
     ) -> Outcome {
         let mut outcome = self.pass_other(release, identity, Mode::Apply).await;
         for _ in 0..max {
-            if outcome.is_ready() || outcome.is_stalled() {
+            if outcome.is_ready() || outcome.needs_human() {
                 break;
             }
             self.wait(&outcome);

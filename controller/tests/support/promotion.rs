@@ -66,7 +66,7 @@ impl Harness {
         let mut outcome = self.pass_with(approvals, false).await;
         events.extend(outcome.events.clone());
         for _ in 0..max {
-            if outcome.is_ready() || outcome.is_stalled() {
+            if outcome.is_ready() || outcome.needs_human() {
                 break;
             }
             self.wait(&outcome);

@@ -40,7 +40,7 @@ impl Harness {
         for _ in 0..max {
             let outcome = self.pass_on_sim_clock().await;
             events.extend(outcome.events.clone());
-            if outcome.is_ready() || outcome.is_stalled() {
+            if outcome.is_ready() || outcome.needs_human() {
                 return (outcome, events);
             }
             self.wait(&outcome);

@@ -89,6 +89,16 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             claimed.push(object.describe());
             continue;
         };
+        // The release taken over is told at once (the controller looks at it now, so it leaves
+        // Ready within seconds rather than at its next resync).
+        if let Some(owner) = record
+            .as_ref()
+            .map(|r| &r.owner)
+            .filter(|o| matches!(ledger::judge(&me, Some(o)), Verdict::Supersedes(_)))
+            && !pass.superseded.contains(&owner.release)
+        {
+            pass.superseded.push(owner.release.clone());
+        }
         match pass.effect(change, Cause::Progress).await {
             Ok(Effect::Applied(Applied::Written(CreateOutcome::AlreadyExists))) => {
                 return StepResult::Failed {

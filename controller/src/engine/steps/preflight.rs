@@ -144,6 +144,13 @@ async fn ownership<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> Option<
             Verdict::Unclaimed | Verdict::Ours | Verdict::Supersedes(_) => {}
         }
     }
+    pass.seen.owner = Some(
+        records
+            .iter()
+            .find(|(o, _)| matches!(o, Owned::Alias { .. }))
+            .and_then(|(_, r)| r.as_ref())
+            .map(|r| r.owner.release.clone()),
+    );
     pass.artifacts.ledger = records;
     None
 }
