@@ -33,6 +33,23 @@ pub fn process_writer() -> &'static str {
     })
 }
 
+/// This process as the writer of the cleanup of `release` (`namespace/name`) when it is
+/// deleted: not the writer of its passes, so a pass of another release of the same alias in this
+/// process (which holds the lock as [`process_writer`]) keeps the cleanup out, and the cleanup
+/// keeps that pass out.
+pub fn cleanup_writer(release: &str) -> String {
+    format!("{}/cleanup/{release}", process_writer())
+}
+
+/// The lock record of the releases of `model@alias` under the ledger folder `root`.
+pub fn path(root: &str, model: &str, alias: &str) -> LedgerPath {
+    super::ledger::Owned::Alias {
+        model: model.to_string(),
+        alias: alias.to_string(),
+    }
+    .path(&format!("{}/locks", root.trim_end_matches('/')))
+}
+
 /// The lock record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockRecord {

@@ -94,6 +94,12 @@ pub enum ReconcileError {
     /// A workspace call of the cleanup failed.
     #[error("cleanup: {0}")]
     Cleanup(#[source] crate::engine::workspace::WorkspaceError),
+    /// Another writer holds the release lock the cleanup needs; it waits (nothing changed).
+    #[error("cleanup: {message}")]
+    CleanupLocked {
+        /// Who holds the lock, until when, and when the cleanup looks again.
+        message: String,
+    },
     /// The object has no namespace.
     #[error("the object has no namespace")]
     NoNamespace,
@@ -109,6 +115,7 @@ impl ReconcileError {
             ReconcileError::CleanupBlocked { .. }
             | ReconcileError::CleanupConnect(_)
             | ReconcileError::Cleanup(_) => "cleanup",
+            ReconcileError::CleanupLocked { .. } => "cleanup_lock_held",
             ReconcileError::NoNamespace => "no_namespace",
         }
     }
@@ -207,7 +214,11 @@ pub fn error_policy<F: WorkspaceFactory>(
     ctx: Arc<Context<F>>,
 ) -> Action {
     let key = key_of(obj.meta());
-    let delay = ctx.backoff.failed(&key);
+    // A cleanup waiting for the release lock has not failed: it looks again soon, unslowed.
+    let delay = match error {
+        ReconcileError::CleanupLocked { .. } => CLEANUP_LOCK_RETRY,
+        _ => ctx.backoff.failed(&key),
+    };
     tracing::warn!(release = %key, error = %error, category = error.category(), retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }
@@ -594,65 +605,149 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
     }
 }
 
+/// How soon a cleanup that found the release lock held looks again.
+const CLEANUP_LOCK_RETRY: Duration = Duration::from_secs(5);
+
+/// The finalizer's cleanup ([`engine::cleanup`]): what the deleted release owns, under the
+/// release lock. The finalizer goes when it returns `Ok`; an `Err` keeps it and tries again.
 async fn cleanup<F: WorkspaceFactory>(
     release: &AgentRelease,
     ctx: &Arc<Context<F>>,
 ) -> Result<Action, ReconcileError> {
     let key = identity(release).key();
     let reference = release.object_ref(&());
-    let policy_keeps = release.spec.policy.suspend
-        || release.spec.policy.deletion == agentrelease_api::release::DeletionPolicy::Retain;
-    if !policy_keeps {
-        let (_target, connection, _app) = match resolve(release, ctx).await? {
-            Ok(found) => found,
-            Err(blocked) => {
-                let message = format!(
-                    "cannot clean up the workspace: {}; fix it, or remove the finalizer {FINALIZER} by hand to abandon the cleanup",
-                    blocked.message
-                );
-                publish(
-                    &ctx.recorder,
-                    &reference,
-                    EventType::Warning,
-                    "CleanupBlocked",
-                    &message,
-                )
-                .await;
-                return Err(ReconcileError::CleanupBlocked { message });
-            }
-        };
-        let ws = ctx
-            .factory
-            .connect(&connection)
-            .map_err(ReconcileError::CleanupConnect)?;
-        match engine::cleanup::cleanup(release, &*ws).await {
-            Ok(done) if !done.is_empty() => {
+    let records = || {
+        engine::cleanup::record_paths(release)
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if release.spec.policy.suspend {
+        let message = format!(
+            "suspended: nothing in the workspace was changed, and the ledger records ({}) stay owned by {key}; to give them back, set spec.policy.suspend to false (the cleanup then runs) or delete them by hand",
+            records()
+        );
+        tracing::info!(release = %key, "{message}");
+        publish(
+            &ctx.recorder,
+            &reference,
+            EventType::Normal,
+            reasons::CLEANUP_SKIPPED,
+            &message,
+        )
+        .await;
+        return Ok(done_with(&key, ctx));
+    }
+    let retain = release.spec.policy.deletion == agentrelease_api::release::DeletionPolicy::Retain;
+    let unreachable = match resolve(release, ctx).await? {
+        Ok((_target, connection, _app)) => match ctx.factory.connect(&connection) {
+            Ok(ws) => Ok(ws),
+            Err(e) if retain => Err(e.to_string()),
+            Err(e) => return Err(ReconcileError::CleanupConnect(e)),
+        },
+        Err(blocked) => Err(blocked.message),
+    };
+    let ws = match unreachable {
+        Ok(ws) => ws,
+        // `Retain` keeps every object: only the records are left to give back, and a target
+        // that is gone (a namespace torn down) does not hold the deletion up for them.
+        Err(why) if retain => {
+            let message = format!(
+                "kept everything (deletion policy Retain), but the ledger records ({}) could not be given back: {why}; delete them by hand if no release should own their objects",
+                records()
+            );
+            tracing::warn!(release = %key, "{message}");
+            publish(
+                &ctx.recorder,
+                &reference,
+                EventType::Warning,
+                reasons::CLEANUP_INCOMPLETE,
+                &message,
+            )
+            .await;
+            return Ok(done_with(&key, ctx));
+        }
+        Err(why) => {
+            let message = format!(
+                "cannot clean up the workspace: {why}; fix it, or remove the finalizer {FINALIZER} by hand to abandon the cleanup"
+            );
+            publish(
+                &ctx.recorder,
+                &reference,
+                EventType::Warning,
+                reasons::CLEANUP_BLOCKED,
+                &message,
+            )
+            .await;
+            return Err(ReconcileError::CleanupBlocked { message });
+        }
+    };
+    let writer = engine::lock::cleanup_writer(&key);
+    match engine::cleanup::run(release, &key, &*ws, &writer, jiff::Timestamp::now()).await {
+        Ok(report) => {
+            let lines = report.lines();
+            if !lines.is_empty() {
+                let message = lines.join("; ");
+                tracing::info!(release = %key, "cleaned up: {message}");
                 publish(
                     &ctx.recorder,
                     &reference,
                     EventType::Normal,
-                    "CleanedUp",
-                    &done.join("; "),
+                    reasons::CLEANED_UP,
+                    &message,
                 )
                 .await;
             }
-            Ok(_) => {}
-            Err(e) => {
+            let warnings = report.warnings();
+            if !warnings.is_empty() {
+                let message = warnings.join("; ");
+                tracing::warn!(release = %key, "cleanup incomplete: {message}");
                 publish(
                     &ctx.recorder,
                     &reference,
                     EventType::Warning,
-                    "CleanupFailed",
-                    &e.to_string(),
+                    reasons::CLEANUP_INCOMPLETE,
+                    &message,
                 )
                 .await;
-                return Err(ReconcileError::Cleanup(e));
             }
+            Ok(done_with(&key, ctx))
+        }
+        Err(e @ engine::cleanup::CleanupError::Locked { .. }) => {
+            let message = format!(
+                "{e}; the cleanup looks again in {} s",
+                CLEANUP_LOCK_RETRY.as_secs()
+            );
+            publish(
+                &ctx.recorder,
+                &reference,
+                EventType::Normal,
+                reasons::CLEANUP_WAITING,
+                &message,
+            )
+            .await;
+            Err(ReconcileError::CleanupLocked { message })
+        }
+        Err(engine::cleanup::CleanupError::Workspace(e)) => {
+            publish(
+                &ctx.recorder,
+                &reference,
+                EventType::Warning,
+                reasons::CLEANUP_FAILED,
+                &e.to_string(),
+            )
+            .await;
+            Err(ReconcileError::Cleanup(e))
         }
     }
-    ctx.metrics.release_phase(&key, None);
-    ctx.backoff.reset(&key);
-    Ok(Action::await_change())
+}
+
+/// A finished cleanup: the release's metrics and backoff are forgotten.
+fn done_with<F: WorkspaceFactory>(key: &str, ctx: &Context<F>) -> Action {
+    ctx.metrics.release_phase(key, None);
+    ctx.backoff.reset(key);
+    Action::await_change()
 }
 
 /// An AgentRelease that does not decode (a hand-edited object, an older schema): a Warning
