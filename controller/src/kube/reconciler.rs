@@ -625,7 +625,7 @@ async fn cleanup<F: WorkspaceFactory>(
     };
     if release.spec.policy.suspend {
         let message = format!(
-            "suspended: nothing in the workspace was changed, and the ledger records ({}) stay owned by {key}; to give them back, set spec.policy.suspend to false (the cleanup then runs) or delete them by hand",
+            "suspended: nothing in the workspace was changed, and the ledger records ({}) stay owned by {key}; delete them by hand if no release should own their objects",
             records()
         );
         tracing::info!(release = %key, "{message}");

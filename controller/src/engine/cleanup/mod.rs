@@ -29,9 +29,9 @@
 //! is gone (a rollback must not bring back what the deletion removed).
 //!
 //! **Suspended.** A suspended release never touches the workspace, and its deletion neither: no
-//! lock, no read, no write; its ledger records stay owned by it. To give them back, resume it
-//! (`spec.policy.suspend: false`, also allowed while it is being deleted: the cleanup then
-//! runs), or delete its records by hand.
+//! lock, no read, no write; its ledger records stay owned by it (the strict reading of "a
+//! suspended release writes nothing"). To give them back, delete them by hand, or resume the
+//! release (it then reconciles) before deleting it.
 //!
 //! **Interrupted.** An object is removed before its record, so a cleanup that stopped between
 //! two writes, run again, finds the record still its own and finishes: an alias or app already
