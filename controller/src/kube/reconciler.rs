@@ -216,7 +216,7 @@ pub fn error_policy<F: WorkspaceFactory>(
     let key = key_of(obj.meta());
     // A cleanup waiting for the release lock has not failed: it looks again soon, unslowed.
     let delay = match error {
-        ReconcileError::CleanupLocked { .. } => CLEANUP_LOCK_RETRY,
+        ReconcileError::CleanupLocked { .. } => super::deletion::LOCK_RETRY,
         _ => ctx.backoff.failed(&key),
     };
     tracing::warn!(release = %key, error = %error, category = error.category(), retry_in = ?delay, "reconcile failed");
@@ -236,7 +236,7 @@ async fn with_finalizer<F: WorkspaceFactory>(
     finalizer(&api, FINALIZER, release, |event| async {
         match event {
             FinalizerEvent::Apply(r) => apply(&r, ctx).await,
-            FinalizerEvent::Cleanup(r) => cleanup(&r, ctx).await,
+            FinalizerEvent::Cleanup(r) => super::deletion::cleanup(&r, ctx).await,
         }
     })
     .await
@@ -261,13 +261,14 @@ fn needs_no_finalizer(release: &AgentRelease) -> bool {
 }
 
 /// A condition that stops the release before the engine runs.
-struct Blocked {
+pub(super) struct Blocked {
     reason: &'static str,
-    message: String,
+    /// What is missing or refused, naming the object.
+    pub(super) message: String,
 }
 
 /// The target and a connection to its workspace.
-async fn resolve<F: WorkspaceFactory>(
+pub(super) async fn resolve<F: WorkspaceFactory>(
     release: &AgentRelease,
     ctx: &Context<F>,
 ) -> Result<Result<(ReleaseTarget, Connection, Option<Connection>), Blocked>, ReconcileError> {
@@ -385,7 +386,7 @@ async fn resolve<F: WorkspaceFactory>(
     Ok(Ok((target, connection, app_connection)))
 }
 
-fn identity(release: &AgentRelease) -> Identity {
+pub(super) fn identity(release: &AgentRelease) -> Identity {
     Identity {
         uid: release.uid().unwrap_or_default(),
         generation: release.metadata.generation.unwrap_or(0),
@@ -605,151 +606,6 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
     }
 }
 
-/// How soon a cleanup that found the release lock held looks again.
-const CLEANUP_LOCK_RETRY: Duration = Duration::from_secs(5);
-
-/// The finalizer's cleanup ([`engine::cleanup`]): what the deleted release owns, under the
-/// release lock. The finalizer goes when it returns `Ok`; an `Err` keeps it and tries again.
-async fn cleanup<F: WorkspaceFactory>(
-    release: &AgentRelease,
-    ctx: &Arc<Context<F>>,
-) -> Result<Action, ReconcileError> {
-    let key = identity(release).key();
-    let reference = release.object_ref(&());
-    let records = || {
-        engine::cleanup::record_paths(release)
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if release.spec.policy.suspend {
-        let message = format!(
-            "suspended: nothing in the workspace was changed, and the ledger records ({}) stay owned by {key}; delete them by hand if no release should own their objects",
-            records()
-        );
-        tracing::info!(release = %key, "{message}");
-        publish(
-            &ctx.recorder,
-            &reference,
-            EventType::Normal,
-            reasons::CLEANUP_SKIPPED,
-            &message,
-        )
-        .await;
-        return Ok(done_with(&key, ctx));
-    }
-    let retain = release.spec.policy.deletion == agentrelease_api::release::DeletionPolicy::Retain;
-    let unreachable = match resolve(release, ctx).await? {
-        Ok((_target, connection, _app)) => match ctx.factory.connect(&connection) {
-            Ok(ws) => Ok(ws),
-            Err(e) if retain => Err(e.to_string()),
-            Err(e) => return Err(ReconcileError::CleanupConnect(e)),
-        },
-        Err(blocked) => Err(blocked.message),
-    };
-    let ws = match unreachable {
-        Ok(ws) => ws,
-        // `Retain` keeps every object: only the records are left to give back, and a target
-        // that is gone (a namespace torn down) does not hold the deletion up for them.
-        Err(why) if retain => {
-            let message = format!(
-                "kept everything (deletion policy Retain), but the ledger records ({}) could not be given back: {why}; delete them by hand if no release should own their objects",
-                records()
-            );
-            tracing::warn!(release = %key, "{message}");
-            publish(
-                &ctx.recorder,
-                &reference,
-                EventType::Warning,
-                reasons::CLEANUP_INCOMPLETE,
-                &message,
-            )
-            .await;
-            return Ok(done_with(&key, ctx));
-        }
-        Err(why) => {
-            let message = format!(
-                "cannot clean up the workspace: {why}; fix it, or remove the finalizer {FINALIZER} by hand to abandon the cleanup"
-            );
-            publish(
-                &ctx.recorder,
-                &reference,
-                EventType::Warning,
-                reasons::CLEANUP_BLOCKED,
-                &message,
-            )
-            .await;
-            return Err(ReconcileError::CleanupBlocked { message });
-        }
-    };
-    let writer = engine::lock::cleanup_writer(&key);
-    match engine::cleanup::run(release, &key, &*ws, &writer, jiff::Timestamp::now()).await {
-        Ok(report) => {
-            let lines = report.lines();
-            if !lines.is_empty() {
-                let message = lines.join("; ");
-                tracing::info!(release = %key, "cleaned up: {message}");
-                publish(
-                    &ctx.recorder,
-                    &reference,
-                    EventType::Normal,
-                    reasons::CLEANED_UP,
-                    &message,
-                )
-                .await;
-            }
-            let warnings = report.warnings();
-            if !warnings.is_empty() {
-                let message = warnings.join("; ");
-                tracing::warn!(release = %key, "cleanup incomplete: {message}");
-                publish(
-                    &ctx.recorder,
-                    &reference,
-                    EventType::Warning,
-                    reasons::CLEANUP_INCOMPLETE,
-                    &message,
-                )
-                .await;
-            }
-            Ok(done_with(&key, ctx))
-        }
-        Err(e @ engine::cleanup::CleanupError::Locked { .. }) => {
-            let message = format!(
-                "{e}; the cleanup looks again in {} s",
-                CLEANUP_LOCK_RETRY.as_secs()
-            );
-            publish(
-                &ctx.recorder,
-                &reference,
-                EventType::Normal,
-                reasons::CLEANUP_WAITING,
-                &message,
-            )
-            .await;
-            Err(ReconcileError::CleanupLocked { message })
-        }
-        Err(engine::cleanup::CleanupError::Workspace(e)) => {
-            publish(
-                &ctx.recorder,
-                &reference,
-                EventType::Warning,
-                reasons::CLEANUP_FAILED,
-                &e.to_string(),
-            )
-            .await;
-            Err(ReconcileError::Cleanup(e))
-        }
-    }
-}
-
-/// A finished cleanup: the release's metrics and backoff are forgotten.
-fn done_with<F: WorkspaceFactory>(key: &str, ctx: &Context<F>) -> Action {
-    ctx.metrics.release_phase(key, None);
-    ctx.backoff.reset(key);
-    Action::await_change()
-}
-
 /// An AgentRelease that does not decode (a hand-edited object, an older schema): a Warning
 /// Event and a Stalled status; the controller and the other releases carry on.
 async fn invalid_object<F: WorkspaceFactory>(
@@ -819,7 +675,7 @@ async fn invalid_object<F: WorkspaceFactory>(
 }
 
 /// Records an Event; a failure to record is logged, never fatal.
-async fn publish(
+pub(super) async fn publish(
     recorder: &Recorder,
     reference: &ObjectReference,
     type_: EventType,
