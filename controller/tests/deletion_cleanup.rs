@@ -289,6 +289,44 @@ async fn a_cleanup_stopped_by_a_failure_finishes_on_the_next_run_and_a_third_wri
 }
 
 #[tokio::test]
+async fn a_ledger_record_that_cannot_be_read_stops_the_cleanup_before_any_write() {
+    let mut h = harness().await;
+    h.release.spec.policy.deletion = DeletionPolicy::Delete;
+    let c = h.control();
+    assert!(h.run(200).await.0.is_ready());
+    c.add_fault(FaultRule {
+        method: Some("GET".into()),
+        path: "/api/2.0/workspace/export".into(),
+        probability: 1.0,
+        times: None,
+        after: None,
+        action: FaultAction::Status {
+            status: 503,
+            error_code: None,
+        },
+    })
+    .expect("fault");
+    c.clear_calls();
+    let failed = clean(&h, &h.release, &h.identity).await;
+    assert!(
+        matches!(&failed, Err(CleanupError::Workspace(e)) if e.kind.is_transient()),
+        "{failed:?}"
+    );
+    assert_eq!(
+        writes(&c),
+        Vec::<String>::new(),
+        "nothing deleted on a guess"
+    );
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    assert!(app_is_active(&c));
+    c.clear_faults();
+    clean(&h, &h.release, &h.identity)
+        .await
+        .expect("tried again");
+    assert_eq!(c.model_alias(MODEL, "champion"), None);
+}
+
+#[tokio::test]
 async fn a_suspended_release_s_deletion_makes_no_call() {
     let mut h = harness().await;
     h.release.spec.policy.deletion = DeletionPolicy::Delete;

@@ -186,6 +186,24 @@ mod tests {
     }
 
     #[test]
+    fn a_cleanup_waits_for_a_pass_of_its_own_process_and_the_other_way_round() {
+        let now = Timestamp::from_second(1_000).expect("ts");
+        let cleanup = cleanup_writer("ns/v7");
+        assert!(!may_take(
+            Some(&record(process_writer(), 2_000)),
+            &cleanup,
+            now
+        ));
+        assert!(!may_take(
+            Some(&record(&cleanup, 2_000)),
+            process_writer(),
+            now
+        ));
+        assert!(may_take(Some(&record(&cleanup, 2_000)), &cleanup, now));
+        assert_ne!(cleanup, cleanup_writer("ns/v8"));
+    }
+
+    #[test]
     fn writers_differ_by_process_and_stay_put_within_one() {
         assert_eq!(process_writer(), process_writer());
         assert!(process_writer().starts_with("pid-"));

@@ -51,7 +51,7 @@ pub async fn cleanup<F: WorkspaceFactory>(
         return Ok(done_with(&key, ctx));
     }
     let retain = release.spec.policy.deletion == agentrelease_api::release::DeletionPolicy::Retain;
-    let unreachable = match resolve(release, ctx).await? {
+    let connected = match resolve(release, ctx).await? {
         Ok((_target, connection, _app)) => match ctx.factory.connect(&connection) {
             Ok(ws) => Ok(ws),
             Err(e) if retain => Err(e.to_string()),
@@ -59,7 +59,7 @@ pub async fn cleanup<F: WorkspaceFactory>(
         },
         Err(blocked) => Err(blocked.message),
     };
-    let ws = match unreachable {
+    let ws = match connected {
         Ok(ws) => ws,
         // `Retain` keeps every object: only the records are left to give back, and a target
         // that is gone (a namespace torn down) does not hold the deletion up for them.
@@ -143,7 +143,9 @@ pub async fn cleanup<F: WorkspaceFactory>(
                 &reference,
                 EventType::Warning,
                 reasons::CLEANUP_FAILED,
-                &e.to_string(),
+                &format!(
+                    "{e}; the cleanup is tried again (remove the finalizer {FINALIZER} by hand to abandon it)"
+                ),
             )
             .await;
             Err(ReconcileError::Cleanup(e))

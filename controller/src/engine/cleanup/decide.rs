@@ -46,6 +46,9 @@ pub struct Observed {
 pub enum Kept {
     /// Another release owns it (a superseding release, or any other).
     OwnedBy(Claim),
+    /// The release still owns it, but a newer release of its agent owns its other objects
+    /// and is taking this one over (a takeover that stopped half-way): it is left to it.
+    TakenOver(Claim),
     /// No release owns it in the ledger.
     Unclaimed,
     /// Its ledger record is damaged: whose it is cannot be known.
@@ -139,6 +142,10 @@ impl Kept {
     pub fn describe(&self) -> String {
         match self {
             Kept::OwnedBy(owner) => format!("owned by {}", owner.describe()),
+            Kept::TakenOver(by) => format!(
+                "{} owns this release's other objects and takes this one over",
+                by.describe()
+            ),
             Kept::Unclaimed => "no release owns it in the ledger".into(),
             Kept::Damaged(why) => {
                 format!("its ledger record is damaged ({why}); repair or delete the record")
@@ -169,6 +176,7 @@ pub fn decide(release: &AgentRelease, key: &str, observed: &Observed) -> Vec<Act
             .map(|o| Action::Keep(o, Kept::Suspended))
             .collect();
     }
+    let successor = successor(release, key, observed);
     let mut actions = Vec::new();
     for (object, found) in &observed.records {
         let record = match found {
@@ -193,7 +201,11 @@ pub fn decide(release: &AgentRelease, key: &str, observed: &Observed) -> Vec<Act
             }
             Some(_) => {}
         }
-        let gone = match object_fate(release, object, observed) {
+        let fate = match &successor {
+            Some(by) => Fate::Keep(Kept::TakenOver(by.clone())),
+            None => object_fate(release, object, observed),
+        };
+        let gone = match fate {
             Fate::Remove(action) => {
                 actions.push(action);
                 true
@@ -210,6 +222,19 @@ pub fn decide(release: &AgentRelease, key: &str, observed: &Observed) -> Vec<Act
         });
     }
     actions
+}
+
+/// A newer release of the same agent that owns one of the release's objects, if any: the
+/// release is superseded, and what it still owns is being taken over.
+fn successor(release: &AgentRelease, key: &str, observed: &Observed) -> Option<Claim> {
+    let spec = &release.spec;
+    observed.records.iter().find_map(|(_, found)| match found {
+        Found::Record(r) => r
+            .owner
+            .clone()
+            .filter(|o| o.release != key && o.agent == spec.model.name && o.n > spec.version),
+        _ => None,
+    })
 }
 
 /// What becomes of an object the release owns.
@@ -425,6 +450,31 @@ mod tests {
         assert!(
             lines[1].starts_with("kept app app: owned by release ns/v8"),
             "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_takeover_that_stopped_half_way_is_left_to_the_successor() {
+        let actions = decide(
+            &release(DeletionPolicy::Delete, true),
+            ME,
+            &observed(|o| match o {
+                Owned::Endpoint(_) => Found::Record(Box::new(record(ME))),
+                _ => Found::Record(Box::new(record("ns/v8"))),
+            }),
+        );
+        assert!(
+            !actions.contains(&Action::DeleteEndpoint("ep".into())),
+            "{actions:?}"
+        );
+        assert!(matches!(
+            &actions[2],
+            Action::Keep(_, Kept::TakenOver(c)) if c.release == "ns/v8"
+        ));
+        assert_eq!(
+            actions[3],
+            Action::DeleteRecord(endpoint()),
+            "given back, so v8 claims it"
         );
     }
 

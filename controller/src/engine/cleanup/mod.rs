@@ -14,7 +14,9 @@
 //! - owned by the deleted release (the record's owner is its `namespace/name`): with `Delete`,
 //!   the alias is removed when it still points at the version the release promoted, and the app
 //!   and endpoint are deleted when the release created them (`status.created`), not when it
-//!   adopted them; with `Retain` everything stays;
+//!   adopted them; with `Retain` everything stays. Except when a newer release of its agent
+//!   owns one of its other objects: the release is superseded and that release's takeover
+//!   stopped half-way, so what it still owns stays for the successor to take over;
 //! - owned by another release (a superseding one, or any other), unclaimed, or with a damaged
 //!   record: the object and its record are not touched, and the report says why ("kept app X:
 //!   owned by release ns/v8 ..."); a damaged record is a warning — repair or delete it.
