@@ -65,7 +65,7 @@ pub const ENTRIES: &[Entry] = &[
     },
     Entry {
         reasons: &["EvaluationRegressed"],
-        meaning: "a metric worsened by more than its `maxRegression` against the summary of the release that owns the alias; the message names the metric, now, before and the limit",
+        meaning: "a metric worsened by more than its `maxRegression` against the summary of the release that owns the alias (or, once that release was deleted, of the alias's last good release); the message names the metric, now, before and the limit",
         action: "improve the agent, or change `maxRegression` in a reviewed commit",
     },
     Entry {
@@ -151,7 +151,7 @@ pub const ENTRIES: &[Entry] = &[
     Entry {
         reasons: &["OwnershipConflict"],
         meaning: "the alias, app or endpoint is owned by another release with the same N, or by a release of another agent (the message names it); or its ledger record is damaged",
-        action: "give the release a higher N, release to other objects, or retire the other release",
+        action: "give the release a higher N, release to other objects, or delete the other release (its deletion gives its ledger records back)",
     },
     Entry {
         reasons: &["Owned"],
@@ -166,7 +166,32 @@ pub const ENTRIES: &[Entry] = &[
     Entry {
         reasons: &["Superseded"],
         meaning: "a release with a higher N of the same agent owns the objects; this release writes nothing more (phase `Superseded`)",
-        action: "nothing; delete the old release when you like",
+        action: "nothing; delete the old release when you like (its deletion leaves what the newer release owns alone)",
+    },
+    Entry {
+        reasons: &["CleanedUp"],
+        meaning: "an Event: a deleted release's cleanup finished; it lists what was removed, the ledger records given back, and each object kept and why (`kept app X: owned by release ns/v8 ...`, `this release did not create it`, `deletion policy Retain`)",
+        action: "nothing; see [Deleting a release](#deleting-a-release)",
+    },
+    Entry {
+        reasons: &["CleanupWaiting"],
+        meaning: "an Event: a deleted release's cleanup waits for the release lock another writer holds (a CI run of `apply`, a pass of another release of the alias); nothing was changed and the finalizer stays",
+        action: "nothing; it looks again every 5 s (the lock lapses after two minutes if its holder died)",
+    },
+    Entry {
+        reasons: &["CleanupBlocked", "CleanupFailed"],
+        meaning: "an Event: the cleanup of a deleted release with `deletion: Delete` cannot resolve its target or credentials, or a workspace call failed (what was done before it stays done); the finalizer stays and the cleanup is tried again",
+        action: "fix the target, its Secret or the workspace access; or remove the finalizer `agentops.dev/finalizer` by hand to abandon the cleanup (the workspace and the ledger records then stay as they are)",
+    },
+    Entry {
+        reasons: &["CleanupIncomplete"],
+        meaning: "a Warning Event: a deleted release's cleanup finished but kept an object whose ledger record is damaged (whose it is cannot be known), or, with `deletion: Retain`, could not give the ledger records back because its target or credentials are gone",
+        action: "repair or delete the ledger record the message names; a record of a deleted release may be deleted by hand when no release should own its object",
+    },
+    Entry {
+        reasons: &["CleanupSkipped"],
+        meaning: "an Event: a suspended release was deleted; nothing in the workspace was changed and its ledger records stay owned by it",
+        action: "delete the records the message names by hand if no release should own their objects; to have a deletion clean up, resume the release (`spec.policy.suspend: false`, it then reconciles) before deleting it",
     },
     Entry {
         reasons: &["WorkspaceRejected"],

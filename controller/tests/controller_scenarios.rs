@@ -561,6 +561,19 @@ async fn an_object_that_does_not_decode_is_reported_and_does_not_fail_the_contro
 }
 
 async fn ready_then_deleted(policy: &str) -> Harness {
+    let h = ready_with_policy(policy).await;
+    mark_deleted(&h);
+    h.reconcile().await.expect("cleanup");
+    h
+}
+
+fn mark_deleted(h: &Harness) {
+    h.fake.lock().expect("lock").release["metadata"]["deletionTimestamp"] =
+        json!("2026-11-24T00:00:00Z");
+}
+
+/// The sample release with the finalizer and deletion policy `policy`, Ready.
+async fn ready_with_policy(policy: &str) -> Harness {
     let mut release = sample_release();
     release["metadata"]["finalizers"] = json!([FINALIZER]);
     release["spec"]["policy"]["deletion"] = json!(policy);
@@ -576,9 +589,6 @@ async fn ready_then_deleted(policy: &str) -> Harness {
         h.condition("Ready").map(|c| c["status"].clone()),
         Some(json!("True"))
     );
-    h.fake.lock().expect("lock").release["metadata"]["deletionTimestamp"] =
-        json!("2026-11-24T00:00:00Z");
-    h.reconcile().await.expect("cleanup");
     h
 }
 
@@ -623,6 +633,77 @@ async fn deletion_with_policy_retain_leaves_the_workspace_and_removes_the_finali
     );
     assert!(c.endpoint("skyloyalty-endpoint").is_some());
     assert!(finalizer_removed(&h));
+}
+
+#[tokio::test]
+async fn a_deletion_waits_for_the_release_lock_another_writer_holds_and_keeps_the_finalizer() {
+    let h = ready_with_policy("Delete").await;
+    let c = h.sim.control();
+    let ci = agentrelease::databricks_adapter::ClientWorkspace::new(
+        agentrelease_databricks::Client::builder(h.sim.url())
+            .credentials(agentrelease_databricks::Credentials::Pat(
+                agentrelease_databricks::SecretString::new("dapi-sample-token"),
+            ))
+            .allow_insecure_http(true)
+            .build()
+            .expect("client"),
+    );
+    let lock = agentrelease::engine::lock::path(
+        agentrelease::engine::ledger::DEFAULT_ROOT,
+        "main.agents.skyloyalty",
+        "champion",
+    );
+    agentrelease::engine::lock::take(&ci, &lock, "ci-run", "agents/other", jiff::Timestamp::now())
+        .await
+        .expect("CI holds the lock");
+    mark_deleted(&h);
+    let waiting = h.reconcile().await;
+    assert!(
+        matches!(
+            &waiting,
+            Err(reconciler::ReconcileError::CleanupLocked { message }) if message.contains("ci-run")
+        ),
+        "{waiting:?}"
+    );
+    assert!(
+        h.event_reasons().iter().any(|r| r == "CleanupWaiting"),
+        "{:?}",
+        h.event_reasons()
+    );
+    assert!(!finalizer_removed(&h), "the finalizer stays while it waits");
+    assert_eq!(
+        c.model_alias("main.agents.skyloyalty", "champion"),
+        Some(12)
+    );
+
+    agentrelease::engine::lock::give_back(&ci, &lock, "ci-run")
+        .await
+        .expect("give back");
+    h.reconcile().await.expect("cleanup");
+    assert!(finalizer_removed(&h));
+    assert_eq!(c.model_alias("main.agents.skyloyalty", "champion"), None);
+    assert!(h.event_reasons().iter().any(|r| r == "CleanedUp"));
+}
+
+#[tokio::test]
+async fn deleting_a_retain_release_whose_secret_is_gone_removes_the_finalizer_with_a_warning() {
+    let h = ready_with_policy("Retain").await;
+    h.fake.lock().expect("lock").secret = None;
+    mark_deleted(&h);
+    h.reconcile()
+        .await
+        .expect("a Retain deletion is not held up");
+    assert!(finalizer_removed(&h));
+    assert!(
+        h.event_reasons().iter().any(|r| r == "CleanupIncomplete"),
+        "{:?}",
+        h.event_reasons()
+    );
+    let c = h.sim.control();
+    assert_eq!(
+        c.model_alias("main.agents.skyloyalty", "champion"),
+        Some(12)
+    );
 }
 
 async fn check_target(secret_token: Option<&str>) -> (Harness, Value) {

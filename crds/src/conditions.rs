@@ -253,6 +253,24 @@ pub mod reasons {
     /// The registered model has a READY version newer than the declared one (an Event; the
     /// version is listed in `status.newerVersions`).
     pub const NEW_MODEL_VERSION: &str = "NewModelVersion";
+    /// The deleted release's cleanup finished (an Event listing what it removed, which ledger
+    /// records it gave back, and each object it kept and why).
+    pub const CLEANED_UP: &str = "CleanedUp";
+    /// The deleted release's cleanup waits for the release lock another writer holds; it has
+    /// changed nothing (an Event).
+    pub const CLEANUP_WAITING: &str = "CleanupWaiting";
+    /// The deleted release's cleanup cannot reach the workspace: its target or credentials
+    /// cannot be resolved (an Event; the finalizer stays).
+    pub const CLEANUP_BLOCKED: &str = "CleanupBlocked";
+    /// A workspace call of the deleted release's cleanup failed; it is tried again (an Event).
+    pub const CLEANUP_FAILED: &str = "CleanupFailed";
+    /// A suspended release was deleted: nothing in the workspace was changed and its ledger
+    /// records stay (an Event).
+    pub const CLEANUP_SKIPPED: &str = "CleanupSkipped";
+    /// The deleted release's cleanup finished but left something for a person: a damaged
+    /// ledger record (its object was kept), or, under `Retain`, ledger records it could not
+    /// give back because the workspace could not be reached (a Warning Event).
+    pub const CLEANUP_INCOMPLETE: &str = "CleanupIncomplete";
 }
 
 use schemars::JsonSchema;

@@ -1181,9 +1181,13 @@ pub struct PolicySpec {
     #[x_kube(validation = Rule::new(format!("!{} || (duration(self) >= duration('10s') && duration(self) <= duration('168h'))", self_matches(names::DURATION))).message("policy.fullCheckInterval must be between 10s and 168h"))]
     #[schemars(length(min = 2, max = 32))]
     pub full_check_interval: String,
-    /// What deleting the AgentRelease does in the workspace: `Retain` leaves it as it is;
+    /// What deleting the AgentRelease does in the workspace. Only objects this release still
+    /// owns in the release ledger are touched: what a newer release (or any other) owns now is
+    /// kept, so deleting a superseded release is safe. `Retain` leaves every object as it is;
     /// `Delete` removes the alias (if it still points at this release's version) and the app and
-    /// endpoint this release created.
+    /// endpoint this release created (not ones it adopted). Either way the release's ledger
+    /// records are given back, so another release can claim the objects. A suspended release's
+    /// deletion changes nothing in the workspace.
     #[serde(default)]
     pub deletion: DeletionPolicy,
     /// When an upstream stage this release requires (`spec.promotion.requires`) rolls back
@@ -1239,10 +1243,10 @@ pub enum DriftPolicy {
 /// What deletion does in the workspace.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema, Default)]
 pub enum DeletionPolicy {
-    /// Leave the workspace as it is.
+    /// Leave the workspace as it is (the ledger records are given back).
     #[default]
     Retain,
-    /// Remove what this release created.
+    /// Remove what this release created and still owns.
     Delete,
 }
 

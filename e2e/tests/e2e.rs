@@ -239,14 +239,28 @@ impl World {
         timeout: Duration,
         pred: impl Fn(&AgentRelease) -> bool,
     ) -> AgentRelease {
+        self.wait_for("skyloyalty-v7", what, timeout, pred).await
+    }
+
+    /// Waits until the release `name` satisfies `pred`.
+    async fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&AgentRelease) -> bool,
+    ) -> AgentRelease {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Ok(Some(r)) = self.releases().get_opt("skyloyalty-v7").await
+            if let Ok(Some(r)) = self.releases().get_opt(name).await
                 && pred(&r)
             {
                 return r;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {name}: {what}"
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
@@ -254,11 +268,13 @@ impl World {
     async fn teardown(mut self) {
         self.stop_controller().await;
         // Let the namespace go even if a finalizer is left behind.
-        if let Ok(Some(_)) = self.releases().get_opt("skyloyalty-v7").await {
+        let left = self.releases().list(&Default::default()).await;
+        for r in left.map(|l| l.items).unwrap_or_default() {
+            let name = r.metadata.name.unwrap_or_default();
             let _ = self
                 .releases()
                 .patch(
-                    "skyloyalty-v7",
+                    &name,
                     &PatchParams::default(),
                     &Patch::Merge(json!({"metadata": {"finalizers": null}})),
                 )
@@ -772,6 +788,146 @@ async fn deletion_follows_the_policy() {
         }
         w.teardown().await;
     }
+}
+
+/// Writes N=8's signoff, eval summary and prompt alias `candidate_v8` into the simulator.
+fn seed_n8(c: &agentrelease_sim::SimControl) {
+    c.put_file(
+        "/Volumes/main/agents/signoffs/v8/decision.md",
+        "---\nversion: 8\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n---\n",
+    )
+    .expect("signoff v8");
+    c.put_file(
+        "/Volumes/main/agents/eval_runs/v8/summary.json",
+        r#"{"version": 8, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.93, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}"#,
+    )
+    .expect("summary v8");
+    c.apply_seed(
+        &Seed::from_yaml_str(
+            "catalogs:\n  - name: main\n    schemas:\n      - name: agents\n        prompts:\n          - name: system_instructions\n            versions: [{version: 7, template: v7}, {version: 8, template: v8}]\n            aliases: {candidate_v7: 7, candidate_v8: 8}\n",
+            None,
+        )
+        .expect("seed"),
+    )
+    .expect("prompt v8");
+}
+
+#[tokio::test]
+async fn deleting_a_superseded_release_leaves_its_successor_ready_and_its_objects_in_place() {
+    let Some(path) = kubeconfig() else { return };
+    let mut w = World::new(&path, "supersede", 2000.0).await;
+    w.apply_samples(|r| r["spec"]["policy"]["deletion"] = json!("Delete"))
+        .await;
+    w.start_controller();
+    w.wait("Ready", Duration::from_secs(120), |r| {
+        is(r, "Ready", "True")
+    })
+    .await;
+
+    // N=8 of the same agent and model version supersedes v7.
+    let c = w.sim.control();
+    seed_n8(&c);
+    let mut v8 = sample("agentrelease.yaml");
+    if let Some(spec) = v8["spec"].as_object_mut() {
+        spec.remove("promotion");
+    }
+    v8["metadata"]["name"] = json!("skyloyalty-v8");
+    v8["spec"]["version"] = json!(8);
+    v8["spec"]["policy"]["deletion"] = json!("Delete");
+    w.apply(("agentops.dev/v1alpha1", "agentreleases"), v8)
+        .await;
+    w.wait_for("skyloyalty-v8", "Ready", Duration::from_secs(120), |r| {
+        is(r, "Ready", "True")
+    })
+    .await;
+
+    w.releases()
+        .delete("skyloyalty-v7", &DeleteParams::default())
+        .await
+        .expect("delete v7");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while w
+        .releases()
+        .get_opt("skyloyalty-v7")
+        .await
+        .expect("get")
+        .is_some()
+    {
+        assert!(Instant::now() < deadline, "v7's finalizer was not removed");
+        let v8 = w.releases().get("skyloyalty-v8").await.expect("v8");
+        assert!(is(&v8, "Ready", "True"), "v8 left Ready: {:?}", v8.status);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        c.model_alias(MODEL, "champion"),
+        Some(12),
+        "the alias stays"
+    );
+    assert!(
+        c.app("skyloyalty-agent")
+            .is_some_and(|a| a["compute_status"]["state"] == "ACTIVE"),
+        "the app v8 owns stays"
+    );
+    assert!(
+        c.endpoint("skyloyalty-endpoint").is_some(),
+        "the endpoint v8 owns stays"
+    );
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(w.client.clone(), &w.ns);
+    let cleaned: Vec<String> = events
+        .list(&Default::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("CleanedUp"))
+        .filter_map(|e| e.note)
+        .collect();
+    let kept = format!(
+        "kept app skyloyalty-agent: owned by release {}/skyloyalty-v8",
+        w.ns
+    );
+    assert!(
+        cleaned.iter().any(|n| n.contains(&kept)),
+        "the cleanup says what it kept and why: {cleaned:?}"
+    );
+
+    // v8 stays Ready: through the reconciles v7's deletion set off, and a full one requested
+    // now, which writes nothing to the workspace.
+    c.clear_calls();
+    let at = "2026-11-25T00:00:00Z";
+    w.releases()
+        .patch(
+            "skyloyalty-v8",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {agentrelease_api::RECONCILE_REQUESTED_AT: at}}})),
+        )
+        .await
+        .expect("request a reconcile");
+    let v8 = w
+        .wait_for(
+            "skyloyalty-v8",
+            "the request echoed",
+            Duration::from_secs(60),
+            |r| {
+                r.status
+                    .as_ref()
+                    .and_then(|s| s.last_handled_reconcile_at.as_deref())
+                    == Some(at)
+            },
+        )
+        .await;
+    assert!(is(&v8, "Ready", "True"), "{:?}", v8.status);
+    let writes: Vec<String> = c
+        .writes()
+        .into_iter()
+        .filter(|r| r.route.starts_with("/api/") && !r.route.starts_with("/api/2.0/mcp/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes.is_empty(), "v8 had nothing to redo: {writes:?}");
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    assert!(c.app("skyloyalty-agent").is_some());
+    assert!(c.endpoint("skyloyalty-endpoint").is_some());
+    w.teardown().await;
 }
 
 #[tokio::test]

@@ -207,11 +207,11 @@ impl ReleaseContext {
 
     /// The release lock's record in the ledger (one per alias: the release's primary object).
     pub fn lock_path(&self) -> super::ledger::LedgerPath {
-        super::ledger::Owned::Alias {
-            model: self.spec.model.name.clone(),
-            alias: self.spec.model.alias.clone(),
-        }
-        .path(&format!("{}/locks", self.ledger_root()))
+        super::lock::path(
+            self.ledger_root(),
+            &self.spec.model.name,
+            &self.spec.model.alias,
+        )
     }
 
     /// The objects the release owns while it is the current release of its agent

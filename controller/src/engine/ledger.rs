@@ -8,6 +8,10 @@
 //! <ledger>/endpoint/<name>.json           owner
 //! ```
 //!
+//! A record may have no owner: the owner was deleted and released it (see
+//! [`super::cleanup`]), and what it kept — the last good release, another release's hold —
+//! outlives it. Such an object is unclaimed; the next release to claim it keeps what it kept.
+//!
 //! A workspace file was chosen over tags because the three objects have no common tag API (apps
 //! have none at all), and a file can be created exclusively (`overwrite=false`), which settles a
 //! race between two first claims. Deciding who owns what is a pure function of the records read
@@ -211,8 +215,10 @@ pub struct Hold {
 /// The ledger record of one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// The owner.
-    pub owner: Claim,
+    /// The owner; `None` once its owner was deleted and released it (the record stays for the
+    /// last good release or another release's hold it keeps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Claim>,
     /// The last good release (alias records only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_good: Option<LastGood>,
@@ -251,9 +257,18 @@ pub struct PlanEntry {
 
 impl Record {
     /// Parses a record; `None` when it is not one (a record damaged by hand is treated as
-    /// absent only by the caller's explicit choice).
+    /// absent only by the caller's explicit choice). A record that names no owner and keeps
+    /// nothing is not one either: a released record that keeps nothing is deleted, never
+    /// written, so `{}` is damage, not a free object.
     pub fn parse(bytes: &[u8]) -> Option<Record> {
-        serde_json::from_slice(bytes).ok()
+        serde_json::from_slice::<Record>(bytes)
+            .ok()
+            .filter(|r| r.owner.is_some() || r.last_good.is_some() || r.hold.is_some())
+    }
+
+    /// Whether `release` (`namespace/name`) owns the object.
+    pub fn owned_by(&self, release: &str) -> bool {
+        self.owner.as_ref().is_some_and(|o| o.release == release)
     }
 
     /// The JSON document.
@@ -367,7 +382,7 @@ mod tests {
     #[test]
     fn records_round_trip_and_garbage_is_not_a_record() {
         let r = Record {
-            owner: claim("m", 7, "ns/v7"),
+            owner: Some(claim("m", 7, "ns/v7")),
             last_good: None,
             hold: None,
             plan: None,
@@ -375,5 +390,21 @@ mod tests {
         };
         assert_eq!(Record::parse(r.render().as_bytes()), Some(r));
         assert_eq!(Record::parse(b"not json"), None);
+        assert_eq!(Record::parse(b"{}"), None, "an empty object is damage");
+        let released = Record {
+            owner: None,
+            last_good: Some(LastGood {
+                claim: claim("m", 7, "ns/v7"),
+                app: None,
+                endpoint: None,
+                previous: None,
+            }),
+            hold: None,
+            plan: None,
+            announces_plans: false,
+        };
+        let text = released.render();
+        assert!(!text.contains("owner"), "{text}");
+        assert_eq!(Record::parse(text.as_bytes()), Some(released));
     }
 }

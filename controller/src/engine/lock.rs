@@ -33,6 +33,23 @@ pub fn process_writer() -> &'static str {
     })
 }
 
+/// This process as the writer of the cleanup of `release` (`namespace/name`) when it is
+/// deleted: not the writer of its passes, so a pass of another release of the same alias in this
+/// process (which holds the lock as [`process_writer`]) keeps the cleanup out, and the cleanup
+/// keeps that pass out.
+pub fn cleanup_writer(release: &str) -> String {
+    format!("{}/cleanup/{release}", process_writer())
+}
+
+/// The lock record of the releases of `model@alias` under the ledger folder `root`.
+pub fn path(root: &str, model: &str, alias: &str) -> LedgerPath {
+    super::ledger::Owned::Alias {
+        model: model.to_string(),
+        alias: alias.to_string(),
+    }
+    .path(&format!("{}/locks", root.trim_end_matches('/')))
+}
+
 /// The lock record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockRecord {
@@ -166,6 +183,24 @@ mod tests {
         assert!(may_take(Some(&record("a", 2_000)), "a", now));
         assert!(!may_take(Some(&record("b", 2_000)), "a", now));
         assert!(may_take(Some(&record("b", 1_000)), "a", now));
+    }
+
+    #[test]
+    fn a_cleanup_waits_for_a_pass_of_its_own_process_and_the_other_way_round() {
+        let now = Timestamp::from_second(1_000).expect("ts");
+        let cleanup = cleanup_writer("ns/v7");
+        assert!(!may_take(
+            Some(&record(process_writer(), 2_000)),
+            &cleanup,
+            now
+        ));
+        assert!(!may_take(
+            Some(&record(&cleanup, 2_000)),
+            process_writer(),
+            now
+        ));
+        assert!(may_take(Some(&record(&cleanup, 2_000)), &cleanup, now));
+        assert_ne!(cleanup, cleanup_writer("ns/v8"));
     }
 
     #[test]

@@ -393,11 +393,11 @@ async fn record_hold<W: Workspace, C: Clock>(
     }
     let owner = last_good
         .map(|l| l.claim.clone())
-        .or_else(|| current.as_ref().map(|r| r.owner.clone()))
+        .or_else(|| current.as_ref().and_then(|r| r.owner.clone()))
         .unwrap_or(me);
     let announces_plans = current
         .as_ref()
-        .is_some_and(|r| r.owner == owner && r.announces_plans);
+        .is_some_and(|r| r.owner.as_ref() == Some(&owner) && r.announces_plans);
     let (kept, plan) = current.map(|r| (r.last_good, r.plan)).unwrap_or_default();
     // Rolled back after it was Ready: the restored release is the last good one again.
     let kept = match (kept, last_good) {
@@ -405,7 +405,7 @@ async fn record_hold<W: Workspace, C: Clock>(
         (kept, _) => kept,
     };
     let record = Record {
-        owner,
+        owner: Some(owner),
         last_good: kept,
         hold: Some(hold),
         plan,
@@ -445,11 +445,11 @@ async fn return_ownership<W: Workspace, C: Clock>(
         .iter()
         .filter(|(o, _)| !matches!(o, Owned::Alias { .. }))
         .filter_map(|(o, r)| r.clone().map(|r| (o.clone(), r)))
-        .filter(|(_, r)| r.owner.release == me)
+        .filter(|(_, r)| r.owned_by(&me))
         .collect();
     for (object, record) in records {
         let returned = Record {
-            owner: owner.clone(),
+            owner: Some(owner.clone()),
             last_good: record.last_good,
             hold: None,
             plan: None,

@@ -7,6 +7,7 @@ pub mod backoff;
 pub mod cache;
 pub mod client_rate;
 pub mod credentials;
+pub mod deletion;
 pub mod handle;
 pub mod http;
 pub mod index;

@@ -98,6 +98,12 @@ pub enum ReconcileError {
     /// A workspace call of the cleanup failed.
     #[error("cleanup: {0}")]
     Cleanup(#[source] crate::engine::workspace::WorkspaceError),
+    /// Another writer holds the release lock the cleanup needs; it waits (nothing changed).
+    #[error("cleanup: {message}")]
+    CleanupLocked {
+        /// Who holds the lock, until when, and when the cleanup looks again.
+        message: String,
+    },
     /// The object has no namespace.
     #[error("the object has no namespace")]
     NoNamespace,
@@ -113,6 +119,7 @@ impl ReconcileError {
             ReconcileError::CleanupBlocked { .. }
             | ReconcileError::CleanupConnect(_)
             | ReconcileError::Cleanup(_) => "cleanup",
+            ReconcileError::CleanupLocked { .. } => "cleanup_lock_held",
             ReconcileError::NoNamespace => "no_namespace",
         }
     }
@@ -214,7 +221,11 @@ pub fn error_policy<F: WorkspaceFactory>(
     ctx: Arc<Context<F>>,
 ) -> Action {
     let key = key_of(obj.meta());
-    let delay = ctx.backoff.failed(&key);
+    // A cleanup waiting for the release lock has not failed: it looks again soon, unslowed.
+    let delay = match error {
+        ReconcileError::CleanupLocked { .. } => super::deletion::LOCK_RETRY,
+        _ => ctx.backoff.failed(&key),
+    };
     tracing::warn!(release = %key, error = %error, category = error.category(), retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }
@@ -232,7 +243,7 @@ async fn with_finalizer<F: WorkspaceFactory>(
     finalizer(&api, FINALIZER, release, |event| async {
         match event {
             FinalizerEvent::Apply(r) => apply(&r, ctx).await,
-            FinalizerEvent::Cleanup(r) => cleanup(&r, ctx).await,
+            FinalizerEvent::Cleanup(r) => super::deletion::cleanup(&r, ctx).await,
         }
     })
     .await
@@ -257,13 +268,14 @@ fn needs_no_finalizer(release: &AgentRelease) -> bool {
 }
 
 /// A condition that stops the release before the engine runs.
-struct Blocked {
+pub(super) struct Blocked {
     reason: &'static str,
-    message: String,
+    /// What is missing or refused, naming the object.
+    pub(super) message: String,
 }
 
 /// The target and a connection to its workspace.
-async fn resolve<F: WorkspaceFactory>(
+pub(super) async fn resolve<F: WorkspaceFactory>(
     release: &AgentRelease,
     ctx: &Context<F>,
 ) -> Result<Result<(ReleaseTarget, Connection, Option<Connection>), Blocked>, ReconcileError> {
@@ -381,7 +393,7 @@ async fn resolve<F: WorkspaceFactory>(
     Ok(Ok((target, connection, app_connection)))
 }
 
-fn identity(release: &AgentRelease) -> Identity {
+pub(super) fn identity(release: &AgentRelease) -> Identity {
     Identity {
         uid: release.uid().unwrap_or_default(),
         generation: release.metadata.generation.unwrap_or(0),
@@ -613,67 +625,6 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
     }
 }
 
-async fn cleanup<F: WorkspaceFactory>(
-    release: &AgentRelease,
-    ctx: &Arc<Context<F>>,
-) -> Result<Action, ReconcileError> {
-    let key = identity(release).key();
-    let reference = release.object_ref(&());
-    let policy_keeps = release.spec.policy.suspend
-        || release.spec.policy.deletion == agentrelease_api::release::DeletionPolicy::Retain;
-    if !policy_keeps {
-        let (_target, connection, _app) = match resolve(release, ctx).await? {
-            Ok(found) => found,
-            Err(blocked) => {
-                let message = format!(
-                    "cannot clean up the workspace: {}; fix it, or remove the finalizer {FINALIZER} by hand to abandon the cleanup",
-                    blocked.message
-                );
-                publish(
-                    &ctx.recorder,
-                    &reference,
-                    EventType::Warning,
-                    "CleanupBlocked",
-                    &message,
-                )
-                .await;
-                return Err(ReconcileError::CleanupBlocked { message });
-            }
-        };
-        let ws = ctx
-            .factory
-            .connect(&connection)
-            .map_err(ReconcileError::CleanupConnect)?;
-        match engine::cleanup::cleanup(release, &*ws).await {
-            Ok(done) if !done.is_empty() => {
-                publish(
-                    &ctx.recorder,
-                    &reference,
-                    EventType::Normal,
-                    "CleanedUp",
-                    &done.join("; "),
-                )
-                .await;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                publish(
-                    &ctx.recorder,
-                    &reference,
-                    EventType::Warning,
-                    "CleanupFailed",
-                    &e.to_string(),
-                )
-                .await;
-                return Err(ReconcileError::Cleanup(e));
-            }
-        }
-    }
-    ctx.metrics.release_phase(&key, None);
-    ctx.backoff.reset(&key);
-    Ok(Action::await_change())
-}
-
 /// An AgentRelease that does not decode (a hand-edited object, an older schema): a Warning
 /// Event and a Stalled status; the controller and the other releases carry on.
 async fn invalid_object<F: WorkspaceFactory>(
@@ -726,7 +677,7 @@ async fn invalid_object<F: WorkspaceFactory>(
 }
 
 /// Records an Event; a failure to record is logged, never fatal.
-async fn publish(
+pub(super) async fn publish(
     recorder: &Recorder,
     reference: &ObjectReference,
     type_: EventType,

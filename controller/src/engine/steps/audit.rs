@@ -71,11 +71,11 @@ async fn record_last_good<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> 
     }
     let last_good = last_good.after(current.as_ref().and_then(|r| r.last_good.as_ref()));
     let (owner, plan, announces_plans) = match current {
-        Some(r) => (r.owner, r.plan, r.announces_plans),
+        Some(r) => (r.owner.unwrap_or(me), r.plan, r.announces_plans),
         None => (me, None, false),
     };
     let record = Record {
-        owner,
+        owner: Some(owner),
         last_good: Some(last_good),
         hold: None,
         plan,

@@ -16,24 +16,29 @@ use crate::engine::workspace::{CreateOutcome, Workspace};
 /// no stale hold of it.
 pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -> Option<Change> {
     let path = object.path(root);
-    match ledger::judge(me, record.map(|r| &r.owner)) {
+    match ledger::judge(me, record.and_then(|r| r.owner.as_ref())) {
+        // A record its deleted owner released keeps its last good release and another
+        // release's hold: the claim keeps them too (replacing it; the release lock keeps out
+        // a second writer). No record: created exclusively, which settles two first claims.
         Verdict::Unclaimed => Some(Change::WriteLedger {
             path,
             content: Record {
-                owner: me.clone(),
-                last_good: None,
-                hold: None,
+                owner: Some(me.clone()),
+                last_good: record.and_then(|r| r.last_good.clone()),
+                hold: record
+                    .and_then(|r| r.hold.clone())
+                    .filter(|h| h.release != me.release),
                 plan: None,
                 announces_plans: true,
             }
             .render(),
-            replace: false,
+            replace: record.is_some(),
             summary: format!("claim {} for {}", object.describe(), me.describe()),
         }),
         Verdict::Supersedes(owner) => Some(Change::WriteLedger {
             path,
             content: Record {
-                owner: me.clone(),
+                owner: Some(me.clone()),
                 last_good: record.and_then(|r| r.last_good.clone()),
                 hold: None,
                 plan: None,
@@ -117,12 +122,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     pass.artifacts.ledger = records
         .into_iter()
         .map(|(object, record)| {
-            let mine = record.as_ref().filter(|r| r.owner.release == me.release);
+            let mine = record.as_ref().filter(|r| r.owned_by(&me.release));
             let plan = mine.and_then(|r| r.plan.clone());
             // A record this step just wrote announces its plans; one it kept says what it said.
             let announces_plans = mine.is_none_or(|r| r.announces_plans);
             let record = Some(Record {
-                owner: me.clone(),
+                owner: Some(me.clone()),
                 last_good: record.as_ref().and_then(|r| r.last_good.clone()),
                 hold: None,
                 plan,
@@ -163,7 +168,7 @@ mod tests {
     fn an_owned_object_needs_no_write() {
         let me = claim(7, "ns/v7");
         let record = Record {
-            owner: me.clone(),
+            owner: Some(me.clone()),
             last_good: None,
             hold: None,
             plan: None,
@@ -180,7 +185,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let older = Record {
-            owner: claim(6, "ns/v6"),
+            owner: Some(claim(6, "ns/v6")),
             last_good: Some(ledger::LastGood {
                 claim: claim(6, "ns/v6"),
                 app: None,
@@ -197,7 +202,7 @@ mod tests {
             }) => {
                 assert!(replace);
                 let r = Record::parse(content.as_bytes()).expect("record");
-                assert_eq!(r.owner, me);
+                assert_eq!(r.owner, Some(me.clone()));
                 assert_eq!(r.last_good, older.last_good);
                 assert!(
                     r.announces_plans,
@@ -209,10 +214,60 @@ mod tests {
     }
 
     #[test]
+    fn a_released_record_is_claimed_keeping_its_last_good_release_and_another_release_s_hold() {
+        let me = claim(7, "ns/v7again");
+        let hold = |release: &str| Hold {
+            release: release.into(),
+            spec_digest: "d".into(),
+            fingerprint: "f".into(),
+            reason: "failed".into(),
+            at: "t".into(),
+        };
+        let released = Record {
+            owner: None,
+            last_good: Some(ledger::LastGood {
+                claim: claim(7, "ns/v7"),
+                app: None,
+                endpoint: None,
+                previous: None,
+            }),
+            hold: Some(hold("ns/v8")),
+            plan: None,
+            announces_plans: false,
+        };
+        match decide("/l", &alias(), Some(&released), &me) {
+            Some(Change::WriteLedger {
+                replace, content, ..
+            }) => {
+                assert!(replace, "the released record is there to replace");
+                let r = Record::parse(content.as_bytes()).expect("record");
+                assert_eq!(r.owner, Some(me.clone()));
+                assert_eq!(r.last_good, released.last_good);
+                assert_eq!(r.hold, released.hold, "v8 stays held");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mine = Record {
+            hold: Some(hold("ns/v7again")),
+            ..released
+        };
+        match decide("/l", &alias(), Some(&mine), &me) {
+            Some(Change::WriteLedger { content, .. }) => {
+                let r = Record::parse(content.as_bytes()).expect("record");
+                assert_eq!(
+                    r.hold, None,
+                    "its own stale hold was lifted by the preflight"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn a_stale_hold_of_this_release_is_lifted() {
         let me = claim(7, "ns/v7");
         let held = Record {
-            owner: me.clone(),
+            owner: Some(me.clone()),
             last_good: None,
             hold: Some(Hold {
                 release: "ns/v7".into(),

@@ -115,7 +115,7 @@ async fn ownership<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> Option<
         records.push((object, record));
     }
     for (object, record) in &records {
-        match ledger::judge(&me, record.as_ref().map(|r| &r.owner)) {
+        match ledger::judge(&me, record.as_ref().and_then(|r| r.owner.as_ref())) {
             Verdict::Conflict(owner) => {
                 let why = if owner.agent == me.agent {
                     "another release with the same N"

@@ -235,7 +235,7 @@ fn released<W, C>(pass: &Pass<'_, W, C>) -> bool {
     let me = pass.ctx.identity.key();
     pass.artifacts
         .alias_record()
-        .filter(|r| r.owner.release == me)
+        .filter(|r| r.owned_by(&me))
         .and_then(|r| r.last_good.as_ref())
         .is_some_and(|l| {
             l.claim.release == me
