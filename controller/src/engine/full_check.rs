@@ -123,7 +123,8 @@ pub async fn complete<W: Workspace>(
             ws.read_workspace_file(&path.0, super::ledger::MAX_RECORD_BYTES)
                 .await?
                 .and_then(|bytes| super::ledger::Record::parse(&bytes))
-                .map(|r| r.owner.release)
+                .and_then(|r| r.owner)
+                .map(|o| o.release)
         }
     };
     Ok(Observed {

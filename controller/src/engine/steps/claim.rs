@@ -98,7 +98,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         // Ready within seconds rather than at its next resync).
         if let Some(owner) = record
             .as_ref()
-            .map(|r| &r.owner)
+            .and_then(|r| r.owner.as_ref())
             .filter(|o| matches!(ledger::judge(&me, Some(o)), Verdict::Supersedes(_)))
             && !pass.superseded.contains(&owner.release)
         {

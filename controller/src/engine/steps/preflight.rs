@@ -149,7 +149,8 @@ async fn ownership<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> Option<
             .iter()
             .find(|(o, _)| matches!(o, Owned::Alias { .. }))
             .and_then(|(_, r)| r.as_ref())
-            .map(|r| r.owner.release.clone()),
+            .and_then(|r| r.owner.as_ref())
+            .map(|o| o.release.clone()),
     );
     pass.artifacts.ledger = records;
     None
