@@ -192,6 +192,8 @@ impl World {
             allow_cross_namespace_refs: false,
             lease_duration: 15,
             allow_resolved_addresses: Vec::new(),
+            allowed_workspace_hosts: Vec::new(),
+            secret_namespaces: Vec::new(),
         }
     }
 
