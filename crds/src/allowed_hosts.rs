@@ -125,20 +125,21 @@ impl HostPattern {
 /// Why a workspace host is refused by the allow list.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostNotAllowed {
-    /// The host is outside the list.
+    /// The host is outside the list. The message starts with the URL: callers put what names
+    /// it (`spec.host`, `--host`) before it.
     #[error(
-        "spec.host {host} (host {name}) is not among the workspace hosts this operator allows ({list}); nothing was sent and no credentials were read. A platform admin adds it with --allowed-workspace-hosts (the chart's allowedWorkspaceHosts)"
+        "{host} (host {name}) is not among the workspace hosts this operator allows ({list}); nothing was sent and no credentials were read. A platform admin adds it with --allowed-workspace-hosts (the chart's allowedWorkspaceHosts)"
     )]
     Outside {
-        /// `spec.host`, with any user name and password shown as `***`.
+        /// The URL, with any user name and password shown as `***`.
         host: String,
         /// The host that was matched.
         name: String,
         /// The list, comma-separated.
         list: String,
     },
-    /// `spec.host` is not a usable workspace URL at all (so it cannot be matched).
-    #[error("spec.host cannot be checked against the allowed workspace hosts ({list}): {source}")]
+    /// The URL is not a usable workspace URL at all (so it cannot be matched).
+    #[error("cannot be checked against the allowed workspace hosts ({list}): {source}")]
     Unusable {
         /// Why the host is not a workspace URL.
         #[source]
@@ -254,7 +255,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("spec.host https://evil.example (host evil.example)"),
+            e.starts_with("https://evil.example (host evil.example) is not among"),
             "{e}"
         );
         assert!(e.contains("(*.cloud.databricks.com)"), "{e}");

@@ -29,7 +29,7 @@ pub fn refusals(allowed: &AllowedHosts, to: &Destinations<'_>) -> Vec<String> {
     for (doc, target) in to.targets {
         if let Err(e) = allowed.check(&target.spec.host, target.spec.allow_insecure_http) {
             lines.push(format!(
-                "{}:{}: ReleaseTarget/{}: {e}",
+                "{}:{}: ReleaseTarget/{}: spec.host {e}",
                 doc.file.display(),
                 doc.line_of("spec.host"),
                 target.metadata.name.as_deref().unwrap_or("(unnamed)"),

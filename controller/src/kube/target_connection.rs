@@ -32,7 +32,7 @@ pub fn check_host(target: &ReleaseTarget, allowed: &AllowedHosts) -> Result<(), 
         .map_err(|e| Refusal {
             reason: reasons::HOST_NOT_ALLOWED,
             message: format!(
-                "ReleaseTarget {}/{}: {e}",
+                "ReleaseTarget {}/{}: spec.host {e}",
                 target.namespace().unwrap_or_default(),
                 target.name_any()
             ),
