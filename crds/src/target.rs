@@ -70,7 +70,8 @@ pub struct ReleaseTargetSpec {
     pub host: String,
 
     /// The Secret with the workspace credentials, in the target's namespace: key `token` (a
-    /// personal access token), or keys `client_id` and `client_secret` (OAuth machine-to-machine).
+    /// personal access token), or keys `client_id` and `client_secret` (OAuth machine-to-machine),
+    /// or key `client_id` with `type: WorkloadIdentity` and `serviceAccountName`.
     pub credentials: CredentialsRef,
 
     /// The Unity Catalog catalog of the versioned artifacts (signoffs, eval runs, plans).

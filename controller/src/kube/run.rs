@@ -597,3 +597,71 @@ async fn wait_for_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ControllerArgs,
+    }
+
+    #[test]
+    fn secrets_are_watched_only_in_the_named_namespaces_within_the_scope() {
+        let named = vec![
+            "team-b".to_string(),
+            "team-a".to_string(),
+            "team-a".to_string(),
+        ];
+        assert_eq!(
+            secret_watch_namespaces(None, &named),
+            vec!["team-a".to_string(), "team-b".to_string()]
+        );
+        assert_eq!(
+            secret_watch_namespaces(Some("team-b"), &named),
+            vec!["team-b".to_string()]
+        );
+        assert!(secret_watch_namespaces(Some("team-c"), &named).is_empty());
+        assert!(secret_watch_namespaces(None, &[]).is_empty());
+    }
+
+    #[test]
+    fn allowed_hosts_and_secret_namespaces_are_repeatable_or_comma_separated() {
+        let cli = Cli::try_parse_from([
+            "controller",
+            "--allowed-workspace-hosts",
+            "*.azuredatabricks.net,adb-123.4.azuredatabricks.net",
+            "--allowed-workspace-hosts",
+            "*.cloud.databricks.com",
+            "--secret-namespace",
+            "team-a,team-b",
+        ])
+        .expect("parse");
+        let shown: Vec<String> = cli
+            .args
+            .allowed_workspace_hosts
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "*.azuredatabricks.net",
+                "adb-123.4.azuredatabricks.net",
+                "*.cloud.databricks.com"
+            ]
+        );
+        assert_eq!(cli.args.secret_namespaces, ["team-a", "team-b"]);
+        let e = Cli::try_parse_from([
+            "controller",
+            "--allowed-workspace-hosts",
+            "https://adb-1.azuredatabricks.net",
+        ])
+        .expect_err("a URL is not a host pattern")
+        .to_string();
+        assert!(e.contains("is not a host name"), "{e}");
+    }
+}
