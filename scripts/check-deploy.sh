@@ -56,6 +56,13 @@ serviceMonitor:
   enabled: true
 YAML
 
+cat >"$WORK/secrets-values.yaml" <<'YAML'
+secretNamespaces: [team-a, team-b]
+workloadIdentity:
+  enabled: true
+allowedWorkspaceHosts: ["*.azuredatabricks.net", "adb-123.4.azuredatabricks.net"]
+YAML
+
 cat >"$WORK/sharded-values.yaml" <<'YAML'
 shards: [eu, us]
 selector: team=agents
@@ -91,10 +98,14 @@ print(f"{len(keep)} of {len(docs)} objects kept")
 PY
 }
 
+check "kubectl kustomize config/default" sh -c "'$TOOLS/kubectl' kustomize config/default > '$WORK/kustomize.yaml'"
 check "helm lint --strict (defaults)" "$HELM" lint --strict charts/agentrelease
 check "helm lint --strict (namespaced)" "$HELM" lint --strict charts/agentrelease -f "$WORK/namespaced-values.yaml"
 check "helm template (defaults)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system --include-crds > '$WORK/default.yaml'"
 check "helm template (namespaced)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system -f '$WORK/namespaced-values.yaml' > '$WORK/namespaced.yaml'"
+check "helm lint --strict (secretNamespaces, workload identity)" "$HELM" lint --strict charts/agentrelease -f "$WORK/secrets-values.yaml"
+check "helm template (secretNamespaces, workload identity)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system -f '$WORK/secrets-values.yaml' > '$WORK/secrets.yaml'"
+check "helm template (workload identity, cluster mode)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system --set workloadIdentity.enabled=true > '$WORK/workload-identity.yaml'"
 check "helm lint --strict (sharded)" "$HELM" lint --strict charts/agentrelease -f "$WORK/sharded-values.yaml"
 check "helm template (sharded)" sh -c "'$HELM' template ar charts/agentrelease --namespace agentrelease-system -f '$WORK/sharded-values.yaml' > '$WORK/sharded.yaml'"
 check "sharded: one Deployment per shard and one for the unlabelled releases" "$VENV/bin/python" - "$WORK/sharded.yaml" <<'PY'
@@ -133,10 +144,60 @@ default = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
 assert not [d for d in default if d["kind"] == "PrometheusRule" or d["metadata"]["name"].endswith("-dashboard")], "off by default"
 print(f"{len(dash['panels'])} panels, {len(alerts)} alerts")
 PY
+check "RBAC: Secrets by name only by default; list/watch only in Roles of the named namespaces; token minting only with workloadIdentity" \
+  "$VENV/bin/python" - "$WORK" <<'PY'
+import sys, yaml
+work = sys.argv[1]
+def load(name):
+    return [d for d in yaml.safe_load_all(open(f"{work}/{name}.yaml")) if d]
+def roles(docs):
+    return [d for d in docs if d["kind"] in ("ClusterRole", "Role")]
+def verbs(role, resource):
+    return sorted({v for r in role.get("rules", []) if resource in r.get("resources", []) for v in r["verbs"]})
+def args(docs):
+    return [a for d in docs if d["kind"] == "Deployment" for a in d["spec"]["template"]["spec"]["containers"][0]["args"]]
+kustomize = [d for d in yaml.safe_load_all(open(f"{work}/kustomize.yaml")) if d]
+for name, docs in [("default", load("default")), ("kustomize", kustomize), ("sharded", load("sharded")), ("observability", load("observability"))]:
+    for role in roles(docs):
+        if role["kind"] == "ClusterRole" and role["metadata"]["name"].endswith(("-approver", "-viewer", "-editor")):
+            continue
+        assert verbs(role, "secrets") in ([], ["get"]), (name, role["metadata"]["name"], verbs(role, "secrets"))
+        assert verbs(role, "serviceaccounts/token") == [], (name, role["metadata"]["name"])
+    assert not [a for a in args(docs) if a.startswith("--secret-namespace")], (name, args(docs))
+default = load("default")
+cluster = [r for r in roles(default) if r["kind"] == "ClusterRole" and r["metadata"]["name"] == "ar-agentrelease"]
+assert len(cluster) == 1 and verbs(cluster[0], "secrets") == ["get"], cluster
+secrets = load("secrets")
+cluster = [r for r in roles(secrets) if r["kind"] == "ClusterRole" and r["metadata"]["name"] == "ar-agentrelease"][0]
+assert verbs(cluster, "secrets") == [] and verbs(cluster, "serviceaccounts/token") == [], cluster
+named = {r["metadata"]["namespace"]: r for r in roles(secrets) if r["kind"] == "Role" and r["metadata"]["name"] == "ar-agentrelease-secrets"}
+assert sorted(named) == ["team-a", "team-b"], sorted(named)
+for ns, role in named.items():
+    assert verbs(role, "secrets") == ["get", "list", "watch"], (ns, role)
+    assert verbs(role, "serviceaccounts/token") == ["create"], (ns, role)
+bindings = {b["metadata"]["namespace"] for b in secrets if b["kind"] == "RoleBinding" and b["metadata"]["name"] == "ar-agentrelease-secrets"}
+assert bindings == {"team-a", "team-b"}, bindings
+a = args(secrets)
+assert "--secret-namespace=team-a" in a and "--secret-namespace=team-b" in a, a
+assert "--allowed-workspace-hosts=*.azuredatabricks.net" in a, a
+wi = load("workload-identity")
+cluster = [r for r in roles(wi) if r["kind"] == "ClusterRole" and r["metadata"]["name"] == "ar-agentrelease"][0]
+assert verbs(cluster, "secrets") == ["get"] and verbs(cluster, "serviceaccounts/token") == ["create"], cluster
+namespaced = load("namespaced")
+assert not [r for r in roles(namespaced) if r["kind"] == "ClusterRole" and r["metadata"]["name"] == "ar-agentrelease"]
+for role in roles(namespaced):
+    if role["metadata"]["name"] == "ar-agentrelease":
+        assert verbs(role, "secrets") == [], role
+named = {r["metadata"]["namespace"]: r for r in roles(namespaced) if r["metadata"]["name"] == "ar-agentrelease-secrets"}
+assert sorted(named) == ["agents", "staging"], sorted(named)
+assert all(verbs(r, "serviceaccounts/token") == [] for r in named.values())
+assert "--secret-namespace=agents" in args(namespaced), args(namespaced)
+print("default: secrets get only; secretNamespaces: Roles in team-a, team-b; namespaced: Roles in agents, staging")
+PY
 check "a bad value is refused by values.schema.json" sh -c "! '$HELM' template ar charts/agentrelease --set concurrency=0"
 check "a shard name that is not a label value is refused" sh -c "! '$HELM' template ar charts/agentrelease --set 'shards={Bad_Name}'"
-check "kubectl kustomize config/default" sh -c "'$TOOLS/kubectl' kustomize config/default > '$WORK/kustomize.yaml'"
-for f in default namespaced sharded observability kustomize; do
+check "an allowed workspace host that is not a host pattern is refused" sh -c "! '$HELM' template ar charts/agentrelease --set 'allowedWorkspaceHosts={https://adb-1.azuredatabricks.net}'"
+for f in default namespaced secrets workload-identity sharded observability kustomize; do
   split_builtin "$WORK/$f.yaml" "$WORK/$f.builtin.yaml" >/dev/null
   check "kubernetes-validate $K8S_VERSION --strict ($f)" "$VENV/bin/kubernetes-validate" -k "$K8S_VERSION" --strict "$WORK/$f.builtin.yaml"
 done

@@ -24,13 +24,14 @@ pub enum Credentials {
         /// Its OAuth secret.
         client_secret: SecretString,
     },
-    /// Workload identity federation: an OIDC token read from a file, exchanged for a workspace
-    /// token at each refresh.
+    /// Workload identity federation: an OIDC token, asked of its source at each refresh and
+    /// exchanged for a workspace token. The controller's source mints a token for the target's
+    /// own ServiceAccount; the CLI's reads the file its user names.
     WorkloadIdentity {
         /// The service principal whose federation policy accepts the token (None: account-wide).
         client_id: Option<String>,
-        /// The token file.
-        token_file: std::path::PathBuf,
+        /// Where the OIDC token comes from; its identity (never a token) is part of the digest.
+        subject: agentrelease_databricks::SubjectToken,
     },
 }
 
@@ -43,18 +44,17 @@ impl Credentials {
                 client_id,
                 client_secret,
             } => crate::engine::fingerprint::digest(&["oauth", client_id, client_secret.expose()]),
-            Credentials::WorkloadIdentity {
-                client_id,
-                token_file,
-            } => crate::engine::fingerprint::digest(&[
-                "workload-identity",
-                client_id.as_deref().unwrap_or(""),
-                &token_file.display().to_string(),
-            ]),
+            Credentials::WorkloadIdentity { client_id, subject } => {
+                crate::engine::fingerprint::digest(&[
+                    "workload-identity",
+                    client_id.as_deref().unwrap_or(""),
+                    &subject.identity(),
+                ])
+            }
         }
     }
 
-    /// `token` or `oauth-m2m`.
+    /// `token`, `oauth-m2m` or `workload-identity`.
     pub fn kind(&self) -> &'static str {
         match self {
             Credentials::Token(_) => "token",

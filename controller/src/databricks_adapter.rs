@@ -952,13 +952,12 @@ impl WorkspaceFactory for ClientFactory {
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
             },
-            Credentials::WorkloadIdentity {
-                client_id,
-                token_file,
-            } => dbx::Credentials::WorkloadIdentity {
-                client_id: client_id.clone(),
-                token_file: token_file.clone(),
-            },
+            Credentials::WorkloadIdentity { client_id, subject } => {
+                dbx::Credentials::WorkloadIdentity {
+                    client_id: client_id.clone(),
+                    subject: subject.clone(),
+                }
+            }
         };
         let mut builder = dbx::Client::builder(&connection.host)
             .credentials(credentials)

@@ -29,14 +29,24 @@ pub const ENTRIES: &[Entry] = &[
         action: "use a target in the release's namespace, or start the operator with `--allow-cross-namespace-refs`",
     },
     Entry {
+        reasons: &["HostNotAllowed"],
+        meaning: "the target's `spec.host` is outside the workspace hosts the operator allows (`--allowed-workspace-hosts`); the message names the host and the list. Nothing was sent, no Secret read, no token minted",
+        action: "point the target at an allowed workspace, or ask the platform team to add the host (the chart's `allowedWorkspaceHosts`); see [Allowed workspace hosts](#allowed-workspace-hosts)",
+    },
+    Entry {
         reasons: &["CredentialsMissing"],
-        meaning: "the target's Secret is missing, or has neither `token` nor `client_id`+`client_secret` (or both without `spec.credentials.type`; `client_id` for `type: WorkloadIdentity`)",
-        action: "create or fix the Secret; a change is picked up at once",
+        meaning: "the target's Secret is missing, or has neither `token` nor `client_id`+`client_secret` (or both without `spec.credentials.type`; `client_id` for `type: WorkloadIdentity`, which also needs `spec.credentials.serviceAccountName`)",
+        action: "create or fix the Secret; it is read again at the target's next check (within 5 minutes; at once where the operator watches Secrets) and at each reconcile of a release",
+    },
+    Entry {
+        reasons: &["CredentialsRefused"],
+        meaning: "the Secret has the key `oidc_token_file` (the operator never reads a file a Secret names), or the operator may not read the Secret (its RBAC grants Secrets only in the chart's `secretNamespaces`); nothing was sent",
+        action: "for workload identity remove the key and set `spec.credentials.serviceAccountName` (see [Workload identity](#workload-identity)); otherwise keep the Secret in a namespace the platform team lists",
     },
     Entry {
         reasons: &["Unauthenticated", "PermissionDenied"],
-        meaning: "the workspace refused the credentials, or the principal lacks a permission",
-        action: "check the token or service principal and its grants",
+        meaning: "the workspace refused the credentials, or the principal lacks a permission; for workload identity also: the ServiceAccount named in `spec.credentials.serviceAccountName` does not exist, or the operator may not request its token",
+        action: "check the token or service principal and its grants; for workload identity the ServiceAccount, the chart's `workloadIdentity.enabled`, and that the federation policy names the target's workspace URL as audience",
     },
     Entry {
         reasons: &["PathRefused"],

@@ -354,3 +354,72 @@ spec:
         "progress lines name their release: {stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_outside_the_allowed_workspace_hosts_are_refused_before_anything_is_sent() {
+    let sim = own_simulator().await;
+    let url = sim.url();
+    // The targets' hosts are inside the list; --host (the simulator's 127.0.0.1) is not.
+    for verb in ["apply", "plan"] {
+        let mut command = bin();
+        command
+            .args([
+                verb,
+                "--allow-insecure-http",
+                "--override-host",
+                "--host",
+                &url,
+                "--allowed-workspace-hosts",
+                "*.azuredatabricks.net",
+                "-f",
+            ])
+            .arg(samples());
+        let out = run(command).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{verb}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "--host {url}: {url} (host 127.0.0.1) is not among the workspace hosts this \
+                 operator allows (*.azuredatabricks.net)"
+            )),
+            "{verb}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("ReleaseTarget/prod: spec.host"),
+            "{stderr}"
+        );
+        assert!(
+            sim.control().calls().is_empty(),
+            "{verb} sent {:?}",
+            sim.control().calls()
+        );
+    }
+    // Without --host, a target outside the list is refused naming its file and line.
+    let host_line = std::fs::read_to_string(samples().join("releasetarget.yaml"))
+        .expect("read")
+        .lines()
+        .position(|l| l.starts_with("  host: "))
+        .expect("spec.host")
+        + 1;
+    let mut command = bin();
+    command
+        .args([
+            "plan",
+            "--allowed-workspace-hosts",
+            "*.cloud.databricks.com",
+            "-f",
+        ])
+        .arg(samples());
+    let out = run(command).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "releasetarget.yaml:{host_line}: ReleaseTarget/prod: spec.host {SAMPLE_HOST} (host \
+             adb-1234567890123456.7.azuredatabricks.net) is not among the workspace hosts this \
+             operator allows (*.cloud.databricks.com)"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+}

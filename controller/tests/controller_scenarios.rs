@@ -329,6 +329,7 @@ impl Harness {
 fn settings() -> Settings {
     Settings {
         allow_cross_namespace_refs: false,
+        allowed_hosts: Default::default(),
     }
 }
 
@@ -714,6 +715,7 @@ async fn check_target(secret_token: Option<&str>) -> (Harness, Value) {
     let ctx = Arc::new(agentrelease::kube::target_status::TargetContext {
         client: h.ctx.client.clone(),
         factory: h.ctx.factory.clone(),
+        allowed_hosts: Default::default(),
     });
     let target = Arc::new(DeserializeGuard(Ok(target(&h.sim.url()))));
     agentrelease::kube::target_status::reconcile(target, ctx)

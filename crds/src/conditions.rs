@@ -109,6 +109,13 @@ pub mod reasons {
     pub const TARGET_NOT_FOUND: &str = "TargetNotFound";
     /// The ReleaseTarget's credentials Secret is missing or incomplete.
     pub const CREDENTIALS_MISSING: &str = "CredentialsMissing";
+    /// The operator refuses what the credentials Secret asks for (a key naming a file of the
+    /// operator's, `oidc_token_file`), or may not read the Secret or request the
+    /// ServiceAccount's token (its RBAC); nothing was sent.
+    pub const CREDENTIALS_REFUSED: &str = "CredentialsRefused";
+    /// The ReleaseTarget's `spec.host` is outside the operator's allowed workspace hosts
+    /// (`--allowed-workspace-hosts`); nothing was sent and no credentials were read.
+    pub const HOST_NOT_ALLOWED: &str = "HostNotAllowed";
     /// The workspace refused the credentials.
     pub const UNAUTHENTICATED: &str = "Unauthenticated";
     /// The workspace principal lacks a permission the step needs.

@@ -6,6 +6,7 @@
 //! - [`AgentRelease`]: release version N of an agent to a target (gates, promotion, deployment).
 //! - [`ReleaseTarget`]: a Databricks workspace and where release artifacts live in it.
 
+pub mod allowed_hosts;
 pub mod approval;
 pub mod artifact_path;
 pub mod condition;

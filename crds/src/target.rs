@@ -70,7 +70,8 @@ pub struct ReleaseTargetSpec {
     pub host: String,
 
     /// The Secret with the workspace credentials, in the target's namespace: key `token` (a
-    /// personal access token), or keys `client_id` and `client_secret` (OAuth machine-to-machine).
+    /// personal access token), or keys `client_id` and `client_secret` (OAuth machine-to-machine),
+    /// or key `client_id` with `type: WorkloadIdentity` and `serviceAccountName`.
     pub credentials: CredentialsRef,
 
     /// The Unity Catalog catalog of the versioned artifacts (signoffs, eval runs, plans).
@@ -167,9 +168,12 @@ fn default_rps() -> i32 {
     DEFAULT_REQUESTS_PER_SECOND
 }
 
-/// The Secret holding the workspace credentials.
+/// The Secret holding the workspace credentials, and for workload identity the ServiceAccount
+/// whose tokens the operator exchanges.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.type) || self.type != 'WorkloadIdentity' || has(self.serviceAccountName)").message("credentials.serviceAccountName is required with type WorkloadIdentity: the ServiceAccount, in the ReleaseTarget's namespace, the operator requests tokens for").field_path(".serviceAccountName"))]
+#[x_kube(validation = Rule::new("!has(self.serviceAccountName) || (has(self.type) && self.type == 'WorkloadIdentity')").message("credentials.serviceAccountName is only used with type WorkloadIdentity").field_path(".serviceAccountName"))]
 pub struct CredentialsRef {
     /// The Secret's name, in the ReleaseTarget's namespace.
     #[x_kube(validation = Rule::new(self_matches(names::K8S_NAME)).message("credentials.secretName must be a Kubernetes object name"))]
@@ -180,6 +184,17 @@ pub struct CredentialsRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "type")]
     pub type_: Option<CredentialsType>,
+    /// With `type: WorkloadIdentity` (and only then, where it is required): the ServiceAccount,
+    /// in the ReleaseTarget's namespace, for which the operator requests a short-lived token
+    /// (the TokenRequest API, 10 minutes) whose audience is this target's workspace URL (e.g.
+    /// `https://adb-1234567890123456.7.azuredatabricks.net`); the token is exchanged for a
+    /// workspace token. The service principal's federation policy must name the cluster's
+    /// service account issuer, that audience, and the subject
+    /// `system:serviceaccount:<namespace>:<name>`. A name, never a path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(self_matches(names::K8S_NAME)).message("credentials.serviceAccountName must be a Kubernetes object name"))]
+    #[schemars(length(min = 1, max = 253))]
+    pub service_account_name: Option<String>,
 }
 
 /// Kinds of workspace credentials.
@@ -189,11 +204,12 @@ pub enum CredentialsType {
     Token,
     /// OAuth machine-to-machine, keys `client_id` and `client_secret`.
     OAuthM2M,
-    /// Workload identity federation: the operator's own OIDC token (a projected ServiceAccount
-    /// token) is exchanged for a workspace token, so no secret is stored. Key `client_id`: the
-    /// service principal whose federation policy accepts the token; optional key
-    /// `oidc_token_file`: where the token is mounted in the operator's pod (default
-    /// `/var/run/secrets/agentrelease/oidc/token`). Only used when set explicitly.
+    /// Workload identity federation: a token the operator requests for
+    /// `credentials.serviceAccountName` (in the target's namespace, audience the workspace URL)
+    /// is exchanged for a workspace token, so no secret is stored. Key `client_id`: the service
+    /// principal whose federation policy accepts the token. A Secret with the key
+    /// `oidc_token_file` is refused: the operator never reads a file a target names. Only used
+    /// when set explicitly.
     WorkloadIdentity,
 }
 

@@ -1131,3 +1131,39 @@ fn an_approval_names_the_identity_it_approves_as_sixteen_hex_digits() {
         );
     }
 }
+
+#[test]
+fn workload_identity_names_a_service_account_and_only_it_does() {
+    accepts_target(|o| {
+        o["spec"]["credentials"]["type"] = json!("WorkloadIdentity");
+        o["spec"]["credentials"]["serviceAccountName"] = json!("skyloyalty-deployer");
+    });
+    rejects_target(
+        |o| o["spec"]["credentials"]["type"] = json!("WorkloadIdentity"),
+        "credentials.serviceAccountName is required with type WorkloadIdentity",
+    );
+    rejects_target(
+        |o| o["spec"]["credentials"]["serviceAccountName"] = json!("skyloyalty-deployer"),
+        "credentials.serviceAccountName is only used with type WorkloadIdentity",
+    );
+    rejects_target(
+        |o| {
+            o["spec"]["credentials"]["type"] = json!("Token");
+            o["spec"]["credentials"]["serviceAccountName"] = json!("skyloyalty-deployer");
+        },
+        "credentials.serviceAccountName is only used with type WorkloadIdentity",
+    );
+    for path in [
+        "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        "../token",
+        "Deployer",
+    ] {
+        rejects_target(
+            |o| {
+                o["spec"]["credentials"]["type"] = json!("WorkloadIdentity");
+                o["spec"]["credentials"]["serviceAccountName"] = json!(path);
+            },
+            "credentials.serviceAccountName must be a Kubernetes object name",
+        );
+    }
+}

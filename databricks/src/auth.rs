@@ -182,12 +182,10 @@ impl TokenSource {
                 client_id,
                 client_secret,
             } => self.fetch(client_id, client_secret, route).await?,
-            Credentials::WorkloadIdentity {
-                client_id,
-                token_file,
-            } => {
-                let subject = federation::read_subject_token(token_file, route)?;
+            Credentials::WorkloadIdentity { client_id, subject } => {
+                // The endpoint is found and checked first: a refused one gets no token minted.
                 let endpoint = self.token_endpoint(route).await?;
+                let subject = subject.fetch(route).await?;
                 let form = federation::exchange_form(client_id.as_deref(), &subject);
                 let what = match client_id {
                     Some(id) => format!("the federation policy of service principal {id}"),

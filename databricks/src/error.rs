@@ -77,8 +77,9 @@ impl Error {
         self.kind.as_str()
     }
 
-    /// A client-side error (no answer classified).
-    pub(crate) fn local(kind: ErrorKind, route: &str, message: impl Into<String>) -> Self {
+    /// A client-side error (no answer classified), also for a credentials source of the
+    /// caller's (a [`crate::SubjectTokenSource`]).
+    pub fn local(kind: ErrorKind, route: &str, message: impl Into<String>) -> Self {
         Error {
             kind,
             status: None,

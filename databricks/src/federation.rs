@@ -6,12 +6,19 @@
 //! `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`,
 //! `subject_token=<the JWT>`, `subject_token_type=urn:ietf:params:oauth:token-type:jwt`,
 //! `scope=all-apis`, and `client_id=<application id>` for a service principal's federation policy
-//! (left out for account-wide federation). No client secret and no Basic header. The token file is
-//! read at every exchange (tokens are short-lived and rotated), regular files only, at most
-//! [`MAX_TOKEN_BYTES`].
+//! (left out for account-wide federation). No client secret and no Basic header.
+//!
+//! Where the JWT comes from is the caller's choice, a [`SubjectToken`]: the controller mints one
+//! per exchange for the target's own ServiceAccount (the TokenRequest API), the one-shot CLI reads
+//! the file its user names ([`TokenFile`]: read at every exchange, regular files only, at most
+//! [`MAX_TOKEN_BYTES`]). The client itself never decides to read a file.
 
+use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretString;
@@ -22,6 +29,78 @@ pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const SUBJECT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// The largest token file read (a JWT is a few KiB).
 pub const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+
+/// Where the subject tokens of one client's exchanges come from.
+pub trait SubjectTokenSource: Send + Sync {
+    /// A token for one exchange (asked for each time the workspace token is renewed). A failure
+    /// is an error of the client's kinds (`Unauthenticated` when no token can be had,
+    /// `Transient` when asking again may help) and its message never carries a token.
+    fn subject_token<'a>(&'a self, route: &'a str) -> BoxFuture<'a, Result<SecretString>>;
+
+    /// Whom the tokens speak for, for messages, `Debug` and cache keys (never a token): two
+    /// sources with the same identity are the same credentials.
+    fn identity(&self) -> String;
+}
+
+/// A shared [`SubjectTokenSource`]: clones of a client's credentials ask the same source.
+#[derive(Clone)]
+pub struct SubjectToken(Arc<dyn SubjectTokenSource>);
+
+impl SubjectToken {
+    /// Wraps a source.
+    pub fn new(source: impl SubjectTokenSource + 'static) -> Self {
+        SubjectToken(Arc::new(source))
+    }
+
+    /// The token in a file the process owner named ([`TokenFile`]).
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        SubjectToken::new(TokenFile { path: path.into() })
+    }
+
+    /// A token for one exchange.
+    pub async fn fetch(&self, route: &str) -> Result<SecretString> {
+        self.0.subject_token(route).await
+    }
+
+    /// Whom the tokens speak for (see [`SubjectTokenSource::identity`]).
+    pub fn identity(&self) -> String {
+        self.0.identity()
+    }
+}
+
+impl PartialEq for SubjectToken {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.identity() == other.identity()
+    }
+}
+
+impl Eq for SubjectToken {}
+
+impl fmt::Debug for SubjectToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SubjectToken")
+            .field(&self.identity())
+            .finish()
+    }
+}
+
+/// The OIDC token in a file, read again at every exchange (a CI job's token, a projected token
+/// the process owner mounted): for the one-shot CLI, whose user names the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFile {
+    /// The file.
+    pub path: PathBuf,
+}
+
+impl SubjectTokenSource for TokenFile {
+    fn subject_token<'a>(&'a self, route: &'a str) -> BoxFuture<'a, Result<SecretString>> {
+        Box::pin(async move { read_subject_token(&self.path, route) })
+    }
+
+    fn identity(&self) -> String {
+        format!("the OIDC token file {}", self.path.display())
+    }
+}
 
 /// The form body of the exchange.
 pub fn exchange_form(client_id: Option<&str>, subject_token: &SecretString) -> String {

@@ -30,6 +30,7 @@ pub use auth::{ACCOUNT_HOSTS, EndpointRefusal, check_oauth_endpoint};
 pub use client::{BuildError, Client, ClientBuilder, encode_path, encode_segment};
 pub use dns::RefusedAddresses;
 pub use error::{Error, ErrorKind, Result};
+pub use federation::{SubjectToken, SubjectTokenSource, TokenFile};
 pub use observe::{Attempt, NoopObserver, Observer, Outcome};
 pub use retry::RetryPolicy;
 pub use secret::{Credentials, SecretString};

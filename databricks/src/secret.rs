@@ -43,15 +43,15 @@ pub enum Credentials {
         client_secret: SecretString,
     },
     /// Workload identity federation: an OIDC token (a Kubernetes ServiceAccount token, a CI
-    /// job's OIDC token) read from a file and exchanged at the workspace's token endpoint (RFC
-    /// 8693 token exchange) for a workspace token. No long-lived secret. The file is read again
-    /// at every exchange, so a rotated (projected) token is picked up.
+    /// job's OIDC token) exchanged at the workspace's token endpoint (RFC 8693 token exchange)
+    /// for a workspace token. No long-lived secret. The subject token is asked of its source at
+    /// every exchange, so a rotated or freshly minted token is used.
     WorkloadIdentity {
         /// The service principal's application id its federation policy belongs to; None for
         /// account-wide federation (the token's subject names the user).
         client_id: Option<String>,
-        /// The file holding the OIDC token (a JWT).
-        token_file: std::path::PathBuf,
+        /// Where the OIDC token (a JWT) comes from.
+        subject: crate::federation::SubjectToken,
     },
 }
 

@@ -38,7 +38,7 @@ fn client(sim: &RunningSim, token_file: &std::path::Path, client_id: Option<&str
     Client::builder(sim.url())
         .credentials(Credentials::WorkloadIdentity {
             client_id: client_id.map(str::to_string),
-            token_file: token_file.to_path_buf(),
+            subject: SubjectToken::file(token_file),
         })
         .allow_insecure_http(true)
         .build()

@@ -192,6 +192,8 @@ impl World {
             allow_cross_namespace_refs: false,
             lease_duration: 15,
             allow_resolved_addresses: Vec::new(),
+            allowed_workspace_hosts: Vec::new(),
+            secret_namespaces: Vec::new(),
         }
     }
 
@@ -1269,4 +1271,307 @@ async fn an_approval_in_another_users_name_is_refused() {
         .expect("an approval in one's own name is accepted");
     assert_eq!(own.spec.approved_by, "alice");
     let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
+}
+
+/// The controller's own credentials for a test: a ServiceAccount in `ns` bound to the
+/// ClusterRoles in `role_files` (from `config/rbac/`, renamed for this test), and a client that
+/// authenticates with a token the TokenRequest API minted for it — as the controller runs in a
+/// cluster, with nothing of the admin's.
+struct ControllerIdentity {
+    client: Client,
+    cluster_objects: Vec<String>,
+}
+
+impl ControllerIdentity {
+    async fn bind(path: &PathBuf, admin: &Client, ns: &str, role_files: &[&str]) -> Self {
+        use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+        use k8s_openapi::api::core::v1::ServiceAccount;
+        use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+        let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), ns);
+        let account: ServiceAccount =
+            serde_json::from_value(json!({"metadata": {"name": "agentrelease-controller"}}))
+                .expect("sa");
+        accounts
+            .create(&PostParams::default(), &account)
+            .await
+            .expect("create the controller's ServiceAccount");
+        let roles: Api<ClusterRole> = Api::all(admin.clone());
+        let bindings: Api<ClusterRoleBinding> = Api::all(admin.clone());
+        let mut cluster_objects = Vec::new();
+        for file in role_files {
+            let text = std::fs::read_to_string(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../config/rbac")
+                    .join(file),
+            )
+            .expect("read role");
+            let docs: Vec<Value> = serde_saphyr::from_str_multiple(&text).expect("parse role file");
+            for doc in docs.into_iter().filter(|d| d["kind"] == "ClusterRole") {
+                let mut role: ClusterRole = serde_json::from_value(doc).expect("ClusterRole");
+                let name = format!("{}-{ns}", role.metadata.name.clone().expect("role name"));
+                role.metadata.name = Some(name.clone());
+                roles
+                    .patch(
+                        &name,
+                        &PatchParams::apply(MANAGER).force(),
+                        &Patch::Apply(&role),
+                    )
+                    .await
+                    .expect("apply ClusterRole");
+                let binding: ClusterRoleBinding = serde_json::from_value(json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": name},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                    "subjects": [{"kind": "ServiceAccount", "name": "agentrelease-controller", "namespace": ns}],
+                }))
+                .expect("binding");
+                bindings
+                    .patch(
+                        &name,
+                        &PatchParams::apply(MANAGER).force(),
+                        &Patch::Apply(&binding),
+                    )
+                    .await
+                    .expect("apply ClusterRoleBinding");
+                cluster_objects.push(name);
+            }
+        }
+        let minted = accounts
+            .create_token_request(
+                "agentrelease-controller",
+                &PostParams::default(),
+                &TokenRequest {
+                    spec: TokenRequestSpec {
+                        audiences: Vec::new(),
+                        expiration_seconds: Some(3600),
+                        bound_object_ref: None,
+                    },
+                    ..TokenRequest::default()
+                },
+            )
+            .await
+            .expect("a token for the controller's ServiceAccount");
+        let token = minted.status.expect("token").token;
+        // The admin kubeconfig's cluster, with the ServiceAccount's token as the only user.
+        let mut kc = serde_json::to_value(Kubeconfig::read_from(path).expect("kubeconfig"))
+            .expect("kubeconfig json");
+        if let Some(users) = kc["users"].as_array_mut() {
+            for user in users {
+                user["user"] = json!({"token": token});
+            }
+        }
+        let kc: Kubeconfig = serde_json::from_value(kc).expect("kubeconfig");
+        let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            .await
+            .expect("config");
+        ControllerIdentity {
+            client: Client::try_from(config).expect("client"),
+            cluster_objects,
+        }
+    }
+
+    async fn unbind(self, admin: &Client) {
+        use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+        let roles: Api<ClusterRole> = Api::all(admin.clone());
+        let bindings: Api<ClusterRoleBinding> = Api::all(admin.clone());
+        for name in self.cluster_objects {
+            let _ = bindings.delete(&name, &DeleteParams::default()).await;
+            let _ = roles.delete(&name, &DeleteParams::default()).await;
+        }
+    }
+}
+
+/// Starts a controller on `client` watching `namespaces` (no Secret watch: `--secret-namespace`
+/// is not given, as in the chart's default mode).
+fn spawn_controller_as(
+    client: Client,
+    template: ControllerArgs,
+    namespaces: Vec<String>,
+) -> (watch::Sender<bool>, JoinHandle<()>) {
+    let metrics = Arc::new(Metrics::new());
+    let factory = Arc::new(ClientFactory::with_metrics(metrics.clone()));
+    let args = ControllerArgs {
+        namespaces,
+        ..template
+    };
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        if let Err(e) = run_with_client(client, args, factory, metrics, rx).await {
+            eprintln!("controller stopped: {e:#}");
+        }
+    });
+    (tx, task)
+}
+
+#[tokio::test]
+async fn the_controller_reaches_ready_with_only_get_on_secrets() {
+    use k8s_openapi::api::core::v1::Secret;
+    let Some(path) = kubeconfig() else { return };
+    let mut w = World::new(&path, "rbac", 2000.0).await;
+    w.apply_samples(|_| {}).await;
+    let identity = ControllerIdentity::bind(&path, &w.client, &w.ns, &["role.yaml"]).await;
+    let secrets: Api<Secret> = Api::namespaced(identity.client.clone(), &w.ns);
+    match secrets.list(&Default::default()).await {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 403, "{e:?}"),
+        other => panic!("the controller's role lists Secrets: {other:?}"),
+    }
+    let running = spawn_controller_as(
+        identity.client.clone(),
+        w.controller_args("rbac"),
+        vec![w.ns.clone()],
+    );
+    w.controller = Some(running);
+    let r = w
+        .wait("Ready", Duration::from_secs(120), |r| {
+            is(r, "Ready", "True")
+        })
+        .await;
+    assert_eq!(
+        r.status.and_then(|s| s.promoted_version),
+        Some(12),
+        "released with Secrets read by name only"
+    );
+    identity.unbind(&w.client).await;
+    w.teardown().await;
+}
+
+/// The claims of a JWT, unverified.
+fn jwt_claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("claims")
+}
+
+#[tokio::test]
+async fn workload_identity_targets_exchange_tokens_minted_for_their_own_service_accounts() {
+    use agentrelease_api::ReleaseTarget;
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let Some(path) = kubeconfig() else { return };
+    const SP: &str = "5f0c2a8e-3b1d-4e6f-9a7c-2d4b6e8f0a1c";
+    // Slow enough a simulated clock that a 10-minute token stays valid on it for the whole test.
+    let mut a = World::new(&path, "wi-a", 2.0).await;
+    let b = World::new(&path, "wi-b", 2.0).await;
+    // The cluster's service account issuer, as its tokens name it.
+    let accounts: Api<ServiceAccount> = Api::namespaced(a.client.clone(), &a.ns);
+    let probe = accounts
+        .create_token_request(
+            "default",
+            &PostParams::default(),
+            &TokenRequest {
+                spec: TokenRequestSpec {
+                    audiences: vec!["probe".into()],
+                    expiration_seconds: Some(600),
+                    bound_object_ref: None,
+                },
+                ..TokenRequest::default()
+            },
+        )
+        .await
+        .expect("a probe token");
+    let issuer = jwt_claims(&probe.status.expect("token").token)["iss"]
+        .as_str()
+        .expect("iss")
+        .to_string();
+    for w in [&a, &b] {
+        // One ServiceAccount name in both namespaces: only the namespace tells them apart.
+        let account: ServiceAccount =
+            serde_json::from_value(json!({"metadata": {"name": "deployer"}})).expect("sa");
+        Api::<ServiceAccount>::namespaced(w.client.clone(), &w.ns)
+            .create(&PostParams::default(), &account)
+            .await
+            .expect("create deployer");
+        let policy = format!(
+            "service_principals:\n  - application_id: {SP}\n    display_name: deployer\n    federation_policies:\n      - issuer: '{issuer}'\n        audiences: ['{}']\n        subject: system:serviceaccount:{}:deployer\n",
+            w.sim.url(),
+            w.ns
+        );
+        w.sim
+            .control()
+            .apply_seed(&Seed::from_yaml_str(&policy, None).expect("policy"))
+            .expect("apply policy");
+        w.apply(
+            ("v1", "secrets"),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "prod-databricks"},
+                   "stringData": {"client_id": SP}}),
+        )
+        .await;
+        let mut target = sample("releasetarget.yaml");
+        target["spec"]["host"] = json!(w.sim.url());
+        target["spec"]["allowInsecureHttp"] = json!(true);
+        target["spec"]["credentials"] = json!({
+            "secretName": "prod-databricks", "type": "WorkloadIdentity", "serviceAccountName": "deployer",
+        });
+        w.apply(("agentops.dev/v1alpha1", "releasetargets"), target)
+            .await;
+    }
+    let mut release = sample("agentrelease.yaml");
+    if let Some(spec) = release["spec"].as_object_mut() {
+        spec.remove("promotion");
+    }
+    a.apply(("agentops.dev/v1alpha1", "agentreleases"), release)
+        .await;
+
+    let identity = ControllerIdentity::bind(
+        &path,
+        &a.client,
+        &a.ns,
+        &["role.yaml", "workload_identity_role.yaml"],
+    )
+    .await;
+    let running = spawn_controller_as(
+        identity.client.clone(),
+        a.controller_args("wi"),
+        vec![a.ns.clone(), b.ns.clone()],
+    );
+    a.controller = Some(running);
+    for w in [&a, &b] {
+        let targets: Api<ReleaseTarget> = Api::namespaced(w.client.clone(), &w.ns);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let t = targets.get("prod").await.expect("target");
+            let status = t.status.clone().unwrap_or_default();
+            let valid = status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "CredentialsValid" && format!("{:?}", c.status) == "True");
+            if valid {
+                assert_eq!(status.principal.as_deref(), Some(SP));
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "target {}/prod never valid: {:?}",
+                w.ns,
+                status.conditions
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    a.wait("Ready", Duration::from_secs(180), |r| {
+        is(r, "Ready", "True")
+    })
+    .await;
+
+    for w in [&a, &b] {
+        let exchanges = w.sim.control().token_exchanges();
+        assert!(!exchanges.is_empty(), "{} exchanged no token", w.ns);
+        for e in exchanges {
+            assert_eq!(e.issuer.as_deref(), Some(issuer.as_str()));
+            assert_eq!(
+                e.subject.as_deref(),
+                Some(format!("system:serviceaccount:{}:deployer", w.ns).as_str()),
+                "a token of another identity reached {}'s workspace",
+                w.ns
+            );
+            assert_eq!(e.audiences, vec![w.sim.url()]);
+            assert_eq!(e.principal.as_deref(), Some(SP), "{e:?}");
+        }
+    }
+    identity.unbind(&a.client).await;
+    b.teardown().await;
+    a.teardown().await;
 }

@@ -412,6 +412,12 @@ impl SimControl {
             .insert(id.to_string(), title.to_string());
     }
 
+    /// The token exchanges (workload identity federation) judged so far, oldest first: the
+    /// claims of each subject token and the verdict.
+    pub fn token_exchanges(&self) -> Vec<crate::api::token_exchange::Exchange> {
+        self.shared.world().token_exchanges.clone()
+    }
+
     /// Gives a service principal (by application id, e.g. an app's) an OAuth secret, so it can
     /// authenticate with OAuth M2M.
     pub fn add_oauth_secret(&self, client_id: &str, secret: &str) {

@@ -549,6 +549,8 @@ pub struct World {
     pub oauth_clients: BTreeMap<String, OAuthClient>,
     /// Federation policies of service principals.
     pub federation_policies: Vec<FederationPolicy>,
+    /// Token exchanges judged so far (bounded), for tests.
+    pub token_exchanges: Vec<crate::api::token_exchange::Exchange>,
     /// Denials by principal.
     pub denials: BTreeMap<String, Vec<Denial>>,
     /// Chat answers set by tests, by app name (`None` inside: an empty assistant message);
@@ -608,6 +610,7 @@ impl World {
             tokens: BTreeMap::new(),
             oauth_clients: BTreeMap::new(),
             federation_policies: Vec::new(),
+            token_exchanges: Vec::new(),
             denials: BTreeMap::new(),
             chat_replies: BTreeMap::new(),
             chat_calls: 0,

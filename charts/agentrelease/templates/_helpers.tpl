@@ -32,7 +32,7 @@ app.kubernetes.io/component: controller
 {{- end -}}
 {{- end -}}
 
-{{/* The rules the controller needs on its own resources and Secrets. */}}
+{{/* The rules the controller needs on its own resources (Secrets are granted apart). */}}
 {{- define "agentrelease.rules" -}}
 - apiGroups: ["agentops.dev"]
   resources: ["agentreleases"]
@@ -53,12 +53,44 @@ app.kubernetes.io/component: controller
   resources: ["agentreleaseapprovals"]
   verbs: ["get", "list", "watch"]
 - apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
-- apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end -}}
+
+
+{{/* The namespaces whose Secrets the controller may list and watch: secretNamespaces, else
+watchNamespaces. Empty: Secrets are read by name only, cluster-wide. One name per line. */}}
+{{- define "agentrelease.secretNamespaces" -}}
+{{- range (.Values.secretNamespaces | default .Values.watchNamespaces) }}
+{{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Secrets read by name only (no list, no watch), and with workload identity the tokens of
+the ServiceAccounts targets name: the ClusterRole's share when no namespaces are listed. */}}
+{{- define "agentrelease.clusterSecretRules" -}}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+{{- if .Values.workloadIdentity.enabled }}
+- apiGroups: [""]
+  resources: ["serviceaccounts/token"]
+  verbs: ["create"]
+{{- end }}
+{{- end -}}
+
+{{/* Secrets in one listed namespace: read, and watched as metadata so a change is used at
+once; with workload identity the tokens of that namespace's ServiceAccounts. */}}
+{{- define "agentrelease.namespacedSecretRules" -}}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+{{- if .Values.workloadIdentity.enabled }}
+- apiGroups: [""]
+  resources: ["serviceaccounts/token"]
+  verbs: ["create"]
+{{- end }}
 {{- end -}}

@@ -58,6 +58,17 @@ pub struct WorkspaceArgs {
     /// Allow an http:// --host (a simulator of your own).
     #[arg(long)]
     pub allow_insecure_http: bool,
+    /// The workspace hosts this run may reach, as the controller's flag of the same name
+    /// (`*.azuredatabricks.net`, `adb-123.4.azuredatabricks.net`); repeatable or
+    /// comma-separated. Every ReleaseTarget among the files, --host and each --upstream-host
+    /// must be inside it, or nothing is sent. None given: every host.
+    #[arg(
+        long = "allowed-workspace-hosts",
+        value_name = "PATTERN",
+        env = "AGENTRELEASE_ALLOWED_WORKSPACE_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_workspace_hosts: Vec<agentrelease_api::allowed_hosts::HostPattern>,
     /// Use the embedded workspace simulator (the default when no --host is given).
     #[arg(long)]
     pub sim: bool,
@@ -250,6 +261,26 @@ pub(crate) async fn prepare<E: Environment>(
             host_override: None,
             stages: Places::default(),
         });
+    }
+
+    let allowed = agentrelease_api::allowed_hosts::AllowedHosts::new(
+        args.allowed_workspace_hosts.iter().cloned(),
+    );
+    let outside = super::allowed_hosts::refusals(
+        &allowed,
+        &super::allowed_hosts::Destinations {
+            targets: &report.targets,
+            host: args.host.as_deref(),
+            upstream_hosts: &upstream.upstream_hosts,
+            allow_insecure_http: args.allow_insecure_http,
+        },
+    );
+    if !outside.is_empty() {
+        for line in &outside {
+            eprintln!("{line}");
+        }
+        eprintln!("nothing was sent: the hosts above are outside --allowed-workspace-hosts");
+        return Ok(Prepared::Refused);
     }
 
     let workspace = match &args.host {
@@ -458,9 +489,10 @@ fn credentials_from_env(args: &WorkspaceArgs) -> anyhow::Result<Credentials> {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty()),
         };
+        // The CLI's user is the process owner: the file they name is theirs to send.
         return Ok(Credentials::WorkloadIdentity {
             client_id,
-            token_file,
+            subject: agentrelease_databricks::SubjectToken::file(token_file),
         });
     }
     match (&args.client_id_env, &args.client_secret_env) {

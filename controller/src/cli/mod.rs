@@ -1,5 +1,6 @@
 //! The `agentrelease` command line.
 
+pub mod allowed_hosts;
 pub mod app_yaml_check;
 pub mod apply;
 pub mod crd;

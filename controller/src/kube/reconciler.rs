@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agentrelease_api::allowed_hosts::AllowedHosts;
 use agentrelease_api::conditions::{reasons, types};
 use agentrelease_api::{AgentRelease, FINALIZER, RECONCILE_REQUESTED_AT, ReleaseTarget};
-use k8s_openapi::api::core::v1::{ObjectReference, Secret};
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::DeserializeGuard;
 use kube::core::error_boundary::InvalidObject;
@@ -22,9 +23,10 @@ use crate::engine::{self, EventType, Identity, Mode, Outcome, Requeue, SystemClo
 use crate::telemetry::metrics::Metrics;
 
 use super::backoff::Backoff;
-use super::credentials;
+use super::credentials::{self, SecretRead};
 use super::handle::ReleaseHandle;
 use super::status::{self, FIELD_MANAGER};
+use super::target_connection;
 use super::workspace_slots::{RETRY_WHEN_FULL, WorkspaceSlots};
 
 /// How the controller behaves.
@@ -32,6 +34,9 @@ use super::workspace_slots::{RETRY_WHEN_FULL, WorkspaceSlots};
 pub struct Settings {
     /// Allow a release to use a ReleaseTarget of another namespace.
     pub allow_cross_namespace_refs: bool,
+    /// The workspace hosts targets may name (empty: all); a target outside is refused before
+    /// its Secret is read.
+    pub allowed_hosts: Arc<AllowedHosts>,
 }
 
 /// What every reconcile shares.
@@ -316,40 +321,19 @@ pub(super) async fn resolve<F: WorkspaceFactory>(
             }));
         }
     };
-    let secret_name = &target.spec.credentials.secret_name;
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &target_ns);
-    let secret = secrets
-        .get_opt(secret_name)
-        .await
-        .map_err(ReconcileError::Kube)?;
-    let Some(secret) = secret else {
-        return Ok(Err(Blocked {
-            reason: reasons::CREDENTIALS_MISSING,
-            message: format!(
-                "Secret {target_ns}/{secret_name} of ReleaseTarget {target_name} does not exist"
-            ),
-        }));
-    };
-    let data = secret.data.unwrap_or_default();
-    let credentials = match credentials::from_secret(
-        &format!("{target_ns}/{secret_name}"),
-        &data,
-        target.spec.credentials.type_,
-    ) {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(Err(Blocked {
-                reason: reasons::CREDENTIALS_MISSING,
-                message: e.to_string(),
-            }));
-        }
-    };
-    let connection = Connection {
-        host: target.spec.host.clone(),
-        credentials,
-        requests_per_second: crate::connection::target_rate(&target.spec),
-        allow_insecure_http: target.spec.allow_insecure_http,
-    };
+    let connection =
+        match target_connection::connect(&ctx.client, &target, &ctx.settings.allowed_hosts)
+            .await
+            .map_err(ReconcileError::Kube)?
+        {
+            Ok(connection) => connection,
+            Err(refusal) => {
+                return Ok(Err(Blocked {
+                    reason: refusal.reason,
+                    message: refusal.message,
+                }));
+            }
+        };
     let app = release.spec.app.as_ref().map(|a| a.name.as_str());
     let app_connection = match target
         .spec
@@ -359,23 +343,36 @@ pub(super) async fn resolve<F: WorkspaceFactory>(
     {
         None => None,
         Some(r) => {
-            let Some(secret) = secrets
-                .get_opt(&r.secret_name)
+            let what = format!(
+                "appCredentials of app {} in ReleaseTarget {target_name}",
+                r.app
+            );
+            let data = match credentials::read_secret(&ctx.client, &target_ns, &r.secret_name)
                 .await
                 .map_err(ReconcileError::Kube)?
-            else {
-                return Ok(Err(Blocked {
-                    reason: reasons::CREDENTIALS_MISSING,
-                    message: format!(
-                        "Secret {target_ns}/{} (appCredentials of app {} in ReleaseTarget {target_name}) does not exist",
-                        r.secret_name, r.app
-                    ),
-                }));
+            {
+                SecretRead::Found(data) => data,
+                SecretRead::Missing => {
+                    return Ok(Err(Blocked {
+                        reason: reasons::CREDENTIALS_MISSING,
+                        message: format!(
+                            "Secret {target_ns}/{} ({what}) does not exist",
+                            r.secret_name
+                        ),
+                    }));
+                }
+                SecretRead::Forbidden => {
+                    return Ok(Err(Blocked {
+                        reason: reasons::CREDENTIALS_REFUSED,
+                        message: credentials::forbidden_message(&target_ns, &r.secret_name, &what),
+                    }));
+                }
             };
             match credentials::from_secret(
                 &format!("{target_ns}/{}", r.secret_name),
-                &secret.data.unwrap_or_default(),
+                &data,
                 Some(agentrelease_api::target::CredentialsType::OAuthM2M),
+                None,
             ) {
                 Ok(credentials) => Some(Connection {
                     credentials,
@@ -383,7 +380,7 @@ pub(super) async fn resolve<F: WorkspaceFactory>(
                 }),
                 Err(e) => {
                     return Ok(Err(Blocked {
-                        reason: reasons::CREDENTIALS_MISSING,
+                        reason: e.reason(),
                         message: e.to_string(),
                     }));
                 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use agentrelease_api::allowed_hosts::{AllowedHosts, HostPattern};
 use agentrelease_api::{AgentRelease, ReleaseTarget};
 use anyhow::Context as _;
 use futures::{StreamExt, TryStreamExt};
@@ -99,6 +100,65 @@ pub struct ControllerArgs {
         value_delimiter = ','
     )]
     pub allow_resolved_addresses: Vec<agentrelease_databricks::AddressRange>,
+    /// The workspace hosts ReleaseTargets may name: a host (`adb-123.4.azuredatabricks.net`)
+    /// or `*.` and a suffix of two or more labels (`*.azuredatabricks.net`: one or more labels
+    /// under it). Repeatable, or comma-separated (also in the environment variable). A target
+    /// outside the list is refused before its Secret is read or any request is sent. None
+    /// given: every host is allowed.
+    #[arg(
+        long = "allowed-workspace-hosts",
+        value_name = "PATTERN",
+        env = "AGENTRELEASE_ALLOWED_WORKSPACE_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_workspace_hosts: Vec<HostPattern>,
+    /// Namespaces whose Secrets the controller watches (metadata only), so a changed Secret is
+    /// used at once; its RBAC must allow list and watch on Secrets there. Repeatable, or
+    /// comma-separated. Elsewhere Secrets are only read by name when a target needs them (the
+    /// `get` permission), and a change is used at the next check of the target (5 minutes) or
+    /// reconcile of the release.
+    #[arg(
+        long = "secret-namespace",
+        value_name = "NAMESPACE",
+        env = "AGENTRELEASE_SECRET_NAMESPACES",
+        value_delimiter = ','
+    )]
+    pub secret_namespaces: Vec<String>,
+}
+
+/// The namespaces whose Secrets a controller of `scope` (one namespace, or all) watches: those
+/// of `--secret-namespace` within its scope.
+pub fn secret_watch_namespaces(scope: Option<&str>, secret_namespaces: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = secret_namespaces
+        .iter()
+        .filter(|ns| scope.is_none_or(|s| s == ns.as_str()))
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Metadata-only watches of the Secrets in `namespaces` (none: a stream that never yields).
+fn secret_watches(
+    client: &Client,
+    namespaces: &[String],
+) -> futures::stream::BoxStream<'static, Result<PartialObjectMeta<Secret>, watcher::Error>> {
+    let mut streams: Vec<futures::stream::BoxStream<'static, _>> = namespaces
+        .iter()
+        .map(|ns| {
+            // `PartialObjectMeta` makes the list and watch requests ask for metadata only.
+            let api: Api<PartialObjectMeta<Secret>> = Api::namespaced(client.clone(), ns);
+            watcher::watcher(api, watcher::Config::default())
+                .default_backoff()
+                .touched_objects()
+                .boxed()
+        })
+        .collect();
+    if streams.is_empty() {
+        streams.push(futures::stream::pending().boxed());
+    }
+    futures::stream::select_all(streams).boxed()
 }
 
 /// Runs the operator until SIGTERM / Ctrl-C. `metrics` is shared with the factory's clients.
@@ -189,6 +249,7 @@ pub async fn run_with_client<F: WorkspaceFactory>(
         )),
         settings: Settings {
             allow_cross_namespace_refs: args.allow_cross_namespace_refs,
+            allowed_hosts: Arc::new(AllowedHosts::new(args.allowed_workspace_hosts.clone())),
         },
         args: args.clone(),
         identity: identity.clone(),
@@ -319,17 +380,18 @@ async fn run_target_controller<F: WorkspaceFactory>(
 ) {
     let client = &parts.client;
     let targets: Api<DeserializeGuard<ReleaseTarget>> = api_for(client, &scope);
-    let secrets: Api<PartialObjectMeta<Secret>> = api_for(client, &scope);
     let config = watcher::Config::default();
-    let secret_stream = watcher::watcher(secrets, config.clone())
-        .default_backoff()
-        .touched_objects();
+    let secret_stream = secret_watches(
+        client,
+        &secret_watch_namespaces(scope.as_deref(), &parts.args.secret_namespaces),
+    );
     let controller = Controller::new(targets, config)
         .with_config(ControllerConfig::default().concurrency(parts.args.concurrency));
     let store = controller.store();
     let ctx = Arc::new(TargetContext {
         client: client.clone(),
         factory: parts.factory.clone(),
+        allowed_hosts: parts.settings.allowed_hosts.clone(),
     });
     controller
         .watches_stream(secret_stream, move |secret| {
@@ -358,8 +420,6 @@ async fn run_release_controller<F: WorkspaceFactory>(
     let client = &parts.client;
     let releases: Api<DeserializeGuard<AgentRelease>> = api_for(client, &scope);
     let targets: Api<DeserializeGuard<ReleaseTarget>> = api_for(client, &scope);
-    // Metadata only: the operator never caches Secret contents.
-    let secrets: Api<PartialObjectMeta<Secret>> = api_for(client, &scope);
     let config = watcher::Config::default();
     let release_config = match shard::release_selector(
         parts.args.selector.as_deref(),
@@ -376,9 +436,11 @@ async fn run_release_controller<F: WorkspaceFactory>(
     )
     .default_backoff()
     .touched_objects();
-    let secret_stream = watcher::watcher(secrets, config.clone())
-        .default_backoff()
-        .touched_objects();
+    // Metadata only, and only where `--secret-namespace` allows (the operator never lists
+    // Secrets elsewhere, nor caches their contents anywhere).
+    let secret_namespaces =
+        secret_watch_namespaces(scope.as_deref(), &parts.args.secret_namespaces);
+    let secret_stream = secret_watches(client, &secret_namespaces);
 
     // The cache keeps handles, not whole releases (see `handle`); a reconcile reads the object.
     let (release_store, release_writer) = reflector::store::<ReleaseHandle>();
@@ -500,6 +562,16 @@ async fn run_release_controller<F: WorkspaceFactory>(
         wake,
     });
     tracing::info!(
+        secrets = %if secret_namespaces.is_empty() {
+            "read by name only".to_string()
+        } else {
+            format!("watched in {}", secret_namespaces.join(", "))
+        },
+        allowed_workspace_hosts = %if parts.settings.allowed_hosts.allows_all() {
+            "all".to_string()
+        } else {
+            parts.settings.allowed_hosts.describe()
+        },
         scope = scope.as_deref().unwrap_or("all namespaces"),
         shard = parts.args.shard.as_deref().unwrap_or("(none)"),
         "watching AgentReleases"
@@ -549,5 +621,73 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ControllerArgs,
+    }
+
+    #[test]
+    fn secrets_are_watched_only_in_the_named_namespaces_within_the_scope() {
+        let named = vec![
+            "team-b".to_string(),
+            "team-a".to_string(),
+            "team-a".to_string(),
+        ];
+        assert_eq!(
+            secret_watch_namespaces(None, &named),
+            vec!["team-a".to_string(), "team-b".to_string()]
+        );
+        assert_eq!(
+            secret_watch_namespaces(Some("team-b"), &named),
+            vec!["team-b".to_string()]
+        );
+        assert!(secret_watch_namespaces(Some("team-c"), &named).is_empty());
+        assert!(secret_watch_namespaces(None, &[]).is_empty());
+    }
+
+    #[test]
+    fn allowed_hosts_and_secret_namespaces_are_repeatable_or_comma_separated() {
+        let cli = Cli::try_parse_from([
+            "controller",
+            "--allowed-workspace-hosts",
+            "*.azuredatabricks.net,adb-123.4.azuredatabricks.net",
+            "--allowed-workspace-hosts",
+            "*.cloud.databricks.com",
+            "--secret-namespace",
+            "team-a,team-b",
+        ])
+        .expect("parse");
+        let shown: Vec<String> = cli
+            .args
+            .allowed_workspace_hosts
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "*.azuredatabricks.net",
+                "adb-123.4.azuredatabricks.net",
+                "*.cloud.databricks.com"
+            ]
+        );
+        assert_eq!(cli.args.secret_namespaces, ["team-a", "team-b"]);
+        let e = Cli::try_parse_from([
+            "controller",
+            "--allowed-workspace-hosts",
+            "https://adb-1.azuredatabricks.net",
+        ])
+        .expect_err("a URL is not a host pattern")
+        .to_string();
+        assert!(e.contains("is not a host name"), "{e}");
     }
 }

@@ -5,24 +5,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentrelease_api::allowed_hosts::AllowedHosts;
 use agentrelease_api::conditions::{reasons, types};
 use agentrelease_api::{Condition, ConditionStatus, ReleaseTarget, ReleaseTargetStatus};
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
-use crate::connection::{Connection, WorkspaceFactory};
+use crate::connection::WorkspaceFactory;
 use crate::engine::Workspace;
 use crate::engine::workspace::WorkspaceErrorKind;
 
-use super::credentials;
 use super::status::FIELD_MANAGER;
+use super::target_connection;
 
-/// How often a healthy target is checked again.
+/// How often a healthy target is checked again (its Secret read again: without a Secret watch,
+/// a rotated Secret shows in the target's status within this long).
 pub const RECHECK: Duration = Duration::from_secs(300);
 /// How soon a failing target is checked again.
 pub const RETRY: Duration = Duration::from_secs(60);
@@ -33,6 +34,8 @@ pub struct TargetContext<F: WorkspaceFactory> {
     pub client: Client,
     /// Builds workspace clients.
     pub factory: Arc<F>,
+    /// The workspace hosts targets may name (empty: all).
+    pub allowed_hosts: Arc<AllowedHosts>,
 }
 
 /// Why a target could not be checked (retried).
@@ -189,40 +192,18 @@ async fn check<F: WorkspaceFactory>(
     target: &ReleaseTarget,
     ctx: &TargetContext<F>,
 ) -> Result<Check, TargetError> {
-    let ns = target.namespace().unwrap_or_default();
-    let secret_name = &target.spec.credentials.secret_name;
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let Some(secret) = secrets
-        .get_opt(secret_name)
+    let connection = match target_connection::connect(&ctx.client, target, &ctx.allowed_hosts)
         .await
         .map_err(TargetError::Kube)?
-    else {
-        return Ok(Check::Invalid {
-            reason: reasons::CREDENTIALS_MISSING,
-            message: format!("Secret {ns}/{secret_name} does not exist"),
-            transient: false,
-        });
-    };
-    let data = secret.data.unwrap_or_default();
-    let credentials = match credentials::from_secret(
-        &format!("{ns}/{secret_name}"),
-        &data,
-        target.spec.credentials.type_,
-    ) {
-        Ok(c) => c,
-        Err(e) => {
+    {
+        Ok(connection) => connection,
+        Err(refusal) => {
             return Ok(Check::Invalid {
-                reason: reasons::CREDENTIALS_MISSING,
-                message: e.to_string(),
+                reason: refusal.reason,
+                message: refusal.message,
                 transient: false,
             });
         }
-    };
-    let connection = Connection {
-        host: target.spec.host.clone(),
-        credentials,
-        requests_per_second: crate::connection::target_rate(&target.spec),
-        allow_insecure_http: target.spec.allow_insecure_http,
     };
     let ws = match ctx.factory.connect(&connection) {
         Ok(ws) => ws,

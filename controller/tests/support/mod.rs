@@ -5,6 +5,7 @@
 
 pub mod app_identity;
 pub mod cli;
+pub mod fake_kube;
 pub mod fleet;
 pub mod promotion;
 pub mod sim_clock;

@@ -56,7 +56,14 @@ pub async fn token(State(s): State<SharedState>, headers: HeaderMap, body: Bytes
     if get("grant_type").as_deref() == Some(token_exchange::GRANT_TYPE) {
         let mut world = s.world();
         let now = world.now();
-        return match token_exchange::judge(&get, &world.federation_policies, now) {
+        let verdict = token_exchange::judge(&get, &world.federation_policies, now);
+        if world.token_exchanges.len() >= token_exchange::EXCHANGE_LOG_CAPACITY {
+            world.token_exchanges.remove(0);
+        }
+        world
+            .token_exchanges
+            .push(token_exchange::observe(&get, &verdict));
+        return match verdict {
             Ok(principal) => issue(&mut world, principal, get("scope")),
             Err(r) => oauth_error(StatusCode::BAD_REQUEST, r.error, &r.description),
         };

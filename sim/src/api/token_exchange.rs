@@ -34,6 +34,54 @@ fn refuse(error: &'static str, description: impl Into<String>) -> Refusal {
     }
 }
 
+/// How many judged exchanges the simulator remembers (oldest dropped first).
+pub const EXCHANGE_LOG_CAPACITY: usize = 1000;
+
+/// A token exchange as the simulator judged it: the claims it read from the subject token (never
+/// the token itself) and the verdict, so a test can tell whose token each exchange carried.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Exchange {
+    /// The form's `client_id`.
+    pub client_id: Option<String>,
+    /// The token's `iss`.
+    pub issuer: Option<String>,
+    /// The token's `sub`.
+    pub subject: Option<String>,
+    /// The token's `aud` (a string is a list of one).
+    pub audiences: Vec<String>,
+    /// The principal a workspace token was issued for; None when refused.
+    pub principal: Option<String>,
+    /// The OAuth error description of a refusal.
+    pub refusal: Option<String>,
+}
+
+/// What the subject token of a form says and what `verdict` made of it.
+pub fn observe(
+    get: &dyn Fn(&str) -> Option<String>,
+    verdict: &Result<String, Refusal>,
+) -> Exchange {
+    let claims = get("subject_token")
+        .and_then(|t| claims(&t))
+        .unwrap_or_default();
+    let text = |key: &str| claims.get(key).and_then(Value::as_str).map(str::to_string);
+    Exchange {
+        client_id: get("client_id"),
+        issuer: text("iss"),
+        subject: text("sub"),
+        audiences: match claims.get("aud") {
+            Some(Value::String(a)) => vec![a.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        },
+        principal: verdict.as_ref().ok().cloned(),
+        refusal: verdict.as_ref().err().map(|r| r.description.clone()),
+    }
+}
+
 /// The principal the exchange issues a token for, judged from the form and the policies.
 pub fn judge(
     get: &dyn Fn(&str) -> Option<String>,
@@ -162,6 +210,33 @@ mod tests {
             judge(&form(t, Some("sp-1")), &policy(), 50_000),
             Ok("sp-1".into())
         );
+    }
+
+    #[test]
+    fn an_exchange_is_remembered_by_its_claims_and_verdict_never_its_token() {
+        let t = jwt(
+            "https://issuer.example",
+            json!(["x", "databricks"]),
+            "system:serviceaccount:ns:sa",
+            100,
+        );
+        let get = form(t.clone(), Some("sp-1"));
+        let seen = observe(&get, &judge(&get, &policy(), 50_000));
+        assert_eq!(seen.subject.as_deref(), Some("system:serviceaccount:ns:sa"));
+        assert_eq!(seen.issuer.as_deref(), Some("https://issuer.example"));
+        assert_eq!(
+            seen.audiences,
+            vec!["x".to_string(), "databricks".to_string()]
+        );
+        assert_eq!(seen.principal.as_deref(), Some("sp-1"));
+        assert!(!format!("{seen:?}").contains(&t));
+        let get = form(
+            jwt("https://issuer.example", json!("other"), "s", 100),
+            Some("sp-1"),
+        );
+        let seen = observe(&get, &judge(&get, &policy(), 50_000));
+        assert_eq!(seen.principal, None);
+        assert!(seen.refusal.is_some_and(|r| r.contains("matches")));
     }
 
     #[test]
