@@ -7,6 +7,7 @@
 //! - [`ReleaseTarget`]: a Databricks workspace and where release artifacts live in it.
 
 pub mod approval;
+pub mod apps_domain;
 pub mod artifact_path;
 pub mod condition;
 pub mod conditions;
@@ -14,6 +15,7 @@ pub mod duration;
 pub mod host;
 pub mod mcp;
 pub mod names;
+pub mod origin;
 pub mod promotion_status;
 pub mod release;
 pub mod rules;
