@@ -330,6 +330,7 @@ async fn resolve<F: WorkspaceFactory>(
         credentials,
         requests_per_second: crate::connection::target_rate(&target.spec),
         allow_insecure_http: target.spec.allow_insecure_http,
+        trusted_origins: target.spec.trusted_origins.clone(),
     };
     let app = release.spec.app.as_ref().map(|a| a.name.as_str());
     let app_connection = match target

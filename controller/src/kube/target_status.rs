@@ -193,6 +193,7 @@ async fn check<F: WorkspaceFactory>(
         credentials,
         requests_per_second: crate::connection::target_rate(&target.spec),
         allow_insecure_http: target.spec.allow_insecure_http,
+        trusted_origins: target.spec.trusted_origins.clone(),
     };
     let ws = match ctx.factory.connect(&connection) {
         Ok(ws) => ws,
