@@ -120,7 +120,7 @@ async fn a_custom_mcp_server_on_another_origin_gets_nothing_and_the_release_bloc
             m.contains("spec.verification.mcpServers[1].url: ")
                 && m.contains(&why)
                 && m.contains("spec.trustedOrigins")
-                && m.contains("nothing was sent there"),
+                && m.contains("nothing is sent there"),
             "{m}"
         );
         let c = h.control();
@@ -166,7 +166,7 @@ async fn an_app_url_elsewhere_gets_nothing_and_verification_stops_with_untrusted
         assert!(
             m.contains("the app's URL (status.appUrl, as the Apps API answers it): ")
                 && m.contains(&why)
-                && m.contains("nothing was sent there"),
+                && m.contains("nothing is sent there"),
             "{m}"
         );
         // Held where it stopped, not rolled back: the check never ran.
@@ -218,5 +218,35 @@ async fn a_trusted_origin_without_the_token_gets_its_requests_without_authorizat
     assert!(
         received.iter().all(|(_, _, auth)| auth.is_none()),
         "no Authorization header: {received:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_app_log_is_not_read_from_an_app_url_elsewhere() {
+    let (port, connections) = counting_listener().await;
+    let mut h = harness().await;
+    h.control()
+        .set_app_url(APP, Some(&format!("https://localhost:{port}")));
+    if let Some(app) = h.release.spec.app.as_mut() {
+        app.source_code_path = "/Workspace/Shared/skyloyalty/missing".into();
+    }
+    let (outcome, events) = h.run(200).await;
+    assert!(!outcome.is_ready());
+    let event = events
+        .iter()
+        .find(|e| e.reason == reasons::DEPLOYMENT_FAILED)
+        .unwrap_or_else(|| panic!("no DeploymentFailed Event in {events:?}"));
+    assert!(
+        event.message.contains(&format!(
+            "(not read: https://localhost:{port} is not the workspace's origin"
+        )),
+        "{}",
+        event.message
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "no request for /logz"
     );
 }

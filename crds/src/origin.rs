@@ -59,24 +59,24 @@ pub enum Grant {
 const FIELD: &str = "the ReleaseTarget's spec.trustedOrigins";
 
 /// Why a URL may not be sent to. Every message names the origin (user name and password shown
-/// as `***`), why, and what to set; nothing was sent there.
+/// as `***`), why, and what to set; nothing is sent there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Untrusted {
     /// Not an absolute http(s) URL with a host.
-    #[error("{url} is not an absolute http(s) URL with a host; nothing was sent")]
+    #[error("{url} is not an absolute http(s) URL with a host; nothing is sent")]
     NotAUrl {
         /// The URL, redacted.
         url: String,
     },
     /// A user name or password in the URL.
-    #[error("{url} carries a user name or password; nothing was sent there")]
+    #[error("{url} carries a user name or password; nothing is sent there")]
     UserInfo {
         /// The URL, redacted.
         url: String,
     },
     /// An IP address as host.
     #[error(
-        "{origin} is an IP address; apps and MCP servers are reached by name only, so nothing was sent there (give it a DNS name and list that in {FIELD})"
+        "{origin} is an IP address; apps and MCP servers are reached by name only, so nothing is sent there (give it a DNS name and list that in {FIELD})"
     )]
     IpAddress {
         /// The origin.
@@ -84,7 +84,7 @@ pub enum Untrusted {
     },
     /// Plain http off the workspace's origin and listed localhost origins.
     #[error(
-        "{origin} is plain http; only the workspace's own origin and a localhost origin listed in {FIELD} are reached over http (with allowInsecureHttp, for a local simulator), so nothing was sent there (serve it over https)"
+        "{origin} is plain http; only the workspace's own origin and a localhost origin listed in {FIELD} are reached over http (with allowInsecureHttp, for a local simulator), so nothing is sent there (serve it over https)"
     )]
     InsecureHttp {
         /// The origin.
@@ -92,7 +92,7 @@ pub enum Untrusted {
     },
     /// A Databricks app of another workspace.
     #[error(
-        "{origin} is a Databricks app of workspace {app_workspace}, not of this workspace ({workspace}), so nothing was sent there (list it in {FIELD} if this workspace's credentials may go to it)"
+        "{origin} is a Databricks app of workspace {app_workspace}, not of this workspace ({workspace}), so nothing is sent there (list it in {FIELD} if this workspace's credentials may go to it)"
     )]
     OtherWorkspaceApp {
         /// The origin.
@@ -104,7 +104,7 @@ pub enum Untrusted {
     },
     /// A Databricks Apps domain, but this workspace's id is not known.
     #[error(
-        "{origin} is on a Databricks Apps domain, but this workspace's id is not known (its host does not name it and it did not answer with x-databricks-org-id), so the app cannot be tied to this workspace and nothing was sent there (list it in {FIELD})"
+        "{origin} is on a Databricks Apps domain, but this workspace's id is not known (its host does not name it and it did not answer with x-databricks-org-id), so the app cannot be tied to this workspace and nothing is sent there (list it in {FIELD})"
     )]
     UnboundApp {
         /// The origin.
@@ -112,7 +112,7 @@ pub enum Untrusted {
     },
     /// Any other origin.
     #[error(
-        "{origin} is not the workspace's origin ({workspace}), not a Databricks app of this workspace and not listed in {FIELD}, so nothing was sent there (list it there, with sendWorkspaceToken: false to send no credentials, if it is trusted)"
+        "{origin} is not the workspace's origin ({workspace}), not a Databricks app of this workspace and not listed in {FIELD}, so nothing is sent there (list it there, with sendWorkspaceToken: false to send no credentials, if it is trusted)"
     )]
     Foreign {
         /// The origin.

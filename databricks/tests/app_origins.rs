@@ -121,7 +121,7 @@ async fn an_app_url_on_another_origin_gets_no_request() {
             .expect_err("refused");
         assert_eq!(e.kind(), ErrorKind::UntrustedOrigin, "{url}: {e}");
         assert!(e.message.contains(why), "{url}: {e}");
-        assert!(e.message.contains("nothing was sent there"), "{e}");
+        assert!(e.message.contains("nothing is sent there"), "{e}");
         assert!(e.message.contains("spec.trustedOrigins"), "{e}");
     }
     let e = c

@@ -128,7 +128,7 @@ fn other_origins_plain_http_and_addresses_get_nothing() {
     let e = p.judge("https://evil.example:444/mcp").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "https://evil.example:444 is not the workspace's origin (https://adb-5555213114570927.7.azuredatabricks.net), not a Databricks app of this workspace and not listed in the ReleaseTarget's spec.trustedOrigins, so nothing was sent there (list it there, with sendWorkspaceToken: false to send no credentials, if it is trusted)"
+        "https://evil.example:444 is not the workspace's origin (https://adb-5555213114570927.7.azuredatabricks.net), not a Databricks app of this workspace and not listed in the ReleaseTarget's spec.trustedOrigins, so nothing is sent there (list it there, with sendWorkspaceToken: false to send no credentials, if it is trusted)"
     );
 }
 
