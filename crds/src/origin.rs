@@ -65,13 +65,13 @@ pub enum Untrusted {
     /// Not an absolute http(s) URL with a host.
     #[error("{url} is not an absolute http(s) URL with a host; nothing is sent")]
     NotAUrl {
-        /// The URL, redacted.
+        /// The URL, user name and password shown as `***`.
         url: String,
     },
     /// A user name or password in the URL.
     #[error("{url} carries a user name or password; nothing is sent there")]
     UserInfo {
-        /// The URL, redacted.
+        /// The URL, user name and password shown as `***`.
         url: String,
     },
     /// An IP address as host.
@@ -79,7 +79,7 @@ pub enum Untrusted {
         "{origin} is an IP address; apps and MCP servers are reached by name only, so nothing is sent there (give it a DNS name and list that in {FIELD})"
     )]
     IpAddress {
-        /// The origin.
+        /// The refused URL's origin (scheme, host and port).
         origin: String,
     },
     /// Plain http off the workspace's origin and listed localhost origins.
@@ -87,7 +87,7 @@ pub enum Untrusted {
         "{origin} is plain http; only the workspace's own origin and a localhost origin listed in {FIELD} are reached over http (with allowInsecureHttp, for a local simulator), so nothing is sent there (serve it over https)"
     )]
     InsecureHttp {
-        /// The origin.
+        /// The refused URL's origin (scheme, host and port).
         origin: String,
     },
     /// A Databricks app of another workspace.
@@ -95,7 +95,7 @@ pub enum Untrusted {
         "{origin} is a Databricks app of workspace {app_workspace}, not of this workspace ({workspace}), so nothing is sent there (list it in {FIELD} if this workspace's credentials may go to it)"
     )]
     OtherWorkspaceApp {
-        /// The origin.
+        /// The refused URL's origin (scheme, host and port).
         origin: String,
         /// The app's workspace id and cloud.
         app_workspace: String,
@@ -107,7 +107,7 @@ pub enum Untrusted {
         "{origin} is on a Databricks Apps domain, but this workspace's id is not known (its host does not name it and it did not answer with x-databricks-org-id), so the app cannot be tied to this workspace and nothing is sent there (list it in {FIELD})"
     )]
     UnboundApp {
-        /// The origin.
+        /// The refused URL's origin (scheme, host and port).
         origin: String,
     },
     /// Any other origin.
@@ -115,9 +115,9 @@ pub enum Untrusted {
         "{origin} is not the workspace's origin ({workspace}), not a Databricks app of this workspace and not listed in {FIELD}, so nothing is sent there (list it there, with sendWorkspaceToken: false to send no credentials, if it is trusted)"
     )]
     Foreign {
-        /// The origin.
+        /// The refused URL's origin (scheme, host and port).
         origin: String,
-        /// The workspace's origin.
+        /// The workspace's origin, the one credentials always go to.
         workspace: String,
     },
 }
@@ -131,7 +131,7 @@ pub enum TrustedOriginError {
     /// An IP address.
     #[error("{origin}: a trusted origin names a host, not an IP address")]
     IpAddress {
-        /// The origin.
+        /// The entry, as an origin.
         origin: String,
     },
     /// `http://` for a host other than `localhost`, or without `allowInsecureHttp`.
@@ -139,7 +139,7 @@ pub enum TrustedOriginError {
         "{origin}: a trusted origin is https:// (http:// only for localhost, with allowInsecureHttp, for a local simulator)"
     )]
     InsecureHttp {
-        /// The origin.
+        /// The entry, as an origin.
         origin: String,
     },
 }
@@ -173,15 +173,14 @@ pub fn check_trusted_origin(
 pub struct OriginPolicy {
     workspace: String,
     workspace_id: Option<String>,
-    id_from_host: bool,
     cloud: Option<Cloud>,
     trusted: Vec<(String, bool)>,
-    allow_insecure_http: bool,
 }
 
 impl OriginPolicy {
     /// The policy for the workspace at `workspace_origin` (as [`check_workspace_host`] returns
-    /// it) with the target's `trusted` origins; an entry that breaks the rules is an error.
+    /// it) with the target's `trusted` origins, checked with the target's
+    /// `allow_insecure_http`; an entry that breaks the rules is an error.
     pub fn new(
         workspace_origin: &str,
         trusted: &[TrustedOrigin],
@@ -201,15 +200,13 @@ impl OriginPolicy {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(OriginPolicy {
             workspace: workspace_origin.trim_end_matches('/').to_string(),
-            id_from_host: named.id.is_some(),
             workspace_id: named.id,
             cloud: named.cloud,
             trusted,
-            allow_insecure_http,
         })
     }
 
-    /// The workspace's origin.
+    /// The workspace's origin (scheme, host in lower case, port).
     pub fn workspace(&self) -> &str {
         &self.workspace
     }
@@ -219,10 +216,11 @@ impl OriginPolicy {
         self.workspace_id.as_deref()
     }
 
-    /// Takes the id the workspace answered with (`x-databricks-org-id`) when its host names
-    /// none; an id the host names is never replaced. Whether the id is now known.
+    /// Takes the id the workspace answered with (`x-databricks-org-id`) when none is known
+    /// yet; an id the host names, or one learned before, is never replaced. Whether the id is
+    /// now known.
     pub fn learn_workspace_id(&mut self, id: &str) -> bool {
-        if !self.id_from_host && apps_domain::is_workspace_id(id) {
+        if self.workspace_id.is_none() && apps_domain::is_workspace_id(id) {
             self.workspace_id = Some(id.to_string());
         }
         self.workspace_id.is_some()
@@ -283,11 +281,6 @@ impl OriginPolicy {
                 None => id.to_string(),
             },
         })
-    }
-
-    /// Whether plain http is allowed for this workspace (a local simulator).
-    pub fn allows_insecure_http(&self) -> bool {
-        self.allow_insecure_http
     }
 }
 

@@ -89,6 +89,10 @@ fn an_aws_app_is_bound_once_the_workspace_has_said_its_id() {
     // Not an id: ignored.
     let mut aws = policy(AWS, &[]);
     assert!(!aws.learn_workspace_id("12ab"));
+    // An id learned first stays.
+    assert!(aws.learn_workspace_id("1"));
+    aws.learn_workspace_id("2");
+    assert_eq!(aws.workspace_id(), Some("1"));
 }
 
 #[test]
@@ -123,7 +127,7 @@ fn other_origins_plain_http_and_addresses_get_nothing() {
         let kind = format!("{e:?}");
         assert!(kind.starts_with(want), "{url}: {kind}");
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
-        assert!(e.to_string().contains("nothing was sent"), "{e}");
+        assert!(e.to_string().contains("nothing is sent"), "{e}");
     }
     let e = p.judge("https://evil.example:444/mcp").unwrap_err();
     assert_eq!(
