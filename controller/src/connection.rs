@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use agentrelease_api::ReleaseTargetSpec;
+use agentrelease_api::origin::TrustedOrigin;
 use agentrelease_api::target::DEFAULT_REQUESTS_PER_SECOND;
 
 use crate::engine::Workspace;
@@ -75,6 +76,9 @@ pub struct Connection {
     pub requests_per_second: u32,
     /// Whether an `http://` host is allowed (a local simulator).
     pub allow_insecure_http: bool,
+    /// The target's `spec.trustedOrigins`: where requests off the workspace's paths may go
+    /// besides the workspace's origin and its apps.
+    pub trusted_origins: Vec<TrustedOrigin>,
 }
 
 /// The rate a target asks for: its `spec.requestsPerSecond`, or the CRD's default
@@ -107,16 +111,25 @@ pub fn workspace_origin(url: &str) -> Result<String, HostError> {
 impl Connection {
     /// A key that changes when anything of the connection changes.
     pub fn cache_key(&self) -> String {
-        crate::engine::fingerprint::digest(&[
+        let trusted: Vec<String> = self
+            .trusted_origins
+            .iter()
+            .map(|t| format!("{} token={}", t.origin, t.send_workspace_token))
+            .collect();
+        let credentials = self.credentials.digest();
+        let rate = self.requests_per_second.to_string();
+        let mut parts: Vec<&str> = vec![
             &self.host,
-            &self.credentials.digest(),
-            &self.requests_per_second.to_string(),
+            &credentials,
+            &rate,
             if self.allow_insecure_http {
                 "insecure"
             } else {
                 "tls"
             },
-        ])
+        ];
+        parts.extend(trusted.iter().map(String::as_str));
+        crate::engine::fingerprint::digest(&parts)
     }
 }
 
@@ -232,9 +245,20 @@ mod tests {
             credentials: Credentials::Token(SecretString::new("one")),
             requests_per_second: 10,
             allow_insecure_http: false,
+            trusted_origins: Vec::new(),
         };
         let before = a.cache_key();
         a.credentials = Credentials::Token(SecretString::new("two"));
         assert_ne!(before, a.cache_key());
+        // A client applies the target's trusted origins: a changed list is another client.
+        let before = a.cache_key();
+        a.trusted_origins.push(TrustedOrigin {
+            origin: "https://mcp.example.com".into(),
+            send_workspace_token: false,
+        });
+        let listed = a.cache_key();
+        assert_ne!(before, listed);
+        a.trusted_origins[0].send_workspace_token = true;
+        assert_ne!(listed, a.cache_key());
     }
 }

@@ -30,6 +30,9 @@ fn kind(k: dbx::ErrorKind) -> WorkspaceErrorKind {
         // Nothing was sent where the credentials do not belong; the target (its host, or what
         // the host answers) needs a human, so the call is not repeated.
         dbx::ErrorKind::UntrustedEndpoint => WorkspaceErrorKind::InvalidInput,
+        // A URL off the workspace's paths the origin policy refuses: nothing was sent; the
+        // target's trustedOrigins (or the URL) needs a human.
+        dbx::ErrorKind::UntrustedOrigin => WorkspaceErrorKind::UntrustedOrigin,
         dbx::ErrorKind::Other => WorkspaceErrorKind::Other,
     }
 }
@@ -788,6 +791,14 @@ impl Workspace for ClientWorkspace {
             .map_err(err("check credentials"))
     }
 
+    async fn check_origin(&self, url: &str) -> WsResult<()> {
+        self.client
+            .check_origin(url)
+            .await
+            .map(|_| ())
+            .map_err(err("check origin"))
+    }
+
     async fn smoke_request(
         &self,
         url: &str,
@@ -963,6 +974,7 @@ impl WorkspaceFactory for ClientFactory {
             .credentials(credentials)
             .rate_limit(connection.requests_per_second)
             .allow_insecure_http(connection.allow_insecure_http)
+            .trusted_origins(connection.trusted_origins.iter().cloned())
             .allow_resolved_addresses(self.allowed_addresses.iter().copied());
         if let Some(timeout) = self.request_timeout {
             builder = builder.request_timeout(timeout);
@@ -1000,6 +1012,7 @@ mod tests {
             credentials: Credentials::Token(SecretString::new("dapi-token")),
             requests_per_second: 5,
             allow_insecure_http: false,
+            trusted_origins: Vec::new(),
         };
         let message = match ClientFactory::default().connect(&connection) {
             Ok(_) => panic!("a host with a user name and password was accepted"),

@@ -224,6 +224,11 @@ pub const ENTRIES: &[Entry] = &[
         action: "check the server URL, the Unity Catalog functions (or the app) behind it and the tool names in `verification.mcpServers`; change the spec to retry",
     },
     Entry {
+        reasons: &["UntrustedOrigin"],
+        meaning: "a URL the release would send a request to off the workspace's paths — a custom MCP server (`verification.mcpServers[].url`, checked in the preflight, before anything is written) or the app's URL the Apps API answers (before the smoke, chat or task request) — is not the workspace's own origin, not a Databricks app of this workspace and not listed in the target's `spec.trustedOrigins`, or is an IP address or plain http; the message names the field, the origin and why. Nothing was sent there, not even without credentials",
+        action: "if the origin is trusted, list it in the ReleaseTarget's `spec.trustedOrigins` (`sendWorkspaceToken: true` only if the workspace's credentials may go there), or fix the URL; see [Where requests go](#where-requests-go)",
+    },
+    Entry {
         reasons: &["GatewayCheckFailed"],
         meaning: "after the chat check, the AI gateway's payload table had no row whose `databricks_request_id` is the chat call's trace request id, or its usage table did not grow, within a minute — or a statement on those tables failed; the message names the table, the request id expected and what was seen. With `gateway.mode: advisory` only this condition is False; with `required` the release is rolled back (policy permitting)",
         action: "check that the app calls its model through the gateway (`LLM_GATEWAY_BASE_URL`), that inference tables are enabled on the gateway and named in `gateway.payloadTable` / `gateway.usageTable`, and that the operator may use `gateway.warehouseId` and select from the tables; change the spec to retry",

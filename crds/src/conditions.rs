@@ -217,6 +217,10 @@ pub mod reasons {
     /// An MCP server did not answer `initialize` or `tools/list`, or a required tool is not
     /// listed, or the declared tool call answered with an error.
     pub const TOOLS_CHECK_FAILED: &str = "ToolsCheckFailed";
+    /// A URL the release would send a request to with the workspace's credentials (an app's
+    /// URL, a custom MCP server) is not on the workspace's origin, not a Databricks app of the
+    /// workspace and not in the target's `spec.trustedOrigins`; nothing was sent there.
+    pub const UNTRUSTED_ORIGIN: &str = "UntrustedOrigin";
     /// The MCP check ran as the operator's principal, not as the app's service principal.
     pub const TOOLS_CHECKED_AS_OPERATOR: &str = "ToolsCheckedAsOperator";
     /// The gateway's payload table has the chat call's row and its usage table grew.

@@ -11,7 +11,8 @@
 //!   so each request (and its credentials) goes to `elsewhere.example`; no path either;
 //! - `http://` and loopback hosts (`127.0.0.0/8`, `::1`, `localhost`) only with
 //!   `allowInsecureHttp`, for a local simulator;
-//! - never an unspecified, link-local or cloud-metadata address, however it is written: IPv4 in
+//! - never an unspecified, link-local or cloud-metadata address (`168.63.129.16`, Azure's
+//!   WireServer, included), however it is written: IPv4 in
 //!   every notation the URL standard (and so every browser and the `url` crate) accepts
 //!   (`2852039166`, `0xa9fea9fe`, `0251.0376.0251.0376`, `169.254.43518`), IPv6 including the
 //!   IPv4-mapped (`::ffff:169.254.169.254`), IPv4-compatible and NAT64 (`64:ff9b::/96`) forms;
@@ -34,7 +35,9 @@ pub enum AddressClass {
     /// `169.254.0.0/16` and `fe80::/10`, where cloud metadata services answer.
     LinkLocal,
     /// A cloud metadata service: `169.254.169.254` (AWS, Azure, GCP, OCI), `169.254.170.2` (AWS
-    /// ECS task metadata), `fd00:ec2::254` (AWS over IPv6), `100.100.100.200` (Alibaba Cloud).
+    /// ECS task metadata), `fd00:ec2::254` (AWS over IPv6), `100.100.100.200` (Alibaba Cloud),
+    /// `168.63.129.16` (Azure's WireServer and host metadata: a public address that answers
+    /// only inside Azure).
     CloudMetadata,
 }
 
@@ -192,7 +195,7 @@ impl FromStr for AddressRange {
 
 /// Every refused range and why, most specific first (a metadata address before its link-local
 /// network). Loopback is in the table; [`refused_address`] lets it pass when asked to.
-const REFUSED: [(AddressRange, AddressClass); 10] = [
+const REFUSED: [(AddressRange, AddressClass); 11] = [
     (
         AddressRange::v4([169, 254, 169, 254], 32),
         AddressClass::CloudMetadata,
@@ -203,6 +206,10 @@ const REFUSED: [(AddressRange, AddressClass); 10] = [
     ),
     (
         AddressRange::v4([100, 100, 100, 200], 32),
+        AddressClass::CloudMetadata,
+    ),
+    (
+        AddressRange::v4([168, 63, 129, 16], 32),
         AddressClass::CloudMetadata,
     ),
     (
@@ -521,6 +528,7 @@ pub mod cel {
         let forms = [
             r"169\.254\.[0-9.]*",
             r"100\.100\.100\.200\.?",
+            r"168\.63\.129\.16\.?",
             r"0\.[0-9.]*",
             r"\[(fe[89ab][0-9a-f]*:|::ffff:|::[0-9a-f]*[.:]|64:ff9b:|fd00:ec2:|::\])[^\]]*\]?",
             r"metadata(\.google\.internal)?\.?",
@@ -686,6 +694,35 @@ mod tests {
                 ..
             }
         ));
+        // Azure's WireServer (host metadata, agent channel), in the notations people write.
+        for text in [
+            "https://168.63.129.16",
+            "https://168.63.129.16.:443/",
+            "https://2822734096",
+            "https://0xa83f8110",
+            "https://0250.077.0201.020",
+            "https://[::ffff:168.63.129.16]",
+            "https://[::ffff:a83f:8110]",
+        ] {
+            match refused(text) {
+                HostError::Address { address, class, .. } => {
+                    assert_eq!(class, AddressClass::CloudMetadata, "{text}");
+                    assert_eq!(
+                        address,
+                        IpAddr::V4(Ipv4Addr::new(168, 63, 129, 16)),
+                        "{text}"
+                    );
+                }
+                other => panic!("{text}: {other}"),
+            }
+        }
+        assert!(matches!(
+            refused("https://[64:ff9b::a83f:8110]"),
+            HostError::Address {
+                class: AddressClass::CloudMetadata,
+                ..
+            }
+        ));
         for text in [
             "https://0.0.0.0",
             "https://0",
@@ -779,6 +816,10 @@ mod tests {
             "https://[64:ff9b::a9fe:a9fe]",
             "https://[fd00:ec2::254]",
             "https://100.100.100.200",
+            "https://168.63.129.16",
+            "https://168.63.129.16.:80",
+            "https://2822734096",
+            "https://[::ffff:168.63.129.16]",
             "https://0.0.0.0",
             "https://[::]",
             "https://metadata.google.internal.",
@@ -922,6 +963,11 @@ mod tests {
             Some(AddressClass::Loopback)
         );
         assert_eq!(refused_address(ip("::1"), true), None);
+        assert_eq!(
+            refused_address(ip("168.63.129.16"), true),
+            Some(AddressClass::CloudMetadata)
+        );
+        assert_eq!(refused_address(ip("168.63.129.17"), false), None);
         assert_eq!(refused_address(ip("10.0.0.1"), false), None);
         assert_eq!(refused_address(ip("2001:db8::1"), false), None);
         assert_eq!(

@@ -8,6 +8,7 @@
 
 pub mod allowed_hosts;
 pub mod approval;
+pub mod apps_domain;
 pub mod artifact_path;
 pub mod condition;
 pub mod conditions;
@@ -16,6 +17,7 @@ pub mod host;
 pub mod identity;
 pub mod mcp;
 pub mod names;
+pub mod origin;
 pub mod promotion_status;
 pub mod release;
 pub mod rules;

@@ -12,7 +12,9 @@ pub struct McpServerCheck {
     /// The server: a Databricks managed MCP path on the target's workspace
     /// (`/api/2.0/mcp/functions/{catalog}/{schema}`, `/api/2.0/mcp/vector-search/{catalog}/{schema}`,
     /// `/api/2.0/mcp/genie/{space_id}`) or the `https://` URL of a custom MCP server hosted as an
-    /// app (ending in its MCP path, usually `/mcp`).
+    /// app (ending in its MCP path, usually `/mcp`). A custom server must be a Databricks app of
+    /// the target's workspace or on an origin listed in the target's `spec.trustedOrigins`;
+    /// otherwise the release blocks before any write (`UntrustedOrigin`).
     #[x_kube(validation = Rule::new("self.matches('^/api/2[.]0/mcp/(functions|vector-search)/[^/?#]+/[^/?#]+$') || self.matches('^/api/2[.]0/mcp/genie/[^/?#]+$') || self.startsWith('https://')").message("mcpServers[].url must be a managed MCP path (/api/2.0/mcp/functions/{catalog}/{schema}, /api/2.0/mcp/vector-search/{catalog}/{schema}, /api/2.0/mcp/genie/{space_id}) or an https:// URL"))]
     #[schemars(length(min = 14, max = 2048))]
     pub url: String,

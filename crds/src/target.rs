@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::host;
 use crate::names;
+use crate::origin::{self, TrustedOrigin};
 use crate::rules::self_matches;
 use crate::status::ReleaseTargetStatus;
 
@@ -55,6 +56,7 @@ use crate::status::ReleaseTargetStatus;
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.host.startsWith('https://') || (self.allowInsecureHttp && self.host.startsWith('http://'))").message("spec.host must be an https:// URL (http:// only with allowInsecureHttp, for a local simulator)").field_path(".host"))]
 #[x_kube(validation = Rule::new(host::cel::loopback_needs_insecure_http()).message("spec.host must not be a loopback address or localhost (only with allowInsecureHttp, for a local simulator)").field_path(".host"))]
+#[x_kube(validation = Rule::new(origin::cel::http_only_for_local()).message("spec.trustedOrigins: http:// and localhost origins only with allowInsecureHttp, and http:// only for localhost (a local simulator)").field_path(".trustedOrigins"))]
 pub struct ReleaseTargetSpec {
     /// The workspace URL, e.g. `https://adb-1234567890123456.7.azuredatabricks.net`: scheme,
     /// host and port only. No user name or password (credentials belong in the Secret), no
@@ -141,6 +143,16 @@ pub struct ReleaseTargetSpec {
         skip_serializing_if = "crate::release::ApprovalPolicy::is_not_required"
     )]
     pub approval: crate::release::ApprovalPolicy,
+
+    /// Origins besides the workspace's own that the operator may send requests to: a custom
+    /// MCP server's URL (`verification.mcpServers[].url`) or an app URL the Apps API answers
+    /// that is not a Databricks app of this workspace. Any other origin gets no request at all
+    /// (`UntrustedOrigin`). The workspace's credentials go with a request only when its entry
+    /// says `sendWorkspaceToken: true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(validation = Rule::new(origin::cel::UNIQUE).message("spec.trustedOrigins lists each origin once"))]
+    #[schemars(length(max = 20))]
+    pub trusted_origins: Vec<TrustedOrigin>,
 }
 
 /// The Secret with an app service principal's OAuth secret.

@@ -677,7 +677,7 @@ fn target_host_rules() {
 }
 
 /// Hosts that would send requests (and credentials) somewhere other than a workspace.
-const BAD_HOSTS: [&str; 24] = [
+const BAD_HOSTS: [&str; 27] = [
     "https://alice:s3cr3t@adb-1.azuredatabricks.net",
     "https://adb-1.azuredatabricks.net@evil.example",
     "https://evil.example#.azuredatabricks.net",
@@ -696,6 +696,9 @@ const BAD_HOSTS: [&str; 24] = [
     "https://[fe80::1]",
     "https://[fd00:ec2::254]",
     "https://100.100.100.200",
+    "https://168.63.129.16",
+    "https://168.63.129.16.:443",
+    "https://[::ffff:168.63.129.16]",
     "https://0.0.0.0",
     "https://[::]",
     "https://metadata.google.internal",
@@ -1166,4 +1169,186 @@ fn workload_identity_names_a_service_account_and_only_it_does() {
             "credentials.serviceAccountName must be a Kubernetes object name",
         );
     }
+}
+
+#[test]
+fn trusted_origins_are_https_origins_of_names() {
+    let set = |o: &mut Value, list: Value| o["spec"]["trustedOrigins"] = list;
+    accepts_target(|o| {
+        set(
+            o,
+            json!([
+                {"origin": "https://mcp.example.com", "sendWorkspaceToken": true},
+                {"origin": "https://tools.example.com:8443"}
+            ]),
+        )
+    });
+    for (origin, expected) in [
+        ("https://mcp.example.com/mcp", "no path"),
+        (
+            "https://user:pw@mcp.example.com",
+            "carries no user name or password",
+        ),
+        (
+            "https://mcp.example.com#x",
+            "has no query (?) or fragment (#)",
+        ),
+        ("ftp://mcp.example.com", "unsupported scheme ftp"),
+        (
+            "https://10.1.2.3",
+            "spec.trustedOrigins[0].origin: https://10.1.2.3: a trusted origin names a host, not an IP address",
+        ),
+        (
+            "https://[2001:db8::1]:443",
+            "a trusted origin names a host, not an IP address",
+        ),
+        (
+            "https://0xa9fea9fe",
+            "is 169.254.169.254, a cloud metadata service address",
+        ),
+        (
+            "https://metadata.google.internal",
+            "names metadata.google.internal, a cloud metadata service",
+        ),
+        (
+            "http://mcp.example.com",
+            "spec.trustedOrigins: http:// and localhost origins only with allowInsecureHttp",
+        ),
+        (
+            "http://localhost:9000",
+            "spec.trustedOrigins: http:// and localhost origins only with allowInsecureHttp",
+        ),
+        (
+            "https://localhost:9000",
+            "spec.trustedOrigins: http:// and localhost origins only with allowInsecureHttp",
+        ),
+    ] {
+        rejects_target(|o| set(o, json!([{ "origin": origin }])), expected);
+    }
+    rejects_target(
+        |o| {
+            set(
+                o,
+                json!([{"origin": "https://a.example"}, {"origin": "https://a.example"}]),
+            )
+        },
+        "spec.trustedOrigins lists each origin once",
+    );
+    rejects_target(
+        |o| {
+            set(
+                o,
+                json!(
+                    (0..21)
+                        .map(|i| json!({"origin": format!("https://m{i}.example")}))
+                        .collect::<Vec<_>>()
+                ),
+            )
+        },
+        "spec.trustedOrigins: Too many",
+    );
+    // A local simulator target may list a localhost origin over http, never an address.
+    let insecure = |o: &mut Value, origin: &str| {
+        o["spec"]["host"] = json!("http://127.0.0.1:8765");
+        o["spec"]["allowInsecureHttp"] = json!(true);
+        set(o, json!([{ "origin": origin }]));
+    };
+    accepts_target(|o| insecure(o, "http://localhost:9000"));
+    accepts_target(|o| insecure(o, "https://mcp.example.com"));
+    rejects_target(
+        |o| insecure(o, "http://mcp.example.com"),
+        "spec.trustedOrigins: http:// and localhost origins only with allowInsecureHttp, and http:// only for localhost",
+    );
+    rejects_target(
+        |o| insecure(o, "http://127.0.0.1:9000"),
+        "a trusted origin names a host, not an IP address",
+    );
+}
+
+/// The API server refuses each bad trusted origin by its CEL rules alone.
+#[test]
+fn cel_alone_refuses_every_bad_trusted_origin() {
+    use kube::core::cel::{Validator as Cel, compile_schema};
+    let compiled = compile_schema(validator().schema(Kind::ReleaseTarget));
+    let cel = Cel::new();
+    for origin in [
+        "https://10.1.2.3",
+        "https://0.0.0.0",
+        "https://168.63.129.16",
+        "https://2852039166",
+        "https://[::1]",
+        "http://mcp.example.com",
+        "https://localhost",
+        "https://mcp.example.com/path",
+        "https://mcp.example.com@evil.example",
+    ] {
+        let mut obj = target();
+        obj["spec"]["trustedOrigins"] = json!([{ "origin": origin }]);
+        let errors = cel
+            .validate_compiled(&compiled, &obj, None)
+            .err()
+            .map(|e| e.into_vec())
+            .unwrap_or_default();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.field_path.starts_with("spec.trustedOrigins")),
+            "{origin}: {errors:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_custom_mcp_server_must_be_on_an_origin_the_target_trusts() {
+    let check = |url: &str, trusted: Value| {
+        let mut obj = release();
+        obj["spec"]["verification"]["mcpServers"][0]["url"] = json!(url);
+        let mut t = target();
+        t["spec"]["trustedOrigins"] = trusted;
+        let release: agentrelease_api::AgentRelease = serde_json::from_value(obj).unwrap();
+        let target: agentrelease_api::ReleaseTarget = serde_json::from_value(t).unwrap();
+        agentrelease_api::validation::check_release_against_target(&release, &target)
+    };
+    let found = check("https://mcp.example.com/mcp", json!([]));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].path, "spec.verification.mcpServers[0].url");
+    assert!(
+        found[0]
+            .message
+            .contains("https://mcp.example.com is not the workspace's origin")
+            && found[0].message.contains("spec.trustedOrigins"),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        check(
+            "https://mcp.example.com/mcp",
+            json!([{"origin": "https://mcp.example.com"}])
+        )
+        .is_empty()
+    );
+    // The workspace's own origin, and an app of this workspace (the sample's host names its id).
+    assert!(
+        check(
+            "https://adb-1234567890123456.7.azuredatabricks.net/api/2.0/mcp/external/x",
+            json!([])
+        )
+        .is_empty()
+    );
+    assert!(
+        check(
+            "https://tools-1234567890123456.7.azure.databricksapps.com/mcp",
+            json!([])
+        )
+        .is_empty()
+    );
+    let other = check("https://tools-99.7.azure.databricksapps.com/mcp", json!([]));
+    assert!(
+        other[0]
+            .message
+            .contains("a Databricks app of workspace 99"),
+        "{other:?}"
+    );
+    let ip = check("https://0.0.0.0/mcp", json!([]));
+    assert!(ip[0].message.contains("is an IP address"), "{ip:?}");
 }

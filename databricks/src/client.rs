@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentrelease_api::host::{AddressRange, HostError, check_workspace_host};
+use agentrelease_api::origin::{Grant, OriginPolicy, TrustedOrigin, TrustedOriginError};
 use bytes::Bytes;
 use reqwest::Method;
 use serde::Serialize;
@@ -14,6 +15,7 @@ use crate::auth::TokenSource;
 use crate::dns::{AddressPolicy, GuardedResolver, Lookup, refused_in};
 use crate::error::{Error, ErrorKind, Result, classify, parse_error_body};
 use crate::observe::{Attempt, NoopObserver, Observer, Outcome};
+use crate::origins::Origins;
 use crate::rate::RateLimiter;
 use crate::retry::{RetryPolicy, parse_retry_after, retryable_status};
 use crate::secret::Credentials;
@@ -28,6 +30,9 @@ pub enum BuildError {
     /// name or password written into it).
     #[error("invalid workspace host: {0}")]
     Host(#[from] HostError),
+    /// A trusted origin breaks the rules of [`agentrelease_api::origin`].
+    #[error("invalid trusted origin: {0}")]
+    TrustedOrigin(#[from] TrustedOriginError),
     /// The HTTP stack failed to initialise.
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
@@ -37,7 +42,7 @@ impl BuildError {
     /// A short category.
     pub fn category(&self) -> &'static str {
         match self {
-            BuildError::Host(_) => "host",
+            BuildError::Host(_) | BuildError::TrustedOrigin(_) => "host",
             BuildError::Http(_) => "http",
         }
     }
@@ -55,6 +60,7 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     refresh_margin: Duration,
     allowed_addresses: Vec<AddressRange>,
+    trusted_origins: Vec<TrustedOrigin>,
     lookup: Option<Lookup>,
 }
 
@@ -103,6 +109,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Origins besides the workspace's own that requests may go to (the ReleaseTarget's
+    /// `spec.trustedOrigins`): a URL off the workspace's paths is sent only to the workspace's
+    /// origin, a Databricks app of the workspace, or one of these
+    /// ([`agentrelease_api::origin`]); any other gets no request (`UntrustedOrigin`).
+    pub fn trusted_origins(mut self, origins: impl IntoIterator<Item = TrustedOrigin>) -> Self {
+        self.trusted_origins.extend(origins);
+        self
+    }
+
     /// Looks names up with `lookup` instead of the system resolver (the filter still applies).
     #[cfg(test)]
     pub(crate) fn lookup(mut self, lookup: Lookup) -> Self {
@@ -138,6 +153,7 @@ impl ClientBuilder {
             format!("https://{raw}")
         };
         let base = check_workspace_host(&with_scheme, self.allow_insecure_http)?;
+        let origins = OriginPolicy::new(&base, &self.trusted_origins, self.allow_insecure_http)?;
         // reqwest needs a process-wide TLS crypto provider; install ring unless one is set.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let resolver = GuardedResolver::new(
@@ -169,6 +185,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 base,
+                origins: Origins::new(origins),
                 http,
                 tokens,
                 limiter: RateLimiter::new(self.rate),
@@ -236,6 +253,7 @@ pub(crate) fn redirect_refused(route: &str, resp: &reqwest::Response) -> Error {
 
 struct Inner {
     base: String,
+    origins: Origins,
     http: reqwest::Client,
     tokens: TokenSource,
     limiter: RateLimiter,
@@ -290,6 +308,7 @@ impl Client {
             request_timeout: Duration::from_secs(60),
             refresh_margin: Duration::from_secs(60),
             allowed_addresses: Vec::new(),
+            trusted_origins: Vec::new(),
             lookup: None,
         }
     }
@@ -297,6 +316,11 @@ impl Client {
     /// The workspace URL (no trailing slash).
     pub fn host(&self) -> &str {
         &self.inner.base
+    }
+
+    /// The origin policy the client applies before every request.
+    pub(crate) fn origins(&self) -> &Origins {
+        &self.inner.origins
     }
 
     /// Sends a request to `path` (already encoded) under the workspace, with retries.
@@ -343,18 +367,36 @@ impl Client {
         max_body: u64,
         retry: bool,
     ) -> Result<Answer> {
+        // Judged before anything is sent: a refused URL gets no request at all.
+        let grant = match self.inner.origins.judge(route, url) {
+            Ok(grant) => grant,
+            Err(e) => {
+                self.inner.observer.observe(&Attempt {
+                    route,
+                    method: method.as_str(),
+                    outcome: Outcome::Error(e.kind),
+                    status: None,
+                    duration: Duration::ZERO,
+                    attempt: 1,
+                });
+                return Err(e);
+            }
+        };
+        let to_workspace = self.inner.origins.is_workspace(url);
         let started = Instant::now();
         let mut attempt = 1u32;
         let mut refreshed = false;
         loop {
             self.inner.limiter.acquire().await;
-            let token = self.inner.tokens.token(route).await?;
             let mut req = self.inner.http.request(method.clone(), url).query(query);
             for (name, value) in headers {
                 req = req.header(*name, value.as_str());
             }
-            if !token.expose().is_empty() {
-                req = req.bearer_auth(token.expose());
+            if grant == Grant::WithToken {
+                let token = self.inner.tokens.token(route).await?;
+                if !token.expose().is_empty() {
+                    req = req.bearer_auth(token.expose());
+                }
             }
             req = match &body {
                 Body::Empty => req,
@@ -409,6 +451,9 @@ impl Client {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
+                    if to_workspace {
+                        self.inner.origins.learn(&headers);
+                    }
                     let retry_after = parse_retry_after(
                         headers
                             .get(reqwest::header::RETRY_AFTER)
@@ -468,6 +513,7 @@ impl Client {
                 Err(e) => e,
             };
             if error.kind == ErrorKind::Unauthenticated
+                && grant == Grant::WithToken
                 && self.inner.tokens.is_oauth()
                 && !refreshed
             {

@@ -184,6 +184,30 @@ mod tests {
     }
 
     #[test]
+    fn azure_wireserver_answers_are_dropped() {
+        let policy = AddressPolicy {
+            allow_loopback: true,
+            ..AddressPolicy::default()
+        };
+        let e = policy
+            .filter(
+                "app.example",
+                ips(&["168.63.129.16", "::ffff:168.63.129.16"]),
+            )
+            .expect_err("nothing left");
+        assert!(
+            e.refused
+                .iter()
+                .all(|(_, c)| *c == AddressClass::CloudMetadata),
+            "{e}"
+        );
+        assert_eq!(
+            policy.filter("app.example", ips(&["168.63.129.16", "10.0.0.9"])),
+            Ok(ips(&["10.0.0.9"]))
+        );
+    }
+
+    #[test]
     fn loopback_passes_for_a_simulator_client() {
         let policy = AddressPolicy {
             allow_loopback: true,

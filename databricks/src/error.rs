@@ -28,6 +28,10 @@ pub enum ErrorKind {
     /// resolves only to refused addresses, an OAuth endpoint off the workspace's origin, a
     /// redirect to another origin. Nothing was sent there; retrying does not help.
     UntrustedEndpoint,
+    /// The client refused to send a request to a URL off the workspace's origin (an app's
+    /// URL, a custom MCP server) that the origin policy does not allow
+    /// ([`agentrelease_api::origin`]). Nothing was sent there; retrying does not help.
+    UntrustedOrigin,
     /// Anything else.
     Other,
 }
@@ -46,6 +50,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::UntrustedEndpoint => "untrusted_endpoint",
+            ErrorKind::UntrustedOrigin => "untrusted_origin",
             ErrorKind::Other => "other",
         }
     }

@@ -332,6 +332,16 @@ impl SimControl {
         Ok(())
     }
 
+    /// Makes the Apps API answer `url` as the app's URL (`None`: its own, on the simulator's
+    /// origin). Only the answer changes; the simulator serves the app where it always does.
+    pub fn set_app_url(&self, app: &str, url: Option<&str>) {
+        let mut world = self.shared.world();
+        match url {
+            Some(url) => world.app_urls.insert(app.to_string(), url.to_string()),
+            None => world.app_urls.remove(app),
+        };
+    }
+
     /// Sets what the app's chat completions answer: `Some(text)` that assistant message,
     /// `None` an empty one. Clears nothing else.
     pub fn set_chat_reply(&self, app: &str, content: Option<&str>) {
@@ -699,6 +709,21 @@ async fn app_crash(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct AppUrl {
+    url: Option<String>,
+}
+
+async fn app_url(State(s): State<SharedState>, Path(name): Path<String>, body: Bytes) -> Response {
+    let request: AppUrl = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("invalid app URL: {e}")),
+    };
+    (SimControl { shared: s }).set_app_url(&name, request.url.as_deref());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct McpSettings {
     #[serde(default)]
     sse: Option<bool>,
@@ -738,6 +763,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/_sim/apps/{name}/reply", put(app_reply))
         .route("/_sim/apps/{name}/tasks", put(app_tasks))
         .route("/_sim/apps/{name}/crash", post(app_crash))
+        .route("/_sim/apps/{name}/url", put(app_url))
         .route("/_sim/mcp", post(mcp_settings))
 }
 

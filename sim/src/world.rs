@@ -556,6 +556,9 @@ pub struct World {
     /// Chat answers set by tests, by app name (`None` inside: an empty assistant message);
     /// without one the app answers deterministically from the prompt and its model id.
     pub chat_replies: BTreeMap<String, Option<String>>,
+    /// The `url` the Apps API answers for an app, set by tests (by app name); without one an
+    /// app's URL is on the simulator's own origin (`<base>/_apps/<name>`).
+    pub app_urls: BTreeMap<String, String>,
     /// Chat completions answered so far: numbers the trace request ids.
     pub chat_calls: u64,
     /// Long-running agent tasks on app URLs and how each app's go.
@@ -613,6 +616,7 @@ impl World {
             token_exchanges: Vec::new(),
             denials: BTreeMap::new(),
             chat_replies: BTreeMap::new(),
+            app_urls: BTreeMap::new(),
             chat_calls: 0,
             tasks: crate::api::tasks::TaskBook::default(),
             crashes: BTreeMap::new(),

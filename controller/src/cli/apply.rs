@@ -187,6 +187,7 @@ impl<F: WorkspaceFactory> Workspace<F> {
             credentials: self.credentials.clone(),
             requests_per_second: target_rate(target),
             allow_insecure_http: self.allow_insecure_http,
+            trusted_origins: target.trusted_origins.clone(),
         }
     }
 }

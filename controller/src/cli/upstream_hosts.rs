@@ -105,6 +105,7 @@ pub fn locate(namespace: &str, name: &str, reach: &Reach<'_>) -> Place {
             credentials: reach.credentials.clone(),
             requests_per_second: target_rate(&target.spec),
             allow_insecure_http: reach.allow_insecure_http,
+            trusted_origins: target.spec.trusted_origins.clone(),
         }),
         None => Place::Unreachable(format!(
             "the required ReleaseTarget {namespace}/{name} is on workspace {} (its spec.host), \

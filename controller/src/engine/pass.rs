@@ -178,6 +178,10 @@ impl StepResult {
                 reason: reasons::UNAUTHENTICATED,
                 message,
             },
+            WorkspaceErrorKind::UntrustedOrigin => StepResult::Blocked {
+                reason: reasons::UNTRUSTED_ORIGIN,
+                message,
+            },
             WorkspaceErrorKind::InvalidInput
             | WorkspaceErrorKind::NotFound
             | WorkspaceErrorKind::AlreadyExists

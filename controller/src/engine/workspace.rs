@@ -32,6 +32,9 @@ pub enum WorkspaceErrorKind {
     Transient,
     /// A response larger than the engine accepts.
     TooLarge,
+    /// The client refused to send a request to a URL off the workspace's paths (an app's URL,
+    /// a custom MCP server) that the target does not trust; nothing was sent there.
+    UntrustedOrigin,
     /// Anything else.
     Other,
 }
@@ -60,6 +63,7 @@ impl WorkspaceErrorKind {
             WorkspaceErrorKind::RateLimited => "rate_limited",
             WorkspaceErrorKind::Transient => "transient",
             WorkspaceErrorKind::TooLarge => "too_large",
+            WorkspaceErrorKind::UntrustedOrigin => "untrusted_origin",
             WorkspaceErrorKind::Other => "other",
         }
     }
@@ -625,6 +629,11 @@ pub trait Workspace: Send + Sync {
 
     /// The principal the credentials authenticate as (a cheap credentials check).
     fn current_principal(&self) -> impl Future<Output = WsResult<String>> + Send;
+
+    /// Whether requests may go to `url`, a URL off the workspace's paths (an app's URL, a
+    /// custom MCP server): an `UntrustedOrigin` error naming the origin, why and what to set
+    /// when not. Sends nothing to `url` (it may ask the workspace its id).
+    fn check_origin(&self, url: &str) -> impl Future<Output = WsResult<()>> + Send;
 
     /// Sends the smoke request to an app URL with the workspace's credentials.
     fn smoke_request(

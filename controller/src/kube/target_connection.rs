@@ -98,6 +98,7 @@ pub async fn connect(
         credentials,
         requests_per_second: target_rate(spec),
         allow_insecure_http: spec.allow_insecure_http,
+        trusted_origins: spec.trusted_origins.clone(),
     }))
 }
 

@@ -45,7 +45,7 @@ pub async fn harness() -> Harness {
     })
     .await
     .expect("simulator");
-    let client = client_of(&sim);
+    let client = client_of(&sim, &[]);
     let release: AgentRelease = serde_saphyr::from_str(
         &std::fs::read_to_string(samples().join("agentrelease.yaml")).expect("read"),
     )
@@ -72,13 +72,18 @@ pub async fn harness() -> Harness {
     }
 }
 
-/// The typed client the tests use against `sim` (quick retries, no rate limit to speak of).
-fn client_of(sim: &RunningSim) -> agentrelease_databricks::Client {
+/// The typed client the tests use against `sim` (quick retries, no rate limit to speak of),
+/// trusting `trusted` besides the workspace's origin (as a target's `spec.trustedOrigins`).
+fn client_of(
+    sim: &RunningSim,
+    trusted: &[agentrelease_api::origin::TrustedOrigin],
+) -> agentrelease_databricks::Client {
     agentrelease_databricks::Client::builder(sim.url())
         .credentials(agentrelease_databricks::Credentials::Pat(
             agentrelease_databricks::SecretString::new("dapi-sample-token"),
         ))
         .allow_insecure_http(true)
+        .trusted_origins(trusted.iter().cloned())
         .rate_limit(10_000)
         .retry(agentrelease_databricks::RetryPolicy {
             max_attempts: 3,
@@ -98,7 +103,14 @@ impl Harness {
     /// The same workspace as another process sees it (its own client, folders and plan
     /// numbering), e.g. a CI `apply` next to the controller.
     pub fn another_process(&self) -> ClientWorkspace {
-        ClientWorkspace::new(client_of(&self.sim))
+        ClientWorkspace::new(client_of(&self.sim, &self.target.spec.trusted_origins))
+    }
+
+    /// Lists `trusted` in the target's `spec.trustedOrigins` and gives the engine a client
+    /// built with them, as the controller builds one from the target.
+    pub fn trust(&mut self, trusted: Vec<agentrelease_api::origin::TrustedOrigin>) {
+        self.ws = ClientWorkspace::new(client_of(&self.sim, &trusted));
+        self.target.spec.trusted_origins = trusted;
     }
 
     pub async fn pass(&mut self, mode: Mode) -> Outcome {

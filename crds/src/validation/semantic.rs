@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::Problem;
 use crate::artifact_path;
+use crate::origin;
 use crate::release::{PermissionObjectType, PrincipalRef};
 use crate::{AgentRelease, ReleaseTarget};
 
@@ -77,6 +78,14 @@ pub fn check_target(target: &ReleaseTarget, problems: &mut Vec<Problem>) {
     {
         problems.push(Problem::new("spec.host", e.to_string()));
     }
+    for (i, t) in spec.trusted_origins.iter().enumerate() {
+        let field = format!("spec.trustedOrigins[{i}].origin");
+        if !problems.iter().any(|p| p.path == field)
+            && let Err(e) = origin::check_trusted_origin(&t.origin, spec.allow_insecure_http)
+        {
+            problems.push(Problem::new(field, e.to_string()));
+        }
+    }
     for (field, path) in [
         ("development", spec.experiments.development.as_deref()),
         ("evaluation", spec.experiments.evaluation.as_deref()),
@@ -94,19 +103,60 @@ pub fn check_target(target: &ReleaseTarget, problems: &mut Vec<Problem>) {
 }
 
 /// Checks of a release against the target it refers to, when both are known: overridden
-/// artifact paths must lie under the target's `/Volumes/<catalog>/<schema>/`.
+/// artifact paths must lie under the target's `/Volumes/<catalog>/<schema>/`; a custom MCP
+/// server's origin must be one the target's requests may go to ([`crate::origin`]).
 pub fn check_release_against_target(
     release: &AgentRelease,
     target: &ReleaseTarget,
 ) -> Vec<Problem> {
     let root = artifact_path::target_root(&target.spec.catalog, &target.spec.schema);
-    artifact_paths(release)
+    let mut problems: Vec<Problem> = artifact_paths(release)
         .filter_map(|(field, path)| {
             let why = artifact_path::check(path, &root).err()?;
             Some(Problem::new(
                 format!("spec.artifacts.{field}"),
                 format!("{path:?} is refused: {why}"),
             ))
+        })
+        .collect();
+    problems.extend(untrusted_mcp_servers(release, target));
+    problems
+}
+
+/// The custom MCP servers whose origin the target does not let requests go to. An app domain
+/// that only the workspace's id could tie to it is left to the operator, which learns the id
+/// from the workspace (a target whose host or trusted origins break their rules is reported on
+/// its own).
+fn untrusted_mcp_servers(release: &AgentRelease, target: &ReleaseTarget) -> Vec<Problem> {
+    let spec = &target.spec;
+    let Ok(workspace) = crate::host::check_workspace_host(&spec.host, spec.allow_insecure_http)
+    else {
+        return Vec::new();
+    };
+    let Ok(policy) =
+        origin::OriginPolicy::new(&workspace, &spec.trusted_origins, spec.allow_insecure_http)
+    else {
+        return Vec::new();
+    };
+    let servers = release
+        .spec
+        .verification
+        .as_ref()
+        .map(|v| v.mcp_servers.as_slice())
+        .unwrap_or_default();
+    servers
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.url.starts_with('/'))
+        .filter_map(|(i, s)| match policy.judge(&s.url) {
+            Ok(_) | Err(origin::Untrusted::UnboundApp { .. }) => None,
+            Err(why) => Some(Problem::new(
+                format!("spec.verification.mcpServers[{i}].url"),
+                format!(
+                    "refused for ReleaseTarget {}: {why}",
+                    target.metadata.name.as_deref().unwrap_or("")
+                ),
+            )),
         })
         .collect()
 }

@@ -2,8 +2,9 @@
 //! `application/json` response or a `text/event-stream` whose `data:` lines carry it. The
 //! `Mcp-Session-Id` a server hands out on `initialize` goes with every later request of the
 //! session, with the negotiated `MCP-Protocol-Version`. Managed MCP servers live on the
-//! workspace (`/api/2.0/mcp/...`); custom ones on an app's URL. The client's credentials go with
-//! the request either way.
+//! workspace (`/api/2.0/mcp/...`); custom ones on an app's URL or another origin, which the
+//! origin policy must allow ([`agentrelease_api::origin`]: the credentials go only where it says
+//! so, and a refused server gets no request).
 
 use std::time::Duration;
 
@@ -77,6 +78,9 @@ impl Client {
         let full = if server.starts_with('/') {
             format!("{}{server}", self.host().trim_end_matches('/'))
         } else {
+            // A custom server: judged (and the workspace's id looked up, when an app domain
+            // needs it) before anything goes there.
+            self.check_origin(server).await?;
             server.to_string()
         };
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});

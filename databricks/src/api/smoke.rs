@@ -28,7 +28,8 @@ pub const TRACE_HEADER: &str = "x-mlflow-trace-id";
 
 impl Client {
     /// Sends `POST` (with a body) or `GET` to `url` + `path`. The URL may lack a scheme (https is
-    /// assumed). Any HTTP status is an answer; only a failed connection or timeout is an error.
+    /// assumed). Any HTTP status is an answer; a failed connection or timeout is an error, and
+    /// so is a URL the origin policy refuses ([`ErrorKind::UntrustedOrigin`], nothing sent).
     pub async fn smoke_request(
         &self,
         url: &str,
@@ -47,6 +48,9 @@ impl Client {
             base.trim_end_matches('/'),
             path.trim_start_matches('/')
         );
+        // Judged (and the workspace's id looked up, when an app domain needs it) before
+        // anything goes to the app.
+        self.check_origin(&full).await?;
         let payload = body.map(|b| bytes::Bytes::from(b.to_string()));
         let method = if payload.is_some() {
             Method::POST

@@ -235,9 +235,15 @@ pub fn deployment_json(dep: &Deployment) -> Value {
     v
 }
 
-/// The URL an app answers on.
+/// The URL the Apps API names for an app: the simulator's own origin under `/_apps/<name>`
+/// (the workspace's origin, so a client trusts it as it trusts the workspace), or what a test
+/// set with [`crate::SimControl::set_app_url`].
 pub fn app_url(world: &World, name: &str) -> String {
-    format!("{}/_apps/{name}", world.base_url)
+    world
+        .app_urls
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| format!("{}/_apps/{name}", world.base_url))
 }
 
 /// An app as the API renders it.

@@ -20,7 +20,9 @@ use crate::engine::rollback;
 use crate::engine::states::DeploymentState;
 use crate::engine::steps::audit;
 use crate::engine::verification::health;
-use crate::engine::workspace::{DeploymentInfo, DeploymentRequest, EnvEntry, Workspace};
+use crate::engine::workspace::{
+    DeploymentInfo, DeploymentRequest, EnvEntry, Workspace, WorkspaceErrorKind,
+};
 
 /// First poll interval of a deployment in flight; doubles up to [`MAX_POLL`].
 const FIRST_POLL: Duration = Duration::from_secs(2);
@@ -383,16 +385,23 @@ pub(crate) async fn health_report<W: Workspace, C: Clock>(
         .map(|c| c.as_str().to_string());
     let state = app.as_ref().and_then(|a| a.app_state.clone());
     let url = app.and_then(|a| a.url).or(url);
-    let logs = match url {
-        Some(url) => pass
+    let (logs, refused) = match url {
+        Some(url) => match pass
             .ws
             .smoke_request(&url, health::LOGS_PATH, None, LOGS_TIMEOUT)
             .await
-            .ok()
-            .and_then(|r| health::tail(r.status, &r.body)),
-        None => None,
+        {
+            Ok(r) => (health::tail(r.status, &r.body), None),
+            Err(e) if e.kind == WorkspaceErrorKind::UntrustedOrigin => (None, Some(e.message)),
+            Err(_) => (None, None),
+        },
+        None => (None, None),
     };
-    health::describe(compute.as_deref(), state.as_deref(), logs.as_deref())
+    let report = health::describe(compute.as_deref(), state.as_deref(), logs.as_deref());
+    match refused {
+        Some(why) => format!("{report} (not read: {why})"),
+        None => report,
+    }
 }
 
 /// How long the log read may take: a reconcile never waits long on a failing app.

@@ -3,7 +3,7 @@
 //!
 //! In order: who owns the alias, app and endpoint (the release ledger; a newer release of the
 //! agent supersedes this one, another owner is a conflict); a rollback hold on this release; the
-//! model version exists and is READY, and its logged model id is the one the app will name; every
+//! custom MCP servers are on origins the target trusts; the model version exists and is READY, and its logged model id is the one the app will name; every
 //! served entity's model version exists; the endpoint config is coherent; every Unity Catalog
 //! securable named in grants or app resources, every SQL warehouse and every serving endpoint the
 //! release refers to exists.
@@ -18,6 +18,7 @@ use crate::engine::ledger::{self, Owned, Record, Verdict};
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::rollback;
 use crate::engine::states::ModelVersionStatus;
+use crate::engine::verification;
 use crate::engine::workspace::{
     AclObject, EndpointConfig, ModelVersionInfo, Workspace, WorkspaceErrorKind,
 };
@@ -31,6 +32,9 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         return stop;
     }
     if let Some(stop) = hold(pass).await {
+        return stop;
+    }
+    if let Some(stop) = mcp_origins(pass).await {
         return stop;
     }
     let model_id = match model_version(pass).await {
@@ -68,6 +72,20 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             pass.artifacts.model_id.as_deref().unwrap_or("(none)")
         ),
     )
+}
+
+/// The custom MCP servers the tool check will call must be on origins the target trusts: a
+/// pure check of the spec and the target's policy, so a release that would send the
+/// workspace's credentials elsewhere blocks before the alias moves.
+async fn mcp_origins<W: Workspace, C: Clock>(pass: &Pass<'_, W, C>) -> Option<StepResult> {
+    let servers = match pass.ctx.spec.verification.as_ref() {
+        Some(v) if pass.ctx.spec.app.is_some() => &v.mcp_servers,
+        _ => return None,
+    };
+    // The tool check runs as the app's service principal when the target holds its
+    // credentials; both clients apply the same policy.
+    let ws = pass.app_ws.unwrap_or(pass.ws);
+    verification::origins::mcp_servers(ws, servers).await
 }
 
 /// Whether a newer release of the agent owns the release's objects (the ledger read alone):

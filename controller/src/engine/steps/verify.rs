@@ -14,7 +14,7 @@ use crate::engine::change::Change;
 use crate::engine::effects::{Applied, Cause, Effect};
 use crate::engine::pass::{Clock, EventType, Pass, StepResult};
 use crate::engine::rollback;
-use crate::engine::verification::{chat, health};
+use crate::engine::verification::{chat, health, origins};
 use crate::engine::workspace::Workspace;
 
 /// Attempts before a verification counts as failed.
@@ -63,6 +63,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         return StepResult::waiting(reasons::WAITING, "the app has no URL yet", RETRY_AFTER);
     }
     if let Some(stop) = health_gate(pass, &deployment_id, url.clone()).await {
+        return stop;
+    }
+    // Nothing goes to an app URL off the workspace's origins (smoke, chat or task request).
+    if let Some(url) = url.as_deref()
+        && let Some(stop) = origins::app_url(pass.ws, url).await
+    {
         return stop;
     }
     if verification.mode == VerificationMode::Task {

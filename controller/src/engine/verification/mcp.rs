@@ -97,6 +97,9 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     // As the app's service principal when the target holds its credentials.
     let as_app = pass.app_ws.is_some();
     let ws = pass.app_ws.unwrap_or(pass.ws);
+    if let Some(stop) = super::origins::mcp_servers(ws, &servers).await {
+        return stop;
+    }
     let probes = match pass
         .effects
         .make(

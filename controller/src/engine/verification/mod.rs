@@ -5,6 +5,7 @@ pub mod chat;
 pub mod gateway;
 pub mod health;
 pub mod mcp;
+pub mod origins;
 pub mod post_check;
 pub mod task;
 pub mod traces;
