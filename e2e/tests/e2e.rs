@@ -842,6 +842,24 @@ async fn deleting_a_superseded_release_leaves_its_successor_ready_and_its_object
         is(r, "Ready", "True")
     })
     .await;
+    let v8_ready_at = Instant::now();
+    // v7 leaves Ready within seconds, not at its resync (5m): the takeover woke it, and its
+    // look found the alias owned by v8 though the alias, app and endpoint read as before.
+    let v7 = w
+        .wait_for(
+            "skyloyalty-v7",
+            "Superseded, no longer Ready",
+            Duration::from_secs(30),
+            |r| {
+                r.status.as_ref().and_then(|s| s.phase) == Some(agentrelease_api::Phase::Superseded)
+            },
+        )
+        .await;
+    assert!(!is(&v7, "Ready", "True"), "{:?}", v7.status);
+    eprintln!(
+        "v7 left Ready {:.1} s after v8 was seen Ready",
+        v8_ready_at.elapsed().as_secs_f64()
+    );
 
     w.releases()
         .delete("skyloyalty-v7", &DeleteParams::default())

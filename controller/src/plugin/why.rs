@@ -39,18 +39,19 @@ pub fn verdict(release: &AgentRelease) -> Verdict {
         .phase
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "Pending".into());
-    if let Some(ready) = find(types::READY).filter(|c| c.is_true()) {
-        return Verdict::Ready {
-            ready: ready.clone(),
-        };
-    }
     let held = |c: &Condition| Verdict::Held {
         condition: c.clone(),
         phase: phase.clone(),
         entry: troubleshooting::lookup(&c.reason),
     };
+    // A suspended release keeps the Ready it had; what holds it back is the suspension.
     if let Some(s) = find(types::SUSPENDED).filter(|c| c.is_true()) {
         return held(s);
+    }
+    if let Some(ready) = find(types::READY).filter(|c| c.is_true()) {
+        return Verdict::Ready {
+            ready: ready.clone(),
+        };
     }
     let ready_reason = find(types::READY).map(|c| c.reason.clone());
     // The steps in order, then any condition this version does not know by name.
