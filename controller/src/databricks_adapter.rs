@@ -566,6 +566,14 @@ impl Workspace for ClientWorkspace {
             .map_err(err("start app"))
     }
 
+    async fn stop_app(&self, name: &str) -> WsResult<()> {
+        self.client
+            .stop_app(name)
+            .await
+            .map(|_| ())
+            .map_err(err("stop app"))
+    }
+
     async fn delete_app(&self, name: &str) -> WsResult<()> {
         found(self.client.delete_app(name).await, "delete app").map(|_| ())
     }

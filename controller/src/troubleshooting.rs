@@ -255,8 +255,18 @@ pub const ENTRIES: &[Entry] = &[
     },
     Entry {
         reasons: &["RolledBack"],
-        meaning: "the deployment or verification failed; the last good release (app deployment, endpoint config, alias) was restored and the release is held — also after a re-run of `apply` or a controller restart (the hold is in the workspace's ledger)",
+        meaning: "the deployment or verification failed; the last good release (app deployment, endpoint config, alias) was restored (with none recorded: the workspace as the release found it — alias back or removed, the app stopped and the endpoint deleted where they did not exist before) and the release is held — also after a re-run of `apply` or a controller restart (the hold is in the workspace's ledger)",
         action: "fix the cause, then change the spec or the artifacts to try again",
+    },
+    Entry {
+        reasons: &["UnfinishedRestored"],
+        meaning: "an Event: another identity of this release (edited mid-way) or an older release taken over was found half-done on the alias; the workspace was put back — to the last good release, or as that identity found it — before this release went on (`status.recovery` says what was found and done)",
+        action: "nothing; check `status.recovery` when a release was interrupted",
+    },
+    Entry {
+        reasons: &["ServedVersionMismatch"],
+        meaning: "the serving endpoint serves the release's model at another version than the alias points at: a served entity declares another `entityVersion` (refused before anything is written), or drift policy `Report` left the alias or the endpoint as someone changed it; the message says which serves what",
+        action: "leave `entityVersion` out (it follows `spec.model.version`) or set it to it; for drift, put the alias or endpoint back, or set `spec.policy.drift: Correct`",
     },
     Entry {
         reasons: &["EndpointUpdateFailed"],

@@ -406,3 +406,266 @@ async fn a_converged_release_taken_over_by_a_newer_one_of_the_same_model_version
     assert_eq!(old.status.phase, Some(Phase::Superseded), "{:?}", old.steps);
     assert!(!old.is_ready() && !old.needs_human());
 }
+
+/// The app's compute state as the simulator holds it.
+fn compute(c: &agentrelease_sim::SimControl, app: &str) -> String {
+    c.app(app)
+        .and_then(|a| a["compute_status"]["state"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_changed_expected_substring_verifies_again_before_ready() {
+    let mut h = harness().await;
+    let c = h.control();
+    assert!(h.run(200).await.0.is_ready());
+    // Only the verification spec changes (the deployment does not): the result recorded for
+    // the old identity does not count for the new one.
+    h.release
+        .spec
+        .verification
+        .as_mut()
+        .expect("verification")
+        .expect_substring = Some("a string the app never answers".into());
+    h.identity.generation = 2;
+    c.clear_calls();
+    let (outcome, _) = h.run(200).await;
+    assert!(!outcome.is_ready(), "{:?}", outcome.status.conditions);
+    let smoke_requests = c
+        .calls()
+        .iter()
+        .filter(|r| r.path.contains("/_apps/skyloyalty-agent"))
+        .count();
+    assert!(smoke_requests >= 1, "verified again: {:?}", c.calls());
+    let verified = agentrelease_api::condition::find(&outcome.status.conditions, types::VERIFIED)
+        .cloned()
+        .expect("Verified");
+    assert_ne!(verified.status, agentrelease_api::ConditionStatus::True);
+    assert!(
+        verified.message.contains("a string the app never answers"),
+        "{}",
+        verified.message
+    );
+    // Nothing was redeployed for it: the deployment did not change.
+    assert_eq!(deployments_created(&c), 0);
+}
+
+#[tokio::test]
+async fn a_release_killed_mid_way_then_edited_is_put_back_and_says_so() {
+    let mut h = harness().await;
+    let c = h.control();
+    // The deployment never goes out: the pass stops after the alias moved (as a killed apply
+    // would leave it).
+    c.add_fault(agentrelease_sim::FaultRule {
+        method: Some("POST".into()),
+        path: "/api/2.0/apps/*/deployments".into(),
+        probability: 1.0,
+        times: None,
+        after: None,
+        action: agentrelease_sim::FaultAction::Status {
+            status: 503,
+            error_code: None,
+        },
+    })
+    .expect("fault");
+    let (stuck, _) = h.run(12).await;
+    assert!(!stuck.is_ready());
+    assert_eq!(
+        c.model_alias(MODEL, "champion"),
+        Some(12),
+        "the alias moved"
+    );
+    assert!(c.endpoint("skyloyalty-endpoint").is_some());
+    c.clear_faults();
+
+    // Edited to N=9 (no artifacts for it): its gates block; the half-done N=7 is put back first.
+    h.release.spec.version = 9;
+    h.identity.generation = 2;
+    c.clear_calls();
+    let outcome = h.pass(Mode::Apply).await;
+    assert_eq!(
+        reason(&outcome, types::EVALUATION_PASSED),
+        reasons::EVALUATION_MISSING
+    );
+    assert_eq!(
+        c.model_alias(MODEL, "champion"),
+        Some(11),
+        "back where the release found it"
+    );
+    assert_eq!(
+        compute(&c, "skyloyalty-agent"),
+        "STOPPING",
+        "the app it created serves nothing"
+    );
+    assert!(
+        c.endpoint("skyloyalty-endpoint").is_none()
+            || c.endpoint("skyloyalty-endpoint")
+                .is_some_and(|e| e["state"]["ready"] == "NOT_READY"),
+        "the endpoint it created is deleted"
+    );
+    let recovery = outcome.status.recovery.clone().expect("status.recovery");
+    assert!(recovery.unfinished.contains("N=7"), "{recovery:?}");
+    assert!(
+        recovery.restored_to.contains("before the release"),
+        "{recovery:?}"
+    );
+    assert!(
+        outcome
+            .events
+            .iter()
+            .any(|e| e.reason == reasons::UNFINISHED_RESTORED),
+        "{:?}",
+        outcome.events
+    );
+    let ready = agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(ready.contains("meanwhile"), "{ready}");
+
+    // Put back once: the next pass writes nothing and raises no Event again.
+    c.clear_calls();
+    let again = h.pass(Mode::Apply).await;
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    assert!(
+        !again
+            .events
+            .iter()
+            .any(|e| e.reason == reasons::UNFINISHED_RESTORED)
+    );
+}
+
+#[tokio::test]
+async fn a_first_release_that_fails_goes_back_to_what_it_found() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.apply_seed(
+        &agentrelease_sim::Seed::from_yaml_str(
+            "app_reply:\n  status: 500\n  body: internal error\n",
+            None,
+        )
+        .expect("seed"),
+    )
+    .expect("apply");
+    let (outcome, _) = h.run(200).await;
+    assert_eq!(
+        outcome.status.phase,
+        Some(Phase::RolledBack),
+        "{:?}",
+        outcome.steps
+    );
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(11));
+    // No release before it: the app it created is stopped and the endpoint it created is
+    // deleted, so neither serves the failed version.
+    let compute = compute(&c, "skyloyalty-agent");
+    assert!(compute == "STOPPING" || compute == "STOPPED", "{compute}");
+    assert!(
+        c.endpoint("skyloyalty-endpoint").is_none(),
+        "{:?}",
+        c.endpoint("skyloyalty-endpoint")
+    );
+    let message = agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.contains("went back to what the release found"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_serving_another_version_than_the_alias_is_not_ready() {
+    // Declared so: refused before anything is written.
+    let mut h = harness().await;
+    let c = h.control();
+    h.release
+        .spec
+        .serving_endpoint
+        .as_mut()
+        .expect("endpoint")
+        .served_entities[0]
+        .entity_version = Some("11".into());
+    let outcome = h.pass(Mode::Apply).await;
+    assert!(outcome.needs_human());
+    assert_eq!(
+        reason(&outcome, types::TARGET_RESOLVED),
+        reasons::SERVED_VERSION_MISMATCH
+    );
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+
+    // Left so by drift policy Report: the alias moved back by hand, the endpoint on 12.
+    let mut h = harness().await;
+    let c = h.control();
+    h.release.spec.policy.drift =
+        serde_json::from_value(serde_json::json!("Report")).expect("policy");
+    assert!(h.run(200).await.0.is_ready());
+    c.set_model_alias(MODEL, "champion", 11).expect("drift");
+    let outcome = h.pass(Mode::Apply).await;
+    assert!(!outcome.is_ready());
+    assert_eq!(
+        reason(&outcome, types::ENDPOINT_READY),
+        reasons::SERVED_VERSION_MISMATCH
+    );
+    let message = agentrelease_api::condition::find(&outcome.status.conditions, types::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.contains("points at version 11 but serving endpoint skyloyalty-endpoint serves main.agents.skyloyalty version 12"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_newer_release_taking_over_an_unfinished_one_puts_the_workspace_back_first() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.add_fault(agentrelease_sim::FaultRule {
+        method: Some("POST".into()),
+        path: "/api/2.0/apps/*/deployments".into(),
+        probability: 1.0,
+        times: None,
+        after: None,
+        action: agentrelease_sim::FaultAction::Status {
+            status: 503,
+            error_code: None,
+        },
+    })
+    .expect("fault");
+    let (stuck, _) = h.run(12).await;
+    assert!(!stuck.is_ready());
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+    c.clear_faults();
+
+    seed_v8_artifacts(&c);
+    let (mut v8, id8) = other_release(&h, "skyloyalty-v8");
+    as_v8(&mut v8);
+    let mut recovered = None;
+    let mut events = Vec::new();
+    let mut outcome = h.pass_other(&mut v8, &id8, Mode::Apply).await;
+    for _ in 0..300 {
+        events.extend(outcome.events.clone());
+        recovered = recovered.or(outcome.status.recovery.clone());
+        if outcome.is_ready() || outcome.needs_human() {
+            break;
+        }
+        h.wait(&outcome);
+        outcome = h.pass_other(&mut v8, &id8, Mode::Apply).await;
+    }
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(10));
+    let recovered = recovered.expect("status.recovery");
+    assert!(
+        recovered.unfinished.contains("agents/skyloyalty-v7 N=7"),
+        "{recovered:?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.reason == reasons::UNFINISHED_RESTORED)
+            .count(),
+        1,
+        "{events:?}"
+    );
+    // v7 is superseded, not Ready.
+    let old = h.pass(Mode::Apply).await;
+    assert_eq!(old.status.phase, Some(Phase::Superseded), "{:?}", old.steps);
+}

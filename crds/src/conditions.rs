@@ -233,8 +233,16 @@ pub mod reasons {
     /// The chat call's trace was not found in the tracing experiment within the check's time,
     /// or it does not carry the released logged model id.
     pub const TRACE_CHECK_FAILED: &str = "TraceCheckFailed";
+    /// The serving endpoint serves the release's model at another version than the alias
+    /// points at (a spec that says so, or drift that policy `Report` leaves): the message says
+    /// which serves what.
+    pub const SERVED_VERSION_MISMATCH: &str = "ServedVersionMismatch";
     /// The alias was moved back to the previous version after a failure.
     pub const ROLLED_BACK: &str = "RolledBack";
+    /// Another release identity was found unfinished on the alias (edited or taken over
+    /// mid-way): the workspace was put back (to the last good release, or as it was found)
+    /// before this release went on (an Event).
+    pub const UNFINISHED_RESTORED: &str = "UnfinishedRestored";
     /// The promotion was logged.
     pub const AUDITED: &str = "Audited";
     /// A hand-made change was found in the workspace.

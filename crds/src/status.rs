@@ -110,6 +110,11 @@ pub struct AgentReleaseStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackRecord>,
 
+    /// The last time this release found another release identity left unfinished on its alias
+    /// (an edit or a takeover mid-way) and put the workspace back before going on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoveryRecord>,
+
     /// The last drift found in the workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<DriftRecord>,
@@ -146,6 +151,27 @@ pub struct AgentReleaseStatus {
     pub newer_versions: Vec<crate::promotion_status::NewerVersion>,
 }
 
+/// An unfinished release identity found on the alias, and what was put back.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryRecord {
+    /// The identity found in flight: release, N, model version and digest.
+    #[schemars(length(max = 512))]
+    pub unfinished: String,
+    /// What the workspace was put back to (the last good release, or as the unfinished
+    /// release found it).
+    #[schemars(length(max = 512))]
+    pub restored_to: String,
+    /// What was done, one line per object (bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    pub restored: Vec<String>,
+    /// When.
+    #[serde(with = "crate::condition::rfc3339_seconds")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub at: Timestamp,
+}
+
 /// A full check of a converged release.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -171,7 +197,8 @@ pub struct PlanRecord {
     pub version: i64,
     /// The release generation the plan was written for.
     pub generation: i64,
-    /// The artifacts fingerprint the plan was written for.
+    /// The release identity (`status.identity.digest`) the plan was written for: a release whose
+    /// identity changed writes a new plan.
     #[serde(default)]
     pub fingerprint: String,
     /// The version the alias pointed at when the plan was written (the rollback target); absent
@@ -264,6 +291,21 @@ pub struct VerificationRecord {
     /// The long-running task (`verification.mode: task`): what the next reconcile continues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<crate::task::TaskRecord>,
+    /// The release identity (`status.identity.digest`) the check ran for: a result recorded for
+    /// another identity (a changed verification spec, signoff, target...) is void, and the check
+    /// runs again before the release is Ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub identity: Option<String>,
+}
+
+impl VerificationRecord {
+    /// Whether this is the check of `deployment_id` for the release identity `identity`.
+    pub fn is_for(&self, deployment_id: &str, identity: Option<&str>) -> bool {
+        self.deployment_id == deployment_id
+            && identity.is_some()
+            && self.identity.as_deref() == identity
+    }
 }
 
 /// A check that looks, after the chat call, for what the call left behind (a gateway row, a
@@ -294,6 +336,20 @@ pub struct PostCheckRecord {
     /// What the last look found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_result: Option<String>,
+    /// The release identity (`status.identity.digest`) the check ran for: one recorded for
+    /// another identity is void and runs again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub identity: Option<String>,
+}
+
+impl PostCheckRecord {
+    /// Whether this is the check of `deployment_id` for the release identity `identity`.
+    pub fn is_for(&self, deployment_id: &str, identity: Option<&str>) -> bool {
+        self.deployment_id == deployment_id
+            && identity.is_some()
+            && self.identity.as_deref() == identity
+    }
 }
 
 /// What the chat check saw on its last call.

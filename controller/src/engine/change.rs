@@ -101,6 +101,18 @@ pub enum Change {
         /// The app.
         name: String,
     },
+    /// Stops the app's compute, so it serves nothing (a failed first release put back as it
+    /// found the workspace, where the app ran no earlier deployment).
+    StopApp {
+        /// The app.
+        name: String,
+    },
+    /// Deletes a serving endpoint the release found absent (a failed first release put back as
+    /// it found the workspace).
+    DeleteEndpoint {
+        /// The endpoint.
+        name: String,
+    },
     /// Creates the deployment experiment.
     CreateExperiment {
         /// Its workspace path.
@@ -204,11 +216,16 @@ impl Change {
             Change::WriteLedger { .. } => "ownership",
             Change::WritePlan { .. } => "plan",
             Change::SetAlias { .. } | Change::DeleteAlias { .. } => "promote",
-            Change::CreateApp(_) | Change::UpdateApp(_) | Change::StartApp { .. } => "app",
+            Change::CreateApp(_)
+            | Change::UpdateApp(_)
+            | Change::StartApp { .. }
+            | Change::StopApp { .. } => "app",
             Change::CreateExperiment { .. }
             | Change::LogAuditRun { .. }
             | Change::EndAuditRun { .. } => "audit",
-            Change::CreateEndpoint { .. } | Change::UpdateEndpoint { .. } => "endpoint",
+            Change::CreateEndpoint { .. }
+            | Change::UpdateEndpoint { .. }
+            | Change::DeleteEndpoint { .. } => "endpoint",
             Change::GrantAcl { .. } | Change::AddGrants { .. } => "permissions",
             Change::Deploy { .. } => "deploy",
             Change::Smoke { .. } => "verify",
@@ -236,6 +253,8 @@ impl Change {
             Change::CreateApp(app) => format!("create app {} (its compute starts)", app.name),
             Change::UpdateApp(app) => format!("update app {} description and resources", app.name),
             Change::StartApp { name } => format!("start app {name}"),
+            Change::StopApp { name } => format!("stop app {name} (it serves nothing)"),
+            Change::DeleteEndpoint { name } => format!("delete serving endpoint {name}"),
             Change::CreateExperiment { path } => format!("create experiment {path}"),
             Change::CreateEndpoint { name, .. } => format!("create serving endpoint {name}"),
             Change::UpdateEndpoint { name, .. } => format!("update serving endpoint {name} config"),

@@ -47,6 +47,19 @@ pub enum ContextError {
         /// The rule it breaks (the one `agentrelease validate` applies too).
         why: PathRefusal,
     },
+    /// The serving endpoint would serve the release's model at another version than the alias
+    /// is moved to: callers of the endpoint and of the alias would get different models.
+    #[error(
+        "spec.servingEndpoint.servedEntities {entity:?} serves the release's model at version {version}, but spec.model.version (what the alias points at) is {model_version}: leave entityVersion out, or set it to {model_version}"
+    )]
+    ServedVersion {
+        /// The served entity.
+        entity: String,
+        /// The version it names.
+        version: String,
+        /// `spec.model.version`.
+        model_version: i64,
+    },
     /// A name of the release or target is malformed.
     #[error("{field} {value:?} is invalid: {why}")]
     InvalidName {
@@ -65,6 +78,7 @@ impl ContextError {
         match self {
             ContextError::PathRefused { .. } => "path_refused",
             ContextError::InvalidName { .. } => "invalid_name",
+            ContextError::ServedVersion { .. } => "served_version",
         }
     }
 }
@@ -134,6 +148,26 @@ impl ReleaseContext {
                 value: spec.version.to_string(),
                 why: "N must be a positive integer",
             });
+        }
+        if let Some(endpoint) = spec.serving_endpoint.as_ref() {
+            let model_version = spec.model.version;
+            for e in &endpoint.served_entities {
+                let of_model = e.external_model.is_none()
+                    && e.entity_name
+                        .as_deref()
+                        .is_none_or(|n| n == spec.model.name);
+                if let Some(version) = e
+                    .entity_version
+                    .as_ref()
+                    .filter(|v| of_model && v.trim() != model_version.to_string())
+                {
+                    return Err(ContextError::ServedVersion {
+                        entity: e.name.clone(),
+                        version: version.clone(),
+                        model_version,
+                    });
+                }
+            }
         }
         let n = spec.version;
         let volume_root = artifact_path::target_root(&target.catalog, &target.schema);

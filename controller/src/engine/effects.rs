@@ -268,6 +268,8 @@ async fn execute<W: Workspace>(ws: &W, change: Change) -> WsResult<Applied> {
         Change::CreateApp(def) => ws.create_app(&def).await.map(|a| Applied::App(Box::new(a))),
         Change::UpdateApp(def) => ws.update_app(&def).await.map(|a| Applied::App(Box::new(a))),
         Change::StartApp { name } => ws.start_app(&name).await.map(|()| Applied::Done),
+        Change::StopApp { name } => ws.stop_app(&name).await.map(|()| Applied::Done),
+        Change::DeleteEndpoint { name } => ws.delete_endpoint(&name).await.map(|()| Applied::Done),
         Change::CreateExperiment { path } => {
             ws.create_experiment(&path).await.map(Applied::Experiment)
         }

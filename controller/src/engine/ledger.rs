@@ -170,6 +170,10 @@ pub struct LastGood {
     /// (`policy.followUpstreamRollback`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Box<LastGood>>,
+    /// The release identity that became Ready (records written before identities were kept
+    /// have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 impl LastGood {
@@ -234,6 +238,10 @@ pub struct Record {
     /// for among the plans of other releases. Records written before said nothing (`false`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub announces_plans: bool,
+    /// The release identity whose writes began and have not ended (alias records only), with
+    /// the workspace as it found it ([`super::in_flight`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<super::in_flight::InFlight>,
 }
 
 /// A deployment plan a release wrote, by its marker.
@@ -261,9 +269,9 @@ impl Record {
     /// nothing is not one either: a released record that keeps nothing is deleted, never
     /// written, so `{}` is damage, not a free object.
     pub fn parse(bytes: &[u8]) -> Option<Record> {
-        serde_json::from_slice::<Record>(bytes)
-            .ok()
-            .filter(|r| r.owner.is_some() || r.last_good.is_some() || r.hold.is_some())
+        serde_json::from_slice::<Record>(bytes).ok().filter(|r| {
+            r.owner.is_some() || r.last_good.is_some() || r.hold.is_some() || r.in_flight.is_some()
+        })
     }
 
     /// Whether `release` (`namespace/name`) owns the object.
@@ -387,6 +395,7 @@ mod tests {
             hold: None,
             plan: None,
             announces_plans: true,
+            in_flight: None,
         };
         assert_eq!(Record::parse(r.render().as_bytes()), Some(r));
         assert_eq!(Record::parse(b"not json"), None);
@@ -398,10 +407,12 @@ mod tests {
                 app: None,
                 endpoint: None,
                 previous: None,
+                identity: None,
             }),
             hold: None,
             plan: None,
             announces_plans: false,
+            in_flight: None,
         };
         let text = released.render();
         assert!(!text.contains("owner"), "{text}");

@@ -14,6 +14,7 @@ pub mod fingerprint;
 pub mod full_check;
 pub mod health;
 pub mod identity;
+pub mod in_flight;
 pub mod inline_wait;
 pub mod ledger;
 pub mod lock;
@@ -22,8 +23,11 @@ pub mod pass;
 pub mod plan_doc;
 pub mod plan_numbers;
 pub mod queries;
+pub mod recover;
+pub mod restore;
 pub mod rollback;
 pub mod rollback_target;
+pub mod served_version;
 pub mod states;
 pub mod status;
 pub mod steps;
@@ -391,6 +395,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
             let reason = match e {
                 context::ContextError::PathRefused { .. } => reasons::PATH_REFUSED,
                 context::ContextError::InvalidName { .. } => reasons::INVALID_SPEC,
+                context::ContextError::ServedVersion { .. } => reasons::SERVED_VERSION_MISMATCH,
             };
             return builder.blocked_before_start(
                 types::TARGET_RESOLVED,
@@ -516,9 +521,12 @@ async fn run_pipeline<W: Workspace, C: Clock>(
                     (StepResult::Blocked { .. }, agentrelease_api::conditions::Phase::Gating)
                         if step != steps::Step::Preflight =>
                     {
-                        steps::preflight::superseded(&mut pass)
-                            .await
-                            .unwrap_or(result)
+                        match steps::preflight::superseded(&mut pass).await {
+                            Some(superseded) => superseded,
+                            // Blocked before its first write, but an earlier identity of this
+                            // release may be left half-done: it is put back, and said so.
+                            None => recover_while_blocked(&mut pass, result).await,
+                        }
                     }
                     _ => result,
                 };
@@ -549,6 +557,46 @@ async fn run_pipeline<W: Workspace, C: Clock>(
         outcome.status.full_check = Some(full_check::record(generation, clock.now(), digest));
     }
     outcome
+}
+
+/// A release blocked at a gate whose earlier identity is left unfinished on its alias (edited
+/// mid-way): under the release lock, the workspace goes back to the last good release (or as
+/// that identity found it), and the blocked result says so. A restore that cannot finish now is
+/// tried again on the next pass; the gate's result stands either way.
+async fn recover_while_blocked<W: Workspace, C: Clock>(
+    pass: &mut Pass<'_, W, C>,
+    blocked: StepResult,
+) -> StepResult {
+    let own_unfinished = pass
+        .artifacts
+        .alias_record()
+        .and_then(|r| r.in_flight.as_ref())
+        .is_some_and(|f| f.release == pass.ctx.identity.key());
+    if !own_unfinished {
+        return blocked;
+    }
+    let (ws, now, path, key) = (
+        pass.ws,
+        pass.clock.now(),
+        pass.ctx.lock_path(),
+        pass.ctx.identity.key(),
+    );
+    if pass.effects.guard(ws, path, &key, now, true).await.is_err() {
+        return blocked;
+    }
+    let identity = pass.identity_digest();
+    let recovered = match recover::unfinished(pass, identity.as_deref()).await {
+        Ok(Some(r)) => r,
+        _ => return blocked,
+    };
+    let _ = recover::forget(pass, &recovered).await;
+    match blocked {
+        StepResult::Blocked { reason, message } => StepResult::Blocked {
+            reason,
+            message: format!("{message}; meanwhile {}", recovered.describe()),
+        },
+        other => other,
+    }
 }
 
 /// Runs one step, under the release lock when it may write (`writes`; taken once per pass,

@@ -237,6 +237,9 @@ pub struct Artifacts {
     /// The tags of the release's model version, as read by the preflight (an approval tag
     /// among them).
     pub model_version_tags: BTreeMap<String, String>,
+    /// The version the alias points at after the promotion step (moved to the release's
+    /// version, or left where drift policy `Report` found it); `None` until that step ran.
+    pub alias_now: Option<Option<i64>>,
 }
 
 impl Artifacts {
@@ -310,6 +313,12 @@ impl<W, C: Clock> Pass<'_, W, C> {
     pub fn previous(&self, type_: &str) -> Option<&Condition> {
         condition::find(&self.old.conditions, type_)
             .filter(|c| c.observed_generation == Some(self.ctx.identity.generation))
+    }
+
+    /// The digest of the release identity as the pass knows it so far (`None` until the gates
+    /// read the signoff and the eval summary): what every recorded check result is bound to.
+    pub fn identity_digest(&self) -> Option<String> {
+        super::identity::of(self.ctx, &self.artifacts).map(|i| i.digest)
     }
 
     /// Whether the step owning `type_` was already True for this generation: a change the step

@@ -51,7 +51,7 @@ pub struct PlanInput<'a> {
     pub signoff: Option<&'a SignoffRecord>,
     /// The evaluation verdicts.
     pub evaluation: &'a [MetricResult],
-    /// The gate fingerprint.
+    /// The release identity's digest the plan is written for.
     pub fingerprint: &'a str,
     /// The logged model id the app is deployed with.
     pub model_id: Option<&'a str>,
@@ -83,7 +83,7 @@ pub fn render(input: &PlanInput<'_>) -> String {
     let _ = writeln!(out, "alias: {}", yaml_str(alias));
     let _ = writeln!(out, "alias_from: {from}");
     let _ = writeln!(out, "alias_to: {}", spec.model.version);
-    let _ = writeln!(out, "fingerprint: {}", input.fingerprint);
+    let _ = writeln!(out, "identity: {}", input.fingerprint);
     let _ = writeln!(
         out,
         "written_at: {}",

@@ -9,9 +9,12 @@
 //! good release in the ledger; the release before it, kept there as its `previous`, is restored
 //! the same way.
 //!
-//! Without a recorded last good release the alias goes back to where it pointed before the
-//! release (from the plan; removed when it had no version) and the app and endpoint are left as
-//! they are; the message says so.
+//! Without a recorded last good release the workspace goes back to what the release found
+//! before its first write, as the ledger kept it while the release was in flight
+//! ([`super::in_flight`]): the alias back or removed, the app's earlier deployment (or the app
+//! stopped, where it ran none), the endpoint's earlier config (or the endpoint deleted, where
+//! there was none). Records from before that was kept: the alias goes back to where the plan
+//! found it and the app and endpoint are left as they are; the message says so.
 //!
 //! The restore is level-based: a pass whose write failed leaves the rollback `inProgress` in
 //! status, and the next pass resumes it, skipping what already matches.
@@ -20,12 +23,12 @@ use agentrelease_api::conditions::reasons;
 use agentrelease_api::status::{HistoryOutcome, RollbackRecord};
 
 use super::change::{Change, RunOutcome};
-use super::effects::{Applied, Cause, Effect};
+use super::effects::Cause;
+use super::in_flight::{Before, Target};
 use super::ledger::{Hold, LastGood, Owned, Record};
 use super::pass::{Clock, Pass, StepResult};
 use super::rollback_target::{before_this, last_good, recorded, restoring};
-use super::states::{ConfigUpdate, DeploymentState};
-use super::steps::{audit, deploy, endpoint};
+use super::steps::audit;
 use super::workspace::{Workspace, WorkspaceError};
 
 /// Rolls back (when the policy asks for it) and returns the step's result; `failure_reason` is
@@ -88,27 +91,45 @@ pub fn held_message(record: &RollbackRecord) -> String {
     )
 }
 
-/// Restores (or goes on restoring) the last good release, then holds.
+/// Restores (or goes on restoring) the last good release — with none, the workspace as the
+/// release found it before its first write, when the ledger kept that — then holds.
 pub async fn restore<W: Workspace, C: Clock>(
     pass: &mut Pass<'_, W, C>,
     what: String,
 ) -> StepResult {
     let last_good = restoring(pass);
-    let mut restored = Vec::new();
-    if let Err(stop) = restore_app(pass, last_good.as_ref(), &mut restored).await {
-        return unfinished(pass, &what, stop);
-    }
-    if let Err(stop) = restore_endpoint(pass, last_good.as_ref(), &mut restored).await {
-        return unfinished(pass, &what, stop);
-    }
-    let to = match restore_alias(pass, last_good.as_ref(), &mut restored).await {
-        Ok(to) => to,
-        Err(stop) => return unfinished(pass, &what, stop),
+    let target = match &last_good {
+        Some(l) => Some(Target::LastGood(Box::new(l.clone()))),
+        None => as_found(pass).map(|b| Target::AsFound(Box::new(b))),
+    };
+    let (mut restored, to) = match &target {
+        Some(t) => match super::restore::to_target(pass, t).await {
+            Ok(done) => (done, t.alias()),
+            Err(stop) => return unfinished(pass, &what, stop),
+        },
+        None => {
+            // Neither: the alias goes back to where the plan found it; the app and the
+            // endpoint are left as they are.
+            let from = pass.ctx.spec.model.version;
+            let to = pass
+                .status
+                .plan
+                .as_ref()
+                .filter(|p| p.generation == pass.ctx.identity.generation)
+                .and_then(|p| p.alias_from)
+                .or(pass.status.previous_version)
+                .filter(|v| *v != from);
+            let mut done = Vec::new();
+            if let Err(stop) = super::restore::alias(pass, to, &mut done).await {
+                return unfinished(pass, &what, stop);
+            }
+            (done, to)
+        }
     };
     if let Err(e) = record_hold(pass, &what, last_good.as_ref()).await {
         return unfinished(pass, &what, StepResult::from_workspace(&e));
     }
-    if last_good.is_none() {
+    if target.is_none() {
         let me = pass.ctx.identity.key();
         restored.push(
             if recorded(pass).is_some_and(|l| l.claim.release == me) {
@@ -118,6 +139,8 @@ pub async fn restore<W: Workspace, C: Clock>(
             }
             .to_string(),
         );
+    } else if last_good.is_none() {
+        restored.push("no last good release is recorded for this alias: the workspace went back to what the release found before its first write".to_string());
     }
     let Some(record) = pass.status.rollback.as_mut() else {
         return StepResult::blocked(reasons::ROLLED_BACK, what);
@@ -145,6 +168,17 @@ pub async fn restore<W: Workspace, C: Clock>(
     )
 }
 
+/// What this release found before its first write, as the ledger's alias record keeps it
+/// while the release is in flight.
+fn as_found<W, C>(pass: &Pass<'_, W, C>) -> Option<Before> {
+    let me = pass.ctx.identity.key();
+    pass.artifacts
+        .alias_record()
+        .and_then(|r| r.in_flight.as_ref())
+        .filter(|f| f.release == me)
+        .map(|f| f.before.clone())
+}
+
 /// A restore that could not finish in this pass: retried (the rollback stays in progress).
 fn unfinished<W, C>(pass: &mut Pass<'_, W, C>, what: &str, stop: StepResult) -> StepResult {
     let _ = pass;
@@ -162,198 +196,6 @@ fn unfinished<W, C>(pass: &mut Pass<'_, W, C>, what: &str, stop: StepResult) -> 
         },
         other => other,
     }
-}
-
-fn failed(e: &WorkspaceError) -> StepResult {
-    StepResult::from_workspace(e)
-}
-
-/// The app back on the last good release's deployment.
-async fn restore_app<W: Workspace, C: Clock>(
-    pass: &mut Pass<'_, W, C>,
-    last_good: Option<&LastGood>,
-    restored: &mut Vec<String>,
-) -> Result<(), StepResult> {
-    let (Some(snapshot), Some(app)) = (
-        last_good.and_then(|l| l.app.as_ref()),
-        pass.ctx.spec.app.as_ref(),
-    ) else {
-        return Ok(());
-    };
-    if snapshot.name != app.name {
-        return Ok(());
-    }
-    let request = snapshot.request();
-    let info = pass.ws.get_app(&app.name).await.map_err(|e| failed(&e))?;
-    let Some(info) = info else {
-        restored.push(format!("app {} is gone; nothing to restore", app.name));
-        return Ok(());
-    };
-    if info
-        .active_deployment
-        .as_ref()
-        .is_some_and(|d| deploy::carries(d, &request))
-    {
-        restored.push(format!(
-            "app {} runs the last good deployment again",
-            app.name
-        ));
-        return Ok(());
-    }
-    if let Some(pending) = info
-        .pending_deployment
-        .as_ref()
-        .filter(|d| d.state == DeploymentState::InProgress)
-    {
-        if deploy::requests(pending, &request) {
-            restored.push(format!(
-                "app {} is redeploying the last good release (deployment {})",
-                app.name, pending.id
-            ));
-            return Ok(());
-        }
-        return Err(StepResult::Failed {
-            reason: reasons::TRANSIENT_ERROR,
-            message: format!(
-                "deployment {} of app {} is in flight; the last good one is deployed after it",
-                pending.id, app.name
-            ),
-        });
-    }
-    let change = Change::Deploy {
-        app: app.name.clone(),
-        request: request.clone(),
-        diff: deploy::deployment_diff(info.active_deployment.as_ref(), &request),
-    };
-    match pass.effect(change, Cause::Progress).await {
-        Ok(Effect::Applied(Applied::Deployment(d))) => restored.push(format!(
-            "app {} redeploys the last good release from {} (deployment {})",
-            app.name, request.source_code_path, d.id
-        )),
-        Ok(_) => restored.push(format!(
-            "app {} would redeploy the last good release",
-            app.name
-        )),
-        Err(e) => return Err(failed(&e)),
-    }
-    Ok(())
-}
-
-/// The serving endpoint back on the last good release's served entities and traffic.
-async fn restore_endpoint<W: Workspace, C: Clock>(
-    pass: &mut Pass<'_, W, C>,
-    last_good: Option<&LastGood>,
-    restored: &mut Vec<String>,
-) -> Result<(), StepResult> {
-    let (Some(snapshot), Some(spec)) = (
-        last_good.and_then(|l| l.endpoint.as_ref()),
-        pass.ctx.spec.serving_endpoint.as_ref(),
-    ) else {
-        return Ok(());
-    };
-    if snapshot.name != spec.name {
-        return Ok(());
-    }
-    let want = snapshot.config.clone();
-    let current = pass
-        .ws
-        .get_endpoint(&spec.name)
-        .await
-        .map_err(|e| failed(&e))?;
-    let Some(current) = current else {
-        restored.push(format!(
-            "serving endpoint {} is gone; nothing to restore",
-            spec.name
-        ));
-        return Ok(());
-    };
-    if current
-        .config
-        .as_ref()
-        .is_some_and(|c| endpoint::same_config(c, &want))
-    {
-        restored.push(format!(
-            "serving endpoint {} serves the last good config",
-            spec.name
-        ));
-        return Ok(());
-    }
-    if current.config_update == Some(ConfigUpdate::InProgress) {
-        return Err(StepResult::Failed {
-            reason: reasons::TRANSIENT_ERROR,
-            message: format!(
-                "serving endpoint {} is applying an update; the last good config is sent after it",
-                spec.name
-            ),
-        });
-    }
-    let diff = endpoint::config_diff(current.config.as_ref(), &want);
-    let change = Change::UpdateEndpoint {
-        name: spec.name.clone(),
-        config: want,
-        diff: diff.clone(),
-    };
-    match pass.effect(change, Cause::Progress).await {
-        Ok(_) => restored.push(format!(
-            "serving endpoint {} goes back to the last good config ({})",
-            spec.name,
-            diff.join(", ")
-        )),
-        Err(e) => return Err(failed(&e)),
-    }
-    Ok(())
-}
-
-/// The alias back on the last good release's version (or where it was before the release).
-async fn restore_alias<W: Workspace, C: Clock>(
-    pass: &mut Pass<'_, W, C>,
-    last_good: Option<&LastGood>,
-    restored: &mut Vec<String>,
-) -> Result<Option<i64>, StepResult> {
-    let model = pass.ctx.model().to_string();
-    let alias = pass.ctx.spec.model.alias.clone();
-    let from = pass.ctx.spec.model.version;
-    let to = match last_good {
-        Some(l) => Some(l.claim.model_version),
-        None => pass
-            .status
-            .plan
-            .as_ref()
-            .filter(|p| p.generation == pass.ctx.identity.generation)
-            .and_then(|p| p.alias_from)
-            .or(pass.status.previous_version)
-            .filter(|v| *v != from),
-    };
-    let current = pass
-        .ws
-        .get_alias(&model, &alias)
-        .await
-        .map_err(|e| failed(&e))?;
-    let change = match (to, current) {
-        (Some(v), Some(c)) if v == c => None,
-        (None, None) => None,
-        (Some(v), c) => Some(Change::SetAlias {
-            model: model.clone(),
-            alias: alias.clone(),
-            from: c,
-            to: v,
-        }),
-        (None, Some(c)) => Some(Change::DeleteAlias {
-            model: model.clone(),
-            alias: alias.clone(),
-            from: c,
-        }),
-    };
-    if let Some(change) = change
-        && let Err(e) = pass.effect(change, Cause::Progress).await
-    {
-        return Err(failed(&e));
-    }
-    restored.push(match to {
-        Some(v) => format!("{model}@{alias} moved back from version {from} to {v}"),
-        None => format!("{model}@{alias} removed (it had no version before version {from})"),
-    });
-    Ok(to)
 }
 
 /// The hold, in the workspace: this release with this spec and these artifacts stays held, and
@@ -398,6 +240,10 @@ async fn record_hold<W: Workspace, C: Clock>(
     let announces_plans = current
         .as_ref()
         .is_some_and(|r| r.owner.as_ref() == Some(&owner) && r.announces_plans);
+    let in_flight = current
+        .as_ref()
+        .and_then(|r| r.in_flight.clone())
+        .filter(|f| f.release != hold.release);
     let (kept, plan) = current.map(|r| (r.last_good, r.plan)).unwrap_or_default();
     // Rolled back after it was Ready: the restored release is the last good one again.
     let kept = match (kept, last_good) {
@@ -410,6 +256,7 @@ async fn record_hold<W: Workspace, C: Clock>(
         hold: Some(hold),
         plan,
         announces_plans,
+        in_flight,
     };
     let change = Change::WriteLedger {
         path: object.path(pass.ctx.ledger_root()),
@@ -454,6 +301,7 @@ async fn return_ownership<W: Workspace, C: Clock>(
             hold: None,
             plan: None,
             announces_plans: false,
+            in_flight: None,
         };
         let change = Change::WriteLedger {
             path: object.path(pass.ctx.ledger_root()),

@@ -68,6 +68,7 @@ mod tests {
             app: None,
             endpoint: None,
             previous: previous.map(Box::new),
+            identity: None,
         }
     }
 

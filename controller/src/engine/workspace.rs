@@ -548,6 +548,8 @@ pub trait Workspace: Send + Sync {
     fn update_app(&self, app: &AppDefinition) -> impl Future<Output = WsResult<AppInfo>> + Send;
     /// Starts an app's compute.
     fn start_app(&self, name: &str) -> impl Future<Output = WsResult<()>> + Send;
+    /// Stops an app's compute (an app already stopped or stopping is left so).
+    fn stop_app(&self, name: &str) -> impl Future<Output = WsResult<()>> + Send;
     /// Deletes an app.
     fn delete_app(&self, name: &str) -> impl Future<Output = WsResult<()>> + Send;
     /// Creates a deployment.

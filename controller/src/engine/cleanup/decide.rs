@@ -294,7 +294,9 @@ pub fn released(record: &Record, key: &str, gone: bool) -> Option<Record> {
         .clone()
         .filter(|l| l.claim.release != key || !gone);
     let hold = record.hold.clone().filter(|h| h.release != key);
-    if last_good.is_none() && hold.is_none() {
+    // The deleted release's own identity in flight goes with it; another's stays.
+    let in_flight = record.in_flight.clone().filter(|f| f.release != key);
+    if last_good.is_none() && hold.is_none() && in_flight.is_none() {
         return None;
     }
     Some(Record {
@@ -303,6 +305,7 @@ pub fn released(record: &Record, key: &str, gone: bool) -> Option<Record> {
         hold,
         plan: None,
         announces_plans: false,
+        in_flight,
     })
 }
 
@@ -354,6 +357,7 @@ mod tests {
             app: None,
             endpoint: None,
             previous: None,
+            identity: None,
         }
     }
 
@@ -374,6 +378,7 @@ mod tests {
             hold: None,
             plan: None,
             announces_plans: true,
+            in_flight: None,
         }
     }
 
@@ -558,6 +563,7 @@ mod tests {
             hold: None,
             plan: None,
             announces_plans: false,
+            in_flight: None,
         };
         assert_eq!(
             actions,

@@ -62,11 +62,13 @@ async fn record_last_good<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> 
     let current = pass.artifacts.alias_record().cloned();
     let me = pass.ctx.claim(pass.now());
     let last_good = last_good(pass, me.clone());
-    if current
-        .as_ref()
-        .and_then(|r| r.last_good.as_ref())
-        .is_some_and(|l| same_release(l, &last_good))
-    {
+    // Ready ends the identity in flight: it is the last good one now.
+    if current.as_ref().is_some_and(|r| {
+        r.in_flight.is_none()
+            && r.last_good
+                .as_ref()
+                .is_some_and(|l| same_release(l, &last_good))
+    }) {
         return Ok(());
     }
     let last_good = last_good.after(current.as_ref().and_then(|r| r.last_good.as_ref()));
@@ -80,6 +82,7 @@ async fn record_last_good<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> 
         hold: None,
         plan,
         announces_plans,
+        in_flight: None,
     };
     let change = Change::WriteLedger {
         path: object.path(pass.ctx.ledger_root()),
@@ -123,6 +126,7 @@ fn last_good<W, C: Clock>(pass: &Pass<'_, W, C>, claim: Claim) -> LastGood {
         app,
         endpoint,
         previous: None,
+        identity: pass.identity_digest(),
     }
 }
 
@@ -135,6 +139,7 @@ fn same_release(a: &LastGood, b: &LastGood) -> bool {
             .map(|s| (&s.name, &s.source_code_path, &s.command, &s.env))
     }
     a.claim.release == b.claim.release
+        && a.identity == b.identity
         && a.claim.n == b.claim.n
         && a.claim.model_version == b.claim.model_version
         && app(a) == app(b)

@@ -8,14 +8,28 @@ use agentrelease_api::conditions::reasons;
 
 use crate::engine::change::Change;
 use crate::engine::effects::{Applied, Cause, Effect};
+use crate::engine::in_flight::{self, InFlight};
 use crate::engine::ledger::{self, Claim, Owned, Record, Verdict};
 use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::recover;
 use crate::engine::workspace::{CreateOutcome, Workspace};
 
-/// What one object's record needs (pure): `None` when it already names this release and holds
-/// no stale hold of it.
-pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -> Option<Change> {
+/// What one object's record needs (pure): `None` when it already names this release, holds no
+/// stale hold of it, and already names `in_flight` (given for the alias record only, when this
+/// identity is to be noted in flight before its first write).
+pub fn decide(
+    root: &str,
+    object: &Owned,
+    record: Option<&Record>,
+    me: &Claim,
+    in_flight: Option<&InFlight>,
+) -> Option<Change> {
     let path = object.path(root);
+    let noted = |r: Option<&Record>| {
+        in_flight
+            .cloned()
+            .or_else(|| r.and_then(|r| r.in_flight.clone()))
+    };
     match ledger::judge(me, record.and_then(|r| r.owner.as_ref())) {
         // A record its deleted owner released keeps its last good release and another
         // release's hold: the claim keeps them too (replacing it; the release lock keeps out
@@ -30,6 +44,7 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                     .filter(|h| h.release != me.release),
                 plan: None,
                 announces_plans: true,
+                in_flight: noted(record),
             }
             .render(),
             replace: record.is_some(),
@@ -43,6 +58,7 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                 hold: None,
                 plan: None,
                 announces_plans: true,
+                in_flight: noted(record),
             }
             .render(),
             replace: true,
@@ -60,7 +76,8 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                 .hold
                 .as_ref()
                 .is_some_and(|h| h.release == me.release);
-            stale_hold.then(|| Change::WriteLedger {
+            let note = in_flight.is_some_and(|f| record.in_flight.as_ref() != Some(f));
+            (stale_hold || note).then(|| Change::WriteLedger {
                 path,
                 content: Record {
                     owner: record.owner.clone(),
@@ -68,14 +85,23 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
                     hold: None,
                     plan: record.plan.clone(),
                     announces_plans: record.announces_plans,
+                    in_flight: noted(Some(record)),
                 }
                 .render(),
                 replace: true,
-                summary: format!(
-                    "lift the rollback hold of {} on {}",
-                    me.release,
-                    object.describe()
-                ),
+                summary: match (note, in_flight) {
+                    (true, Some(f)) => format!(
+                        "note identity {} of {} in flight on {}",
+                        f.identity,
+                        me.release,
+                        object.describe()
+                    ),
+                    _ => format!(
+                        "lift the rollback hold of {} on {}",
+                        me.release,
+                        object.describe()
+                    ),
+                },
             })
         }
         // The preflight stops the pass on these; nothing to write.
@@ -87,10 +113,30 @@ pub fn decide(root: &str, object: &Owned, record: Option<&Record>, me: &Claim) -
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
     let me = pass.ctx.claim(pass.now());
     let root = pass.ctx.ledger_root().to_string();
+    let identity = pass.identity_digest();
+    // Another identity left unfinished on the alias: the workspace goes back first.
+    let recovered = match recover::unfinished(pass, identity.as_deref()).await {
+        Ok(r) => r,
+        Err(stop) => return stop,
+    };
+    // This identity is noted in flight, with the workspace as it is, before its first write.
+    let note = match identity.as_deref() {
+        Some(id)
+            if recovered.is_some()
+                || in_flight::needs_noting(pass.artifacts.alias_record(), id) =>
+        {
+            match recover::note(pass, id, recovered.as_ref()).await {
+                Ok(f) => Some(f),
+                Err(stop) => return stop,
+            }
+        }
+        _ => None,
+    };
     let records = pass.artifacts.ledger.clone();
     let mut claimed = Vec::new();
     for (object, record) in &records {
-        let Some(change) = decide(&root, object, record.as_ref(), &me) else {
+        let in_flight = note.as_ref().filter(|_| recover::carries_in_flight(object));
+        let Some(change) = decide(&root, object, record.as_ref(), &me, in_flight) else {
             claimed.push(object.describe());
             continue;
         };
@@ -126,20 +172,28 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             let plan = mine.and_then(|r| r.plan.clone());
             // A record this step just wrote announces its plans; one it kept says what it said.
             let announces_plans = mine.is_none_or(|r| r.announces_plans);
+            let in_flight = if recover::carries_in_flight(&object) {
+                note.clone()
+                    .or_else(|| record.as_ref().and_then(|r| r.in_flight.clone()))
+            } else {
+                None
+            };
             let record = Some(Record {
                 owner: Some(me.clone()),
                 last_good: record.as_ref().and_then(|r| r.last_good.clone()),
                 hold: None,
                 plan,
                 announces_plans,
+                in_flight,
             });
             (object, record)
         })
         .collect();
-    StepResult::done(
-        reasons::OWNED,
-        format!("owned by {}: {}", me.release, claimed.join(", ")),
-    )
+    let mut message = format!("owned by {}: {}", me.release, claimed.join(", "));
+    if let Some(r) = &recovered {
+        message.push_str(&format!("; {}", r.describe()));
+    }
+    StepResult::done(reasons::OWNED, message)
 }
 
 #[cfg(test)]
@@ -173,14 +227,15 @@ mod tests {
             hold: None,
             plan: None,
             announces_plans: false,
+            in_flight: None,
         };
-        assert_eq!(decide("/l", &alias(), Some(&record), &me), None);
+        assert_eq!(decide("/l", &alias(), Some(&record), &me, None), None);
     }
 
     #[test]
     fn a_new_claim_never_replaces_and_a_takeover_keeps_the_last_good_release() {
         let me = claim(7, "ns/v7");
-        match decide("/l", &alias(), None, &me) {
+        match decide("/l", &alias(), None, &me, None) {
             Some(Change::WriteLedger { replace, .. }) => assert!(!replace),
             other => panic!("{other:?}"),
         }
@@ -191,12 +246,14 @@ mod tests {
                 app: None,
                 endpoint: None,
                 previous: None,
+                identity: None,
             }),
             hold: None,
             plan: None,
             announces_plans: false,
+            in_flight: None,
         };
-        match decide("/l", &alias(), Some(&older), &me) {
+        match decide("/l", &alias(), Some(&older), &me, None) {
             Some(Change::WriteLedger {
                 replace, content, ..
             }) => {
@@ -230,12 +287,14 @@ mod tests {
                 app: None,
                 endpoint: None,
                 previous: None,
+                identity: None,
             }),
             hold: Some(hold("ns/v8")),
             plan: None,
             announces_plans: false,
+            in_flight: None,
         };
-        match decide("/l", &alias(), Some(&released), &me) {
+        match decide("/l", &alias(), Some(&released), &me, None) {
             Some(Change::WriteLedger {
                 replace, content, ..
             }) => {
@@ -251,7 +310,7 @@ mod tests {
             hold: Some(hold("ns/v7again")),
             ..released
         };
-        match decide("/l", &alias(), Some(&mine), &me) {
+        match decide("/l", &alias(), Some(&mine), &me, None) {
             Some(Change::WriteLedger { content, .. }) => {
                 let r = Record::parse(content.as_bytes()).expect("record");
                 assert_eq!(
@@ -278,7 +337,8 @@ mod tests {
             }),
             plan: None,
             announces_plans: false,
+            in_flight: None,
         };
-        assert!(decide("/l", &alias(), Some(&held), &me).is_some());
+        assert!(decide("/l", &alias(), Some(&held), &me, None).is_some());
     }
 }

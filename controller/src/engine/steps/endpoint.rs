@@ -13,6 +13,7 @@ use crate::engine::desired;
 use crate::engine::effects::{Applied, Effect};
 use crate::engine::fingerprint;
 use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::served_version;
 use crate::engine::states::{ConfigUpdate, EndpointReadiness};
 use crate::engine::workspace::{EndpointConfig, Workspace, WorkspaceErrorKind};
 
@@ -128,10 +129,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             Ok(Effect::Planned) => {
                 StepResult::done(reasons::ENDPOINT_READY, "would update the endpoint")
             }
-            Ok(Effect::Reported) => StepResult::done(
-                reasons::ENDPOINT_READY,
-                format!("serving endpoint {name} differs (drift reported)"),
-            ),
+            Ok(Effect::Reported) => mixed(pass, &name, current.as_ref()).unwrap_or_else(|| {
+                StepResult::done(
+                    reasons::ENDPOINT_READY,
+                    format!("serving endpoint {name} differs (drift reported)"),
+                )
+            }),
             Err(e) if e.kind == WorkspaceErrorKind::Conflict => StepResult::waiting(
                 reasons::WAITING,
                 format!("serving endpoint {name} is busy: {e}"),
@@ -162,8 +165,36 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let current = endpoint.config.clone();
     pass.artifacts.endpoint = Some(endpoint);
-    StepResult::done(reasons::ENDPOINT_READY, message)
+    mixed(pass, &name, current.as_ref())
+        .unwrap_or_else(|| StepResult::done(reasons::ENDPOINT_READY, message))
+}
+
+/// The endpoint serves the release's model at another version than the alias points at now
+/// (after the promotion: moved, or left by drift policy `Report`): not Ready, naming which
+/// serves what.
+fn mixed<W, C: Clock>(
+    pass: &Pass<'_, W, C>,
+    name: &str,
+    config: Option<&EndpointConfig>,
+) -> Option<StepResult> {
+    let alias_now = pass.artifacts.alias_now.flatten()?;
+    let model = pass.ctx.model();
+    let found = served_version::mismatches(config?, model, alias_now);
+    if found.is_empty() {
+        return None;
+    }
+    let what = served_version::describe(name, model, &pass.ctx.spec.model.alias, alias_now, &found);
+    let hint = if alias_now == pass.ctx.spec.model.version {
+        "drift policy Report leaves the endpoint as it is: correct it, or set spec.policy.drift to Correct"
+    } else {
+        "drift policy Report leaves the alias as it is: move it back, or set spec.policy.drift to Correct"
+    };
+    Some(StepResult::blocked(
+        reasons::SERVED_VERSION_MISMATCH,
+        format!("{what}; {hint}"),
+    ))
 }
 
 /// A digest of a config, to recognise the one sent last.

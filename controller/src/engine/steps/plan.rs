@@ -31,7 +31,9 @@ pub const WRITE_ATTEMPTS: usize = 5;
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
     let generation = pass.ctx.identity.generation;
-    let fingerprint = pass.artifacts.fingerprint();
+    // A plan is written for one release identity: a change to any of its inputs (the spec,
+    // the signoff, the target...) is a new plan.
+    let fingerprint = plan_identity(pass);
     if let Some(plan) = pass
         .old
         .plan
@@ -94,13 +96,17 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         listed = Some(versions);
     }
 
-    let alias_from = match pass
-        .ws
-        .get_alias(pass.ctx.model(), &pass.ctx.spec.model.alias)
-        .await
-    {
-        Ok(v) => v,
-        Err(e) => return StepResult::from_workspace(&e),
+    // Read once per pass: the claim read it when it noted the release in flight.
+    let alias_from = match pass.seen.alias {
+        Some(v) => v,
+        None => match pass
+            .ws
+            .get_alias(pass.ctx.model(), &pass.ctx.spec.model.alias)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return StepResult::from_workspace(&e),
+        },
     };
     // The promotion right after this step decides on the same read.
     pass.seen.alias = Some(alias_from);
@@ -267,7 +273,7 @@ fn noted<W, C: Clock>(
     alias_from: Option<i64>,
 ) -> Option<(LedgerPath, Record)> {
     let entry = PlanEntry {
-        marker: pass.ctx.identity.plan_marker(&pass.artifacts.fingerprint()),
+        marker: pass.ctx.identity.plan_marker(&plan_identity(pass)),
         version,
         path: path.to_string(),
         alias_from,
@@ -340,10 +346,17 @@ async fn record<W: Workspace, C: Clock>(
         path,
         version,
         generation: pass.ctx.identity.generation,
-        fingerprint: pass.artifacts.fingerprint(),
+        fingerprint: plan_identity(pass),
         alias_from,
     });
     StepResult::done(reasons::PLAN_RECORDED, message)
+}
+
+/// What a plan is written for: the release identity (the gate fingerprint where the identity is
+/// not known, which only a pass stopped before the gates sees).
+fn plan_identity<W, C: Clock>(pass: &Pass<'_, W, C>) -> String {
+    pass.identity_digest()
+        .unwrap_or_else(|| pass.artifacts.fingerprint())
 }
 
 /// Existing plan versions (`v<M>` directories), ascending.

@@ -49,6 +49,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             .filter(|_| pass.was_done(types::ALIAS_PROMOTED)));
 
     let Some(change) = decide(&model, &alias, current, version) else {
+        pass.artifacts.alias_now = Some(current);
         pass.status.promoted_version = Some(version);
         pass.status.previous_version = previous;
         return StepResult::done(
@@ -67,6 +68,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         Ok(Effect::Applied(_)) => {}
         Ok(Effect::Planned) => return StepResult::done(reasons::PROMOTED, "would move the alias"),
         Ok(Effect::Reported) => {
+            pass.artifacts.alias_now = Some(current);
             pass.status.promoted_version = Some(version);
             pass.status.previous_version = previous;
             return StepResult::done(
@@ -76,6 +78,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         }
         Err(e) => return StepResult::from_workspace(&e),
     }
+    pass.artifacts.alias_now = Some(Some(version));
     let previous = if drift {
         previous
     } else {

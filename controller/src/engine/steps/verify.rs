@@ -31,11 +31,14 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         return StepResult::NotApplicable;
     };
     let deployment_id = pass.status.deployment_id.clone().unwrap_or_default();
+    // A result counts only for this deployment and this release identity: a changed
+    // verification spec (or signoff, target...) verifies again before the release is Ready.
+    let identity = pass.identity_digest();
     let previous = pass
         .status
         .verification
         .clone()
-        .filter(|v| v.deployment_id == deployment_id);
+        .filter(|v| v.is_for(&deployment_id, identity.as_deref()));
     if let Some(v) = previous.as_ref().filter(|v| v.passed) {
         return StepResult::done(
             reasons::VERIFIED,
@@ -129,6 +132,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         last_result: Some(result.clone()),
         chat,
         task: None,
+        identity,
     });
     if passed {
         return StepResult::done(

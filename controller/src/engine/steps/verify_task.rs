@@ -35,6 +35,7 @@ pub async fn run<W: Workspace, C: Clock>(
         last_result: None,
         chat: None,
         task: None,
+        identity: pass.identity_digest(),
     });
     let Some(mut t) = record.task.clone() else {
         return start(pass, verification, &check, record, url).await;

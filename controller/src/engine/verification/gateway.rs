@@ -202,11 +202,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         return StepResult::NotApplicable;
     };
     let deployment_id = pass.status.deployment_id.clone().unwrap_or_default();
+    let identity = pass.identity_digest();
     let trace = pass
         .status
         .verification
         .as_ref()
-        .filter(|v| v.deployment_id == deployment_id && v.passed)
+        .filter(|v| v.is_for(&deployment_id, identity.as_deref()) && v.passed)
         .and_then(|v| v.chat.as_ref())
         .and_then(|c| c.trace_request_id.clone());
     if pass.effects.planning() {

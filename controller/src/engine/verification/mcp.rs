@@ -83,11 +83,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         _ => return StepResult::NotApplicable,
     };
     let deployment_id = pass.status.deployment_id.clone().unwrap_or_default();
+    let identity = pass.identity_digest();
     if let Some(v) = pass
         .status
         .tools_check
         .as_ref()
-        .filter(|v| v.deployment_id == deployment_id && v.passed)
+        .filter(|v| v.is_for(&deployment_id, identity.as_deref()) && v.passed)
     {
         return StepResult::done(
             reasons::TOOLS_REACHABLE,
@@ -153,6 +154,7 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         last_result: Some(result.clone()),
         chat: None,
         task: None,
+        identity,
     });
     match verdict {
         Ok(m) => StepResult::done(reasons::TOOLS_REACHABLE, m),

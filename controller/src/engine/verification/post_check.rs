@@ -107,10 +107,11 @@ pub fn record<W, C: Clock>(
     trace_request_id: Option<&str>,
 ) -> PostCheckRecord {
     let now = pass.now();
+    let identity = pass.identity_digest();
     let mut record = check
         .slot(&mut pass.status)
         .clone()
-        .filter(|r| r.deployment_id == deployment_id)
+        .filter(|r| r.is_for(deployment_id, identity.as_deref()))
         .unwrap_or_else(|| PostCheckRecord {
             deployment_id: deployment_id.to_string(),
             trace_request_id: None,
@@ -120,6 +121,7 @@ pub fn record<W, C: Clock>(
             pending_statement: None,
             passed: None,
             last_result: None,
+            identity,
         });
     if record.trace_request_id.as_deref() != trace_request_id {
         // A new chat call (a retried verification): start over, keeping its usage baseline.
