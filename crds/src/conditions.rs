@@ -61,30 +61,6 @@ pub mod types {
     pub const UPSTREAM_VERIFIED: &str = "UpstreamVerified";
 }
 
-/// The pipeline steps' conditions, in the order the steps run (the README's order; views such
-/// as `kubectl agentrelease get` and the step duration metric follow it).
-pub const PIPELINE: &[&str] = &[
-    types::TARGET_RESOLVED,
-    types::EVALUATION_PASSED,
-    types::SIGNOFF_APPROVED,
-    types::VERSIONS_CONSISTENT,
-    types::PREFLIGHT_PASSED,
-    types::UPSTREAM_VERIFIED,
-    types::APPROVED,
-    types::OWNERSHIP_CLAIMED,
-    types::PLAN_RECORDED,
-    types::ALIAS_PROMOTED,
-    types::APP_PROVISIONED,
-    types::ENDPOINT_READY,
-    types::PERMISSIONS_APPLIED,
-    types::APP_DEPLOYED,
-    types::VERIFIED,
-    types::TOOLS_REACHABLE,
-    types::GATEWAY_VERIFIED,
-    types::TRACES_LINKED,
-    types::AUDITED,
-];
-
 /// Condition reasons (also used as Event reasons and metric labels).
 pub mod reasons {
     /// Every step is done.

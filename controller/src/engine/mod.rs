@@ -472,7 +472,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
         status::is_true(&old, types::READY) && old.observed_generation == Some(generation);
     let mut stopped = None;
     let mut reports = Vec::new();
-    for step in PIPELINE {
+    for &step in PIPELINE {
         if !step.applies(&ctx) {
             pass.status
                 .conditions
@@ -480,9 +480,11 @@ async fn run_pipeline<W: Workspace, C: Clock>(
             continue;
         }
         // The claim and every step after it write; so does a rollback resumed by the preflight.
-        let writes = step == steps::Step::Claim
-            || (step == steps::Step::Preflight
-                && old.rollback.as_ref().is_some_and(|r| r.in_progress));
+        let writes = match step.info().lock {
+            steps::Lock::Always => true,
+            steps::Lock::WhileRollingBack => old.rollback.as_ref().is_some_and(|r| r.in_progress),
+            steps::Lock::Never => false,
+        };
         let mut result = run_step(step, &mut pass, writes, settled).await;
         // Waiting inside the pass: the same step is looked at again, nothing before it is.
         while let StepResult::Waiting { after, .. } = &result
@@ -504,7 +506,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
             }
             StepResult::Blocked { reason, .. }
                 if mode == Mode::Plan
-                    && step == steps::Step::Approved
+                    && step.info().hold
                     && stopped.is_none()
                     && reason == reasons::AWAITING_APPROVAL =>
             {
@@ -519,7 +521,7 @@ async fn run_pipeline<W: Workspace, C: Clock>(
                 // A superseded release is Superseded, whatever its own gates say now.
                 let result = match (&result, step.phase()) {
                     (StepResult::Blocked { .. }, agentrelease_api::conditions::Phase::Gating)
-                        if step != steps::Step::Preflight =>
+                        if !step.info().judges_ownership =>
                     {
                         match steps::preflight::superseded(&mut pass).await {
                             Some(superseded) => superseded,

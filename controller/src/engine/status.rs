@@ -78,7 +78,7 @@ impl<'a> StatusBuilder<'a> {
             // Waiting on an upstream stage is a definite "not yet" (`UpstreamVerified=False`).
             StepResult::Waiting {
                 reason, message, ..
-            } if step == Step::Upstream => (ConditionStatus::False, *reason, message.clone()),
+            } if step.info().waits_as_false => (ConditionStatus::False, *reason, message.clone()),
             StepResult::Waiting {
                 reason, message, ..
             } => (ConditionStatus::Unknown, *reason, message.clone()),
@@ -200,7 +200,7 @@ impl<'a> StatusBuilder<'a> {
         // Steps not reached in this pass: Pending for this generation.
         if let Some((stopped_step, _)) = &stopped {
             let mut after = false;
-            for step in PIPELINE {
+            for &step in PIPELINE {
                 if step == *stopped_step {
                     after = true;
                     continue;
@@ -519,7 +519,7 @@ mod tests {
         }
         if ready.is_true() {
             assert_eq!(ready.observed_generation, Some(generation));
-            for step in PIPELINE {
+            for &step in PIPELINE {
                 let c = condition::find(&status.conditions, step.condition())
                     .expect("every step reported");
                 assert!(
@@ -587,7 +587,7 @@ mod tests {
                         superseded: Vec::new(),
                     };
                     let mut stopped = None;
-                    for (i, step) in PIPELINE.into_iter().enumerate() {
+                    for (i, &step) in PIPELINE.iter().enumerate() {
                         let result = if i == stop_at {
                             stop.clone()
                         } else {

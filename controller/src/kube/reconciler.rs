@@ -585,7 +585,7 @@ async fn finish<F: WorkspaceFactory, K: Resource<DynamicType = ()>>(
         .newer_model_versions(&format!("{ns}/{name}"), new_status.newer_versions.len());
     if written != status::StatusWrite::Deferred {
         for (step, seconds) in crate::telemetry::metrics::completed_steps(
-            agentrelease_api::conditions::PIPELINE,
+            crate::engine::steps::condition_order(),
             subject.old,
             &new_status,
         ) {

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::style::{Mark, Style, human_duration};
 
-pub use agentrelease_api::conditions::PIPELINE;
+use crate::engine::steps::condition_order;
 
 /// The kstatus trio, shown in the header rather than the tree.
 const SUMMARY: &[&str] = &[types::READY, types::RECONCILING, types::STALLED];
@@ -142,7 +142,7 @@ pub fn render(release: &AgentRelease, now: Timestamp, style: Style) -> String {
         children: Vec::new(),
     };
     let mut known: Vec<&str> = SUMMARY.to_vec();
-    for step in PIPELINE {
+    for step in condition_order() {
         known.push(step);
         let Some(c) = agentrelease_api::condition::find(&status.conditions, step) else {
             continue;

@@ -5,7 +5,7 @@ use agentrelease_api::conditions::{reasons, types};
 use agentrelease_api::{AgentRelease, Condition, ConditionStatus};
 
 use super::style::{Mark, Style};
-use super::tree::PIPELINE;
+use crate::engine::steps::condition_order;
 use crate::troubleshooting::{self, Entry};
 
 /// What holds a release back.
@@ -55,11 +55,11 @@ pub fn verdict(release: &AgentRelease) -> Verdict {
     }
     let ready_reason = find(types::READY).map(|c| c.reason.clone());
     // The steps in order, then any condition this version does not know by name.
-    let ordered = PIPELINE
+    let ordered = condition_order()
         .iter()
         .filter_map(|t| find(t))
         .chain(status.conditions.iter().filter(|c| {
-            !PIPELINE.contains(&c.type_.as_str())
+            !condition_order().contains(&c.type_.as_str())
                 && ![
                     types::READY,
                     types::RECONCILING,

@@ -10,8 +10,9 @@ use agentrelease_api::{AgentRelease, Condition};
 use jiff::Timestamp;
 
 use super::html::escape;
+use crate::engine::steps::condition_order;
 use crate::plugin::style::{Mark, human_duration};
-use crate::plugin::tree::{PIPELINE, release_mark};
+use crate::plugin::tree::release_mark;
 
 const STYLE: &str = r#"
 body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 24px; color: #1d2430; background: #f6f7f9; }
@@ -193,10 +194,10 @@ fn steps(out: &mut String, status: &AgentReleaseStatus, now: Timestamp) {
         "<table class=\"steps\"><tr><th></th><th>step</th><th>reason</th><th>since</th></tr>\n",
     );
     let known = |c: &&Condition| {
-        !PIPELINE.contains(&c.type_.as_str())
+        !condition_order().contains(&c.type_.as_str())
             && ![types::READY, types::RECONCILING, types::STALLED].contains(&c.type_.as_str())
     };
-    let ordered = PIPELINE
+    let ordered = condition_order()
         .iter()
         .filter_map(|t| agentrelease_api::condition::find(&status.conditions, t))
         .chain(status.conditions.iter().filter(known));

@@ -15,9 +15,19 @@ use crate::engine::states::ComputeState;
 use crate::engine::workspace::{
     AppDefinition, AppInfo, AppResourceInfo, Workspace, WorkspaceErrorKind,
 };
+use crate::engine::steps::StepInfo;
 
 /// How soon to look again while compute starts.
 const COMPUTE_POLL: Duration = Duration::from_secs(5);
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "app",
+    condition: agentrelease_api::conditions::types::APP_PROVISIONED,
+    phase: agentrelease_api::conditions::Phase::Deploying,
+    applies: |ctx| ctx.spec.app.is_some(),
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

@@ -25,6 +25,7 @@ use jiff::Timestamp;
 
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::workspace::Workspace;
+use crate::engine::steps::StepInfo;
 
 /// The tag value that approves.
 pub const APPROVED_VALUE: &str = "Approved";
@@ -210,6 +211,16 @@ pub fn decide(
     }
     Decision::Awaiting(message)
 }
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "approval",
+    condition: agentrelease_api::conditions::types::APPROVED,
+    phase: agentrelease_api::conditions::Phase::AwaitingApproval,
+    hold: true,
+    applies: |ctx| super::approval_rule::required_by(ctx).is_some(),
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

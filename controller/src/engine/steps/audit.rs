@@ -17,9 +17,18 @@ use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::states::RunStatus;
 use crate::engine::workspace::EnvEntry;
 use crate::engine::workspace::{Workspace, WorkspaceErrorKind, WsResult};
+use crate::engine::steps::StepInfo;
 
 /// The tag that identifies the promotion a run records.
 pub const PROMOTION_TAG: &str = "agentrelease.promotion";
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "audit",
+    condition: agentrelease_api::conditions::types::AUDITED,
+    phase: agentrelease_api::conditions::Phase::Verifying,
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

@@ -13,6 +13,7 @@ use crate::engine::ledger::{self, Claim, Owned, Record, Verdict};
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::recover;
 use crate::engine::workspace::{CreateOutcome, Workspace};
+use crate::engine::steps::{Lock, StepInfo};
 
 /// What one object's record needs (pure): `None` when it already names this release, holds no
 /// stale hold of it, and already names `in_flight` (given for the alias record only, when this
@@ -108,6 +109,15 @@ pub fn decide(
         Verdict::SupersededBy(_) | Verdict::Conflict(_) => None,
     }
 }
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "ownership",
+    condition: agentrelease_api::conditions::types::OWNERSHIP_CLAIMED,
+    phase: agentrelease_api::conditions::Phase::Promoting,
+    lock: Lock::Always,
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

@@ -7,8 +7,17 @@ use agentrelease_api::status::GateRecord;
 use crate::engine::artifacts::signoff::VersionField;
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::workspace::Workspace;
+use crate::engine::steps::StepInfo;
 
 /// Runs the check.
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "consistency",
+    condition: agentrelease_api::conditions::types::VERSIONS_CONSISTENT,
+    phase: agentrelease_api::conditions::Phase::Gating,
+    ..StepInfo::DEFAULT
+};
+
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
     let n = pass.ctx.n();
     let summary_version = pass

@@ -23,11 +23,21 @@ use crate::engine::verification::health;
 use crate::engine::workspace::{
     DeploymentInfo, DeploymentRequest, EnvEntry, Workspace, WorkspaceErrorKind,
 };
+use crate::engine::steps::StepInfo;
 
 /// First poll interval of a deployment in flight; doubles up to [`MAX_POLL`].
 const FIRST_POLL: Duration = Duration::from_secs(2);
 /// Longest poll interval.
 const MAX_POLL: Duration = Duration::from_secs(30);
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "deploy",
+    condition: agentrelease_api::conditions::types::APP_DEPLOYED,
+    phase: agentrelease_api::conditions::Phase::Deploying,
+    applies: |ctx| ctx.spec.app.is_some(),
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

@@ -16,9 +16,19 @@ use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::served_version;
 use crate::engine::states::{ConfigUpdate, EndpointReadiness};
 use crate::engine::workspace::{EndpointConfig, Workspace, WorkspaceErrorKind};
+use crate::engine::steps::StepInfo;
 
 /// How soon to look again while the endpoint updates.
 const UPDATE_POLL: Duration = Duration::from_secs(10);
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "endpoint",
+    condition: agentrelease_api::conditions::types::ENDPOINT_READY,
+    phase: agentrelease_api::conditions::Phase::Deploying,
+    applies: |ctx| ctx.spec.serving_endpoint.is_some(),
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

@@ -13,8 +13,17 @@ use crate::engine::fingerprint;
 use crate::engine::ledger::{self, Owned, Record};
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::workspace::{Workspace, WorkspaceErrorKind};
+use crate::engine::steps::StepInfo;
 
 /// Runs the gate.
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "evaluation",
+    condition: agentrelease_api::conditions::types::EVALUATION_PASSED,
+    phase: agentrelease_api::conditions::Phase::Gating,
+    ..StepInfo::DEFAULT
+};
+
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
     let evaluation = pass.ctx.spec.evaluation.clone().unwrap_or_default();
     if evaluation.thresholds.is_empty() {

@@ -18,6 +18,19 @@ use crate::engine::change::{AclGrant, Change};
 use crate::engine::desired::{self, DeclaredAcl, DeclaredGrant};
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::workspace::{AclEntry, AclObject, Principal, PrivilegeAssignment, Workspace};
+use crate::engine::steps::StepInfo;
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "permissions",
+    condition: agentrelease_api::conditions::types::PERMISSIONS_APPLIED,
+    phase: agentrelease_api::conditions::Phase::Deploying,
+    applies: |ctx| {
+        // With an app: its access to the tracing experiment and to the endpoints it uses.
+        !ctx.spec.permissions.is_empty() || !ctx.spec.grants.is_empty() || ctx.spec.app.is_some()
+    },
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

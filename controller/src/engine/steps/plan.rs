@@ -17,6 +17,7 @@ use crate::engine::plan_doc::{self, PlanInput};
 use crate::engine::workspace::{CreateOutcome, Workspace, WorkspaceErrorKind};
 use agentrelease_api::conditions::reasons;
 use agentrelease_api::status::PlanRecord;
+use crate::engine::steps::StepInfo;
 
 /// How many existing plans, newest first, are searched for this generation's marker when the
 /// ledger does not name it (a crash between writing the plan and noting it).
@@ -27,6 +28,14 @@ pub const MAX_PLAN_BYTES: u64 = 256 * 1024;
 pub const EMPTY_PROBES: usize = 3;
 /// How many times a version taken by a concurrent writer is retried with the next one.
 pub const WRITE_ATTEMPTS: usize = 5;
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "plan",
+    condition: agentrelease_api::conditions::types::PLAN_RECORDED,
+    phase: agentrelease_api::conditions::Phase::Promoting,
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

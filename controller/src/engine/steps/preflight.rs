@@ -22,9 +22,20 @@ use crate::engine::verification;
 use crate::engine::workspace::{
     AclObject, EndpointConfig, ModelVersionInfo, Workspace, WorkspaceErrorKind,
 };
+use crate::engine::steps::{Lock, StepInfo};
 
 /// How soon to look again while a model version is still registering.
 const REGISTERING_POLL: Duration = Duration::from_secs(15);
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "preflight",
+    condition: agentrelease_api::conditions::types::PREFLIGHT_PASSED,
+    phase: agentrelease_api::conditions::Phase::Gating,
+    lock: Lock::WhileRollingBack,
+    judges_ownership: true,
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

@@ -10,6 +10,7 @@ use crate::engine::change::Change;
 use crate::engine::effects::Effect;
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::workspace::Workspace;
+use crate::engine::steps::StepInfo;
 
 /// What the alias needs: nothing when it already points at `version` (pure).
 pub fn decide(model: &str, alias: &str, current: Option<i64>, version: i64) -> Option<Change> {
@@ -20,6 +21,14 @@ pub fn decide(model: &str, alias: &str, current: Option<i64>, version: i64) -> O
         to: version,
     })
 }
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "promote",
+    condition: agentrelease_api::conditions::types::ALIAS_PROMOTED,
+    phase: agentrelease_api::conditions::Phase::Promoting,
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

@@ -8,8 +8,17 @@ use crate::engine::artifacts::signoff::{self, MAX_SIGNOFF_BYTES, Verdict};
 use crate::engine::fingerprint;
 use crate::engine::pass::{Clock, Pass, StepResult};
 use crate::engine::workspace::{Workspace, WorkspaceErrorKind};
+use crate::engine::steps::StepInfo;
 
 /// Runs the gate.
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "signoff",
+    condition: agentrelease_api::conditions::types::SIGNOFF_APPROVED,
+    phase: agentrelease_api::conditions::Phase::Gating,
+    ..StepInfo::DEFAULT
+};
+
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
     let path = pass.ctx.signoff_path.clone();
     let bytes = match pass.ws.read_file(&path, MAX_SIGNOFF_BYTES).await {

@@ -24,6 +24,7 @@ use crate::engine::upstream::{
 };
 use crate::engine::upstream_remote::Seen;
 use crate::engine::workspace::Workspace;
+use crate::engine::steps::StepInfo;
 
 /// How soon a release whose upstream is not released yet looks again.
 pub const NOT_RELEASED_RETRY: Duration = Duration::from_secs(30);
@@ -85,6 +86,16 @@ pub fn combine(decisions: &[Decision]) -> StepResult {
         .collect();
     StepResult::done(reasons::UPSTREAM_VERIFIED, holds.join("; "))
 }
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "upstream",
+    condition: agentrelease_api::conditions::types::UPSTREAM_VERIFIED,
+    phase: agentrelease_api::conditions::Phase::Gating,
+    waits_as_false: true,
+    applies: |ctx| !ctx.spec.requirements().is_empty(),
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {

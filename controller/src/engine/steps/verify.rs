@@ -16,6 +16,7 @@ use crate::engine::pass::{Clock, EventType, Pass, StepResult};
 use crate::engine::rollback;
 use crate::engine::verification::{chat, health, origins};
 use crate::engine::workspace::Workspace;
+use crate::engine::steps::StepInfo;
 
 /// Attempts before a verification counts as failed.
 pub const ATTEMPTS: i32 = 3;
@@ -23,6 +24,15 @@ pub const ATTEMPTS: i32 = 3;
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// The longest answer kept.
 const SHOWN_BODY: usize = 200;
+
+/// The step's place in the pipeline.
+pub const INFO: StepInfo = StepInfo {
+    name: "verify",
+    condition: agentrelease_api::conditions::types::VERIFIED,
+    phase: agentrelease_api::conditions::Phase::Verifying,
+    applies: |ctx| ctx.spec.app.is_some() && ctx.spec.verification.is_some(),
+    ..StepInfo::DEFAULT
+};
 
 /// Runs the step.
 pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResult {
