@@ -21,6 +21,7 @@ pub mod newer;
 pub mod pass;
 pub mod plan_doc;
 pub mod plan_numbers;
+pub mod prechecks;
 pub mod queries;
 pub mod rollback;
 pub mod rollback_target;
