@@ -414,7 +414,10 @@ fn router(shared: SharedState) -> Router {
             "/api/2.0/vector-search/indexes/{index_name}",
             get(api::vector_search::get_index),
         )
-        .route("/api/2.0/genie/spaces/{space_id}", get(api::genie::get_space))
+        .route(
+            "/api/2.0/genie/spaces/{space_id}",
+            get(api::genie::get_space),
+        )
         .route("/api/2.0/secrets/list", get(api::secrets::list))
         .route(
             "/api/2.0/database/instances/{name}",

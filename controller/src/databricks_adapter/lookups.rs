@@ -18,10 +18,11 @@ pub(super) async fn exists(client: &dbx::Client, object: &Lookup) -> WsResult<bo
         ),
         Lookup::GenieSpace(id) => present(client.get_genie_space(id).await, "read Genie space"),
         Lookup::Warehouse(id) => present(client.get_warehouse(id).await, "read SQL warehouse"),
-        Lookup::Secret { scope, key } => {
-            Ok(found(client.list_secrets(scope).await, "list secret scope")?
-                .is_some_and(|keys| keys.iter().any(|k| k.key == *key)))
-        }
+        Lookup::Secret { scope, key } => Ok(found(
+            client.list_secrets(scope).await,
+            "list secret scope",
+        )?
+        .is_some_and(|keys| keys.iter().any(|k| k.key == *key))),
         Lookup::DatabaseInstance(name) => present(
             client.get_database_instance(name).await,
             "read database instance",

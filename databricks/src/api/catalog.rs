@@ -44,7 +44,10 @@ pub struct TableInfo {
 impl Client {
     /// A schema by its full name.
     pub async fn get_schema(&self, full_name: &str) -> Result<SchemaInfo> {
-        let p = format!("/api/2.1/unity-catalog/schemas/{}", encode_segment(full_name));
+        let p = format!(
+            "/api/2.1/unity-catalog/schemas/{}",
+            encode_segment(full_name)
+        );
         self.json(
             Method::GET,
             "/api/2.1/unity-catalog/schemas/{full_name}",
@@ -73,7 +76,10 @@ impl Client {
 
     /// A table or view by its full name.
     pub async fn get_table(&self, full_name: &str) -> Result<TableInfo> {
-        let p = format!("/api/2.1/unity-catalog/tables/{}", encode_segment(full_name));
+        let p = format!(
+            "/api/2.1/unity-catalog/tables/{}",
+            encode_segment(full_name)
+        );
         self.json(
             Method::GET,
             "/api/2.1/unity-catalog/tables/{full_name}",

@@ -286,7 +286,10 @@ mod tests {
                 object(Lookup::DatabaseInstance("lake".into())),
             ]
         );
-        assert_eq!(named[&Named::WarehouseAcl("w1".into())], "spec.permissions[0].object.name");
+        assert_eq!(
+            named[&Named::WarehouseAcl("w1".into())],
+            "spec.permissions[0].object.name"
+        );
         assert_eq!(
             named[&Named::Endpoint("shared-ep".into())],
             "spec.app.resources[2] (other)"
@@ -306,8 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn managed_mcp_servers_gateway_tables_and_the_tracing_experiment_are_named_with_their_fields()
-    {
+    fn managed_mcp_servers_gateway_tables_and_the_tracing_experiment_are_named_with_their_fields() {
         let ctx = ctx(
             checked_release(json!([
                 {"url": "/api/2.0/mcp/functions/main/agents"},
@@ -377,10 +379,9 @@ mod tests {
         );
         let named = named_objects(&ctx);
         assert!(
-            !named.keys().any(|n| matches!(
-                n,
-                Named::Object(Lookup::Table(_) | Lookup::Warehouse(_))
-            )),
+            !named
+                .keys()
+                .any(|n| matches!(n, Named::Object(Lookup::Table(_) | Lookup::Warehouse(_)))),
             "{named:?}"
         );
     }

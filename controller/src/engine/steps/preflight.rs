@@ -15,9 +15,9 @@ use std::time::Duration;
 use agentrelease_api::conditions::reasons;
 
 use crate::engine::desired;
-use crate::engine::prechecks;
 use crate::engine::ledger::{self, Owned, Record, Verdict};
 use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::prechecks;
 use crate::engine::rollback;
 use crate::engine::states::ModelVersionStatus;
 use crate::engine::verification;
