@@ -16,6 +16,8 @@ use crate::engine::states::{
 use crate::engine::workspace::*;
 use crate::telemetry::metrics::Metrics;
 
+mod lookups;
+
 fn kind(k: dbx::ErrorKind) -> WorkspaceErrorKind {
     match k {
         dbx::ErrorKind::NotFound => WorkspaceErrorKind::NotFound,
@@ -789,6 +791,10 @@ impl Workspace for ClientWorkspace {
             Err(e) if e.kind == dbx::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(err("delete workspace file")(e)),
         }
+    }
+
+    async fn exists(&self, object: &Lookup) -> WsResult<bool> {
+        lookups::exists(&self.client, object).await
     }
 
     async fn current_principal(&self) -> WsResult<String> {

@@ -45,7 +45,7 @@ pub const ENTRIES: &[Entry] = &[
     },
     Entry {
         reasons: &["Unauthenticated", "PermissionDenied"],
-        meaning: "the workspace refused the credentials, or the principal lacks a permission; for workload identity also: the ServiceAccount named in `spec.credentials.serviceAccountName` does not exist, or the operator may not request its token",
+        meaning: "the workspace refused the credentials, or the principal lacks a permission (in the preflight: it may not read an object the release names, which the message names with its field, before anything is written); for workload identity also: the ServiceAccount named in `spec.credentials.serviceAccountName` does not exist, or the operator may not request its token",
         action: "check the token or service principal and its grants; for workload identity the ServiceAccount, the chart's `workloadIdentity.enabled`, and that the federation policy names the target's workspace URL as audience",
     },
     Entry {
@@ -135,8 +135,8 @@ pub const ENTRIES: &[Entry] = &[
     },
     Entry {
         reasons: &["ObjectMissing"],
-        meaning: "a securable named in `spec.grants` or an app resource, a SQL warehouse, or another app or endpoint the release refers to does not exist (preflight; nothing was written)",
-        action: "create it, or fix the name",
+        meaning: "an object the release or its target names does not exist: a securable of `spec.grants` or of an app resource, a SQL warehouse, another app or endpoint, an experiment, a secret (scope and key) or database instance of an app resource, the schema, function, vector search index or Genie space of a managed MCP server, the gateway's warehouse, payload or usage table, the tracing experiment; the message names each one and the field naming it (preflight; nothing was written)",
+        action: "create it, or fix the field",
     },
     Entry {
         reasons: &["EndpointConfigInvalid"],

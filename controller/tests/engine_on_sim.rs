@@ -625,13 +625,15 @@ async fn the_steady_state_read_budget() {
     assert!(h.pass(Mode::Apply).await.is_ready());
     let calls = c.calls();
     assert!(calls.iter().all(|r| !r.is_write()));
-    // The budget of a full pass over a converged release (measured: 21 GETs — artifacts, the
+    // The budget of a full pass over a converged release (measured: 23 GETs — artifacts, the
     // three ledger records, model version, alias, app, endpoint, ACLs, grants, experiment, and
     // for the evaluation gate's sample checks the alias ledger record (`maxRegression`) and the
     // evaluation experiment (`requireEvaluationExperiment`), and the deployment experiment's ACL
-    // (the app's CAN_EDIT for its traces); the gateway and trace checks passed for this
-    // deployment are not repeated); a change that adds reads must raise it knowingly.
-    const FULL_CHECK_READS: usize = 21;
+    // (the app's CAN_EDIT for its traces), and the gateway's payload and usage tables (that they
+    // still exist; its warehouse is known from its ACL, the MCP server's schema from its
+    // grants); the gateway and trace checks passed for this deployment are not repeated); a
+    // change that adds reads must raise it knowingly.
+    const FULL_CHECK_READS: usize = 23;
     let routes = |calls: &[agentrelease_sim::calls::CallRecord]| {
         calls
             .iter()

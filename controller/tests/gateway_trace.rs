@@ -11,6 +11,7 @@ use agentrelease_api::conditions::{reasons, types};
 use agentrelease_api::target::CheckMode;
 use agentrelease_sim::faults::{FaultAction, FaultRule};
 use agentrelease_sim::gateway::{PayloadLogging, TraceLogging};
+use support::prewrite::{blocked_before_any_write, names_all};
 use support::*;
 
 const PAYLOAD: &str = "main.agents.gateway_payload";
@@ -304,4 +305,164 @@ async fn plan_lists_no_check_and_sends_no_statement() {
         "{:?}",
         outcome.steps
     );
+}
+
+// The gateway's warehouse and tables and the tracing experiment are read by the preflight:
+// missing blocks the release before any write.
+
+fn gateway(h: &mut Harness) -> &mut agentrelease_api::target::GatewaySpec {
+    h.target
+        .spec
+        .gateway
+        .as_mut()
+        .expect("the sample target has a gateway")
+}
+
+#[tokio::test]
+async fn a_missing_gateway_warehouse_blocks_before_any_write() {
+    let mut h = harness().await;
+    gateway(&mut h).warehouse_id = Some("0000000000000000".into());
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &[
+            "SQL warehouse 0000000000000000",
+            "ReleaseTarget prod spec.gateway.warehouseId",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_missing_payload_table_blocks_before_any_write() {
+    let mut h = harness().await;
+    gateway(&mut h).payload_table = Some("main.agents.no_payload".into());
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &[
+            "table main.agents.no_payload",
+            "ReleaseTarget prod spec.gateway.payloadTable",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_missing_usage_table_blocks_before_any_write() {
+    let mut h = harness().await;
+    gateway(&mut h).usage_table = Some("main.agents.no_usage".into());
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &[
+            "table main.agents.no_usage",
+            "ReleaseTarget prod spec.gateway.usageTable",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_missing_tracing_experiment_blocks_before_any_write() {
+    let mut h = harness().await;
+    if let Some(t) = h.target.spec.tracing.as_mut() {
+        t.experiment_id = Some("999999".into());
+    }
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &[
+            "experiment 999999",
+            "ReleaseTarget prod spec.tracing.experimentId",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_transient_failure_reading_the_payload_table_is_retried_and_then_passes() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.add_fault(FaultRule {
+        method: Some("GET".into()),
+        path: format!("/api/2.1/unity-catalog/tables/{PAYLOAD}"),
+        probability: 1.0,
+        times: None,
+        after: None,
+        action: FaultAction::Status {
+            status: 503,
+            error_code: Some("TEMPORARILY_UNAVAILABLE".into()),
+        },
+    })
+    .expect("fault");
+    let first = h.pass(Mode::Apply).await;
+    assert_eq!(
+        reason(&first, types::PREFLIGHT_PASSED),
+        reasons::TRANSIENT_ERROR
+    );
+    assert!(!first.needs_human(), "retried, not stalled");
+    assert!(
+        message(&first, types::PREFLIGHT_PASSED).contains(&format!("table {PAYLOAD}")),
+        "{}",
+        message(&first, types::PREFLIGHT_PASSED)
+    );
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    c.clear_faults();
+    h.wait(&first);
+    let (outcome, _) = h.run_on_sim_time(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+}
+
+#[tokio::test]
+async fn a_converged_release_reads_each_named_object_once_per_full_pass_and_writes_nothing() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.add_vector_index("main.agents.faq_index");
+    c.add_genie_space("01f0aa11bb22", "Loyalty analytics");
+    if let Some(v) = h.release.spec.verification.as_mut() {
+        for url in [
+            "/api/2.0/mcp/functions/main/agents/list_partner_airlines",
+            "/api/2.0/mcp/vector-search/main/agents/faq_index",
+            "/api/2.0/mcp/genie/01f0aa11bb22",
+        ] {
+            v.mcp_servers.push(agentrelease_api::mcp::McpServerCheck {
+                url: url.into(),
+                required_tools: Vec::new(),
+                call: None,
+            });
+        }
+    }
+    let (outcome, _) = h.run_on_sim_time(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    // The traces go to the deployment experiment; the target now names it.
+    let experiment = outcome.status.experiment_id.clone().expect("experiment");
+    if let Some(t) = h.target.spec.tracing.as_mut() {
+        t.experiment_id = Some(experiment.clone());
+    }
+    // A changed target is a new release identity: its checks run again once.
+    let (outcome, _) = h.run_on_sim_time(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+
+    // A full pass (a reconcile request) over the converged release.
+    h.request_reconcile("2026-12-02T12:00:00Z");
+    c.clear_calls();
+    let again = h.pass_on_sim_time(Mode::Apply).await;
+    assert!(again.is_ready(), "{:?}", again.steps);
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    let calls = c.calls();
+    for path in [
+        "/api/2.1/unity-catalog/functions/main.agents.list_partner_airlines".to_string(),
+        "/api/2.0/vector-search/indexes/main.agents.faq_index".to_string(),
+        "/api/2.0/genie/spaces/01f0aa11bb22".to_string(),
+        format!("/api/2.1/unity-catalog/tables/{PAYLOAD}"),
+        format!("/api/2.1/unity-catalog/tables/{USAGE}"),
+    ] {
+        let n = calls.iter().filter(|r| r.path == path).count();
+        assert_eq!(n, 1, "{path} read {n} times");
+    }
+    let experiment_reads = calls
+        .iter()
+        .filter(|r| {
+            r.route == "/api/2.0/mlflow/experiments/get"
+                && r.query.as_deref().is_some_and(|q| q.contains(&experiment))
+        })
+        .count();
+    assert_eq!(experiment_reads, 1, "the tracing experiment read once");
 }

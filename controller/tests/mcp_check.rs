@@ -1,10 +1,16 @@
 //! The MCP tool check on the simulator: the sample's tools pass; a missing tool or a server that
-//! does not exist fails the check with what was expected and seen, and rolls the release back.
+//! does not answer fails the check with what was expected and seen, and rolls the release back.
+//! The schema, function, vector search index or Genie space a managed server's path names is
+//! read by the preflight: missing (or unreadable) blocks the release before any write.
 
 mod support;
 
+use agentrelease::engine::Mode;
 use agentrelease_api::conditions::{reasons, types};
-use support::{MODEL, harness, reason};
+use agentrelease_api::mcp::McpServerCheck;
+use agentrelease_sim::faults::{FaultAction, FaultRule};
+use support::prewrite::{blocked_before_any_write, names_all};
+use support::{Harness, MODEL, harness, reason};
 
 fn message(outcome: &agentrelease::engine::Outcome, type_: &str) -> String {
     agentrelease_api::condition::find(&outcome.status.conditions, type_)
@@ -63,8 +69,21 @@ async fn a_missing_tool_rolls_the_release_back_naming_expected_and_seen() {
 #[tokio::test]
 async fn an_unreachable_server_fails_the_check() {
     let mut h = harness().await;
+    // The schema exists (the preflight passes), but the server does not answer.
+    h.control()
+        .add_fault(FaultRule {
+            method: Some("POST".into()),
+            path: "/api/2.0/mcp/functions/main/agents".into(),
+            probability: 1.0,
+            times: None,
+            after: None,
+            action: FaultAction::Status {
+                status: 404,
+                error_code: Some("RESOURCE_DOES_NOT_EXIST".into()),
+            },
+        })
+        .expect("fault");
     if let Some(v) = h.release.spec.verification.as_mut() {
-        v.mcp_servers[0].url = "/api/2.0/mcp/functions/main/nowhere".into();
         v.mcp_servers[0].call = None;
     }
     h.release.spec.policy.rollback_on_failure = false;
@@ -177,27 +196,158 @@ async fn vector_search_and_genie_servers_list_their_tools() {
     );
 }
 
-#[tokio::test]
-async fn an_unknown_genie_space_fails_the_check_naming_the_server() {
-    let mut h = harness().await;
+/// The release checks exactly `server` (no tool required, no call).
+fn check_only(h: &mut Harness, url: &str) {
     if let Some(v) = h.release.spec.verification.as_mut() {
-        v.mcp_servers = vec![agentrelease_api::mcp::McpServerCheck {
-            url: "/api/2.0/mcp/genie/nope".into(),
-            required_tools: vec!["query_space_nope".into()],
+        v.mcp_servers = vec![McpServerCheck {
+            url: url.into(),
+            required_tools: Vec::new(),
             call: None,
         }];
     }
-    h.release.spec.policy.rollback_on_failure = false;
-    let (outcome, _) = h.run(200).await;
-    assert!(outcome.needs_human(), "{:?}", outcome.steps);
-    assert_eq!(
-        reason(&outcome, types::TOOLS_REACHABLE),
-        reasons::TOOLS_CHECK_FAILED
+}
+
+#[tokio::test]
+async fn a_functions_server_on_a_missing_schema_blocks_before_any_write() {
+    let mut h = harness().await;
+    check_only(&mut h, "/api/2.0/mcp/functions/main/nowhere");
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &[
+            "schema main.nowhere",
+            "spec.verification.mcpServers[0].url",
+            "Nothing was written",
+        ],
     );
+}
+
+#[tokio::test]
+async fn a_missing_uc_function_blocks_before_any_write() {
+    let mut h = harness().await;
+    check_only(&mut h, "/api/2.0/mcp/functions/main/agents/book_flight");
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &[
+            "function main.agents.book_flight",
+            "spec.verification.mcpServers[0].url",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_missing_vector_search_index_blocks_before_any_write() {
+    let mut h = harness().await;
+    check_only(&mut h, "/api/2.0/mcp/vector-search/main/agents/faq_index");
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &[
+            "vector search index main.agents.faq_index",
+            "spec.verification.mcpServers[0].url",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_genie_space_blocks_before_any_write() {
+    let mut h = harness().await;
+    check_only(&mut h, "/api/2.0/mcp/genie/nope");
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &["Genie space nope", "spec.verification.mcpServers[0].url"],
+    );
+}
+
+#[tokio::test]
+async fn a_genie_space_the_operator_may_not_read_blocks_as_permission_denied() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.add_genie_space("01f0aa11bb22", "Loyalty analytics");
+    c.add_fault(FaultRule {
+        method: Some("GET".into()),
+        path: "/api/2.0/genie/spaces/*".into(),
+        probability: 1.0,
+        times: None,
+        after: None,
+        action: FaultAction::Status {
+            status: 403,
+            error_code: Some("PERMISSION_DENIED".into()),
+        },
+    })
+    .expect("fault");
+    check_only(&mut h, "/api/2.0/mcp/genie/01f0aa11bb22");
+    let m = blocked_before_any_write(&mut h, reasons::PERMISSION_DENIED).await;
+    names_all(
+        &m,
+        &[
+            "may not read Genie space 01f0aa11bb22",
+            "spec.verification.mcpServers[0].url",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_transient_failure_reading_a_genie_space_is_retried_and_then_passes() {
+    let mut h = harness().await;
+    let c = h.control();
+    c.add_genie_space("01f0aa11bb22", "Loyalty analytics");
+    c.add_fault(FaultRule {
+        method: Some("GET".into()),
+        path: "/api/2.0/genie/spaces/*".into(),
+        probability: 1.0,
+        times: None,
+        after: None,
+        action: FaultAction::Status {
+            status: 503,
+            error_code: Some("TEMPORARILY_UNAVAILABLE".into()),
+        },
+    })
+    .expect("fault");
+    check_only(&mut h, "/api/2.0/mcp/genie/01f0aa11bb22");
+    let first = h.pass(Mode::Apply).await;
+    assert_eq!(
+        reason(&first, types::PREFLIGHT_PASSED),
+        reasons::TRANSIENT_ERROR
+    );
+    assert!(!first.needs_human(), "retried, not stalled");
+    let m = message(&first, types::PREFLIGHT_PASSED);
+    assert!(m.contains("Genie space 01f0aa11bb22"), "{m}");
+    assert!(c.writes().is_empty(), "{:?}", c.writes());
+    c.clear_faults();
+    h.wait(&first);
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(12));
+}
+
+#[tokio::test]
+async fn one_function_and_one_index_servers_list_only_that_tool() {
+    let mut h = harness().await;
+    h.control().add_vector_index("main.agents.faq_index");
+    h.control().add_vector_index("main.agents.policy_index");
+    if let Some(v) = h.release.spec.verification.as_mut() {
+        v.mcp_servers = vec![
+            McpServerCheck {
+                url: "/api/2.0/mcp/functions/main/agents/lookup_member_tier".into(),
+                required_tools: vec!["main__agents__lookup_member_tier".into()],
+                call: None,
+            },
+            McpServerCheck {
+                url: "/api/2.0/mcp/vector-search/main/agents/faq_index".into(),
+                required_tools: vec!["main__agents__faq_index".into()],
+                call: None,
+            },
+        ];
+    }
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
     let m = message(&outcome, types::TOOLS_REACHABLE);
     assert!(
-        m.contains("/api/2.0/mcp/genie/nope: initialize got no answer")
-            && m.contains("does not exist"),
+        m.contains("/api/2.0/mcp/functions/main/agents/lookup_member_tier: 1 tools listed")
+            && m.contains("/api/2.0/mcp/vector-search/main/agents/faq_index: 1 tools listed"),
         "{m}"
     );
 }

@@ -2,7 +2,8 @@
 //! service principal gets CAN_EDIT on the deployment experiment its traces go to and CAN_QUERY
 //! on the serving endpoints among its resources (not only what `spec.permissions` lists), and
 //! both are restored when removed by hand; a serving endpoint fronting an external model and a
-//! Lakebase database app resource are released and converge.
+//! Lakebase database app resource are released and converge. A secret or database app resource
+//! that does not exist blocks the release before any write.
 
 mod support;
 
@@ -11,9 +12,10 @@ use std::collections::BTreeMap;
 use agentrelease::engine::Mode;
 use agentrelease_api::conditions::{reasons, types};
 use agentrelease_api::release::{
-    AppDatabaseResource, AppResource, DatabaseResourcePermission, ExternalModel,
-    ExternalModelProvider, PermissionObjectType, PrincipalType,
+    AppDatabaseResource, AppResource, AppSecretResource, DatabaseResourcePermission, ExternalModel,
+    ExternalModelProvider, PermissionObjectType, PrincipalType, SecretResourcePermission,
 };
+use support::prewrite::{blocked_before_any_write, names_all};
 use support::*;
 
 fn app_sp(c: &agentrelease_sim::SimControl) -> String {
@@ -94,6 +96,13 @@ async fn an_external_model_endpoint_and_a_database_resource_are_released_and_con
         )]),
     });
     endpoint.traffic = None;
+    // The preflight reads the database instance before anything is written.
+    h.control()
+        .apply_seed(
+            &agentrelease_sim::Seed::from_yaml_str("database_instances: [agents-lakebase]\n", None)
+                .expect("seed"),
+        )
+        .expect("seed");
     let app = h.release.spec.app.as_mut().expect("app");
     app.resources.push(AppResource {
         name: "state".into(),
@@ -169,4 +178,85 @@ async fn a_lost_answer_to_the_experiment_grant_is_settled_by_a_read() {
     c.clear_calls();
     assert!(h.pass(Mode::Apply).await.is_ready());
     assert!(c.writes().is_empty(), "{:?}", c.writes());
+}
+
+fn resource(name: &str) -> AppResource {
+    AppResource {
+        name: name.into(),
+        description: None,
+        serving_endpoint: None,
+        sql_warehouse: None,
+        secret: None,
+        experiment: None,
+        uc_securable: None,
+        database: None,
+    }
+}
+
+fn with_secret(h: &mut Harness, scope: &str, key: &str) {
+    let mut r = resource("api-key");
+    r.secret = Some(AppSecretResource {
+        scope: scope.into(),
+        key: key.into(),
+        permission: SecretResourcePermission::READ,
+    });
+    h.release.spec.app.as_mut().expect("app").resources.push(r);
+}
+
+fn seed(h: &Harness, yaml: &str) {
+    h.control()
+        .apply_seed(&agentrelease_sim::Seed::from_yaml_str(yaml, None).expect("seed"))
+        .expect("seed");
+}
+
+#[tokio::test]
+async fn a_secret_resource_whose_scope_is_missing_blocks_before_any_write() {
+    let mut h = harness().await;
+    with_secret(&mut h, "agent-keys", "openai");
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &[
+            "secret openai of secret scope agent-keys",
+            "spec.app.resources[2] (api-key)",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_secret_resource_whose_key_is_missing_blocks_before_any_write() {
+    let mut h = harness().await;
+    seed(&h, "secret_scopes: {agent-keys: [anthropic]}\n");
+    with_secret(&mut h, "agent-keys", "openai");
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(&m, &["secret openai of secret scope agent-keys"]);
+}
+
+#[tokio::test]
+async fn a_secret_resource_that_exists_is_released() {
+    let mut h = harness().await;
+    seed(&h, "secret_scopes: {agent-keys: [openai]}\n");
+    with_secret(&mut h, "agent-keys", "openai");
+    let (outcome, _) = h.run(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+}
+
+#[tokio::test]
+async fn a_missing_database_instance_blocks_before_any_write() {
+    let mut h = harness().await;
+    let mut r = resource("state");
+    r.database = Some(AppDatabaseResource {
+        instance_name: "no-lakebase".into(),
+        database_name: "agent_state".into(),
+        permission: DatabaseResourcePermission::CAN_CONNECT_AND_CREATE,
+    });
+    h.release.spec.app.as_mut().expect("app").resources.push(r);
+    let m = blocked_before_any_write(&mut h, reasons::OBJECT_MISSING).await;
+    names_all(
+        &m,
+        &[
+            "database instance no-lakebase",
+            "spec.app.resources[2] (state)",
+        ],
+    );
 }

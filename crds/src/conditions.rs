@@ -23,7 +23,8 @@ pub mod types {
     /// The eval summary, the signoff and the prompt candidate reference the release's N.
     pub const VERSIONS_CONSISTENT: &str = "VersionsConsistent";
     /// Every check that can fail without writing passed: the model version and its logged model
-    /// id, the securables, app resources and ACL objects named, the endpoint config, ownership.
+    /// id, the securables, app resources and ACL objects named, the MCP servers' objects, the
+    /// gateway's warehouse and tables, the tracing experiment, the endpoint config, ownership.
     pub const PREFLIGHT_PASSED: &str = "PreflightPassed";
     /// An approval covers this release, N and model version (`spec.policy.approval: Required`).
     pub const APPROVED: &str = "Approved";
@@ -142,8 +143,9 @@ pub mod reasons {
     pub const VERSIONS_CONSISTENT: &str = "VersionsConsistent";
     /// Every preflight check passed.
     pub const PREFLIGHT_PASSED: &str = "PreflightPassed";
-    /// An object the release names does not exist (a grant's securable, an app resource, an
-    /// ACL object, a served entity's model version).
+    /// An object the release or its target names does not exist (a grant's securable, an app
+    /// resource, an ACL object, the schema, function, vector search index or Genie space of a
+    /// managed MCP server, the gateway's warehouse and tables, the tracing experiment).
     pub const OBJECT_MISSING: &str = "ObjectMissing";
     /// The serving endpoint config is not acceptable (routes, served entity names).
     pub const ENDPOINT_CONFIG_INVALID: &str = "EndpointConfigInvalid";

@@ -310,6 +310,8 @@ pub struct GatewaySpec {
     #[schemars(length(min = 8, max = 1024))]
     pub mcp_base_url: Option<String>,
     /// The SQL warehouse the operator queries the gateway's tables on (Statement Execution API).
+    /// When a release's gateway check applies, it and the tables below must exist before
+    /// anything is written, or the release blocks (`ObjectMissing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(self_matches(names::WAREHOUSE_ID)).message("gateway.warehouseId must be a SQL warehouse id (letters and digits)"))]
     #[schemars(length(min = 1, max = 64))]
@@ -348,7 +350,9 @@ pub enum CheckMode {
 #[serde(rename_all = "camelCase")]
 pub struct TracingSpec {
     /// The MLflow experiment id the app's traces go to; defaults to the deployment experiment
-    /// (the app's `MLFLOW_EXPERIMENT_ID`). The app's service principal gets `CAN_EDIT` on it.
+    /// (the app's `MLFLOW_EXPERIMENT_ID`). The app's service principal gets `CAN_EDIT` on it; a
+    /// release with an app blocks before anything is written when it does not exist
+    /// (`ObjectMissing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self.matches('^[0-9]{1,32}$')").message("tracing.experimentId must be an MLflow experiment id (digits)"))]
     #[schemars(length(min = 1, max = 32))]

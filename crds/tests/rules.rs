@@ -943,6 +943,8 @@ fn mcp_server_urls_are_managed_paths_or_https() {
     for ok in [
         "/api/2.0/mcp/functions/main/agents",
         "/api/2.0/mcp/vector-search/main/agents",
+        "/api/2.0/mcp/functions/main/agents/lookup_member_tier",
+        "/api/2.0/mcp/vector-search/main/agents/faq_index",
         "/api/2.0/mcp/genie/01f0aa11bb22",
         "https://mcp-tools-123.aws.databricksapps.com/mcp",
     ] {
@@ -950,6 +952,8 @@ fn mcp_server_urls_are_managed_paths_or_https() {
     }
     for bad in [
         "/api/2.0/mcp/functions/main",
+        "/api/2.0/mcp/functions/main/agents/f/extra",
+        "/api/2.0/mcp/vector-search/main/agents/",
         "/api/2.0/mcp/genie/a/b",
         "/api/2.0/mcp/other/x/y",
         "http://mcp.example/mcp",

@@ -211,6 +211,14 @@ fn router(shared: SharedState) -> Router {
             &format!("{uc}/schemas/{{full_name}}"),
             get(catalog::get_schema),
         )
+        .route(
+            &format!("{uc}/tables/{{full_name}}"),
+            get(catalog::get_table),
+        )
+        .route(
+            &format!("{uc}/functions/{{name}}"),
+            get(catalog::get_function),
+        )
         .route(&format!("{uc}/volumes"), get(catalog::list_volumes))
         .route(
             &format!("{uc}/volumes/{{full_name}}"),
@@ -392,7 +400,29 @@ fn router(shared: SharedState) -> Router {
             "/api/2.0/mcp/vector-search/{catalog}/{schema}",
             post(mcp::vector_search),
         )
+        .route(
+            "/api/2.0/mcp/functions/{catalog}/{schema}/{function}",
+            post(mcp::function),
+        )
+        .route(
+            "/api/2.0/mcp/vector-search/{catalog}/{schema}/{index}",
+            post(mcp::vector_index),
+        )
         .route("/api/2.0/mcp/genie/{space_id}", post(mcp::genie))
+        // the objects behind managed MCP servers and app resources
+        .route(
+            "/api/2.0/vector-search/indexes/{index_name}",
+            get(api::vector_search::get_index),
+        )
+        .route(
+            "/api/2.0/genie/spaces/{space_id}",
+            get(api::genie::get_space),
+        )
+        .route("/api/2.0/secrets/list", get(api::secrets::list))
+        .route(
+            "/api/2.0/database/instances/{name}",
+            get(api::database::get_instance),
+        )
         // SQL statements over the AI gateway's tables
         .route("/api/2.0/sql/statements", post(api::sql::execute))
         .route("/api/2.0/sql/statements/{statement_id}", get(api::sql::get))

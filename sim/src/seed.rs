@@ -499,6 +499,12 @@ pub struct Seed {
     /// Genie spaces, by id, with their titles (each a managed MCP server).
     #[serde(default)]
     pub genie_spaces: BTreeMap<String, String>,
+    /// Secret scopes by name, with the keys they hold (no values: no API returns them).
+    #[serde(default)]
+    pub secret_scopes: BTreeMap<String, Vec<String>>,
+    /// Lakebase database instances by name.
+    #[serde(default)]
+    pub database_instances: Vec<String>,
     /// The AI gateway's payload and usage tables, which the apps' chat calls fill.
     #[serde(default)]
     pub ai_gateway: Option<SeedAiGateway>,
@@ -660,6 +666,15 @@ impl Seed {
         for (id, title) in &self.genie_spaces {
             world.mcp.genie_spaces.insert(id.clone(), title.clone());
         }
+        for (scope, keys) in &self.secret_scopes {
+            let held = world.secret_scopes.entry(scope.clone()).or_default();
+            for key in keys {
+                held.insert(key.clone(), now);
+            }
+        }
+        world
+            .database_instances
+            .extend(self.database_instances.iter().cloned());
         for (ci, cat) in self.catalogs.iter().enumerate() {
             world.catalogs.insert(cat.name.clone());
             for (si, schema) in cat.schemas.iter().enumerate() {

@@ -533,6 +533,11 @@ pub struct World {
     pub endpoints: BTreeMap<String, Endpoint>,
     /// SQL warehouses by id.
     pub warehouses: BTreeMap<String, Warehouse>,
+    /// Secret scopes by name: their keys and when each was last written (epoch ms). Values
+    /// are never kept: no API here returns them.
+    pub secret_scopes: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Lakebase database instances by name.
+    pub database_instances: BTreeSet<String>,
     /// Direct ACLs by `"<type>/<id>"`.
     pub acls: BTreeMap<String, BTreeMap<AclPrincipal, String>>,
     /// UC grants by `"<TYPE>/<full name>"`: principal → privileges.
@@ -605,6 +610,8 @@ impl World {
             workspace: BTreeMap::new(),
             endpoints: BTreeMap::new(),
             warehouses: BTreeMap::new(),
+            secret_scopes: BTreeMap::new(),
+            database_instances: BTreeSet::new(),
             acls: BTreeMap::new(),
             grants: BTreeMap::new(),
             users,
@@ -728,7 +735,9 @@ impl World {
             "VOLUME" => self.volumes.contains(full_name),
             "TABLE" => self.tables.contains(full_name),
             "FUNCTION" => {
-                self.models.contains_key(full_name) || self.prompts.contains_key(full_name)
+                self.functions.contains(full_name)
+                    || self.models.contains_key(full_name)
+                    || self.prompts.contains_key(full_name)
             }
             _ => false,
         }

@@ -22,6 +22,7 @@ pub mod newer;
 pub mod pass;
 pub mod plan_doc;
 pub mod plan_numbers;
+pub mod prechecks;
 pub mod queries;
 pub mod recover;
 pub mod restore;

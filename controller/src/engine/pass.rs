@@ -232,6 +232,9 @@ pub struct Artifacts {
     pub grants: BTreeMap<(String, String), Vec<PrivilegeAssignment>>,
     /// Direct ACL entries read by the preflight, by object.
     pub acls: BTreeMap<AclObject, Vec<AclEntry>>,
+    /// The ids of serving endpoints other than the release's own, by name, as the preflight
+    /// read them (their ACLs are keyed by id).
+    pub endpoint_ids: BTreeMap<String, String>,
     /// The deployment experiment's id, once read (or created) in this pass.
     pub deployment_experiment: Option<String>,
     /// The tags of the release's model version, as read by the preflight (an approval tag

@@ -350,6 +350,49 @@ impl AclObject {
     }
 }
 
+/// An object the release names that is read only to learn whether it exists (each with its own
+/// read route), before the first write.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lookup {
+    /// A Unity Catalog schema, `catalog.schema`.
+    Schema(String),
+    /// A Unity Catalog function, `catalog.schema.function`.
+    Function(String),
+    /// A Unity Catalog table or view, `catalog.schema.table`.
+    Table(String),
+    /// A vector search index, `catalog.schema.index`.
+    VectorIndex(String),
+    /// A Genie space by id.
+    GenieSpace(String),
+    /// A SQL warehouse by id.
+    Warehouse(String),
+    /// A key of a secret scope.
+    Secret {
+        /// The scope.
+        scope: String,
+        /// The key within it.
+        key: String,
+    },
+    /// A Lakebase database instance by name.
+    DatabaseInstance(String),
+}
+
+impl Lookup {
+    /// A human description naming the object.
+    pub fn describe(&self) -> String {
+        match self {
+            Lookup::Schema(n) => format!("schema {n}"),
+            Lookup::Function(n) => format!("function {n}"),
+            Lookup::Table(n) => format!("table {n}"),
+            Lookup::VectorIndex(n) => format!("vector search index {n}"),
+            Lookup::GenieSpace(id) => format!("Genie space {id}"),
+            Lookup::Warehouse(id) => format!("SQL warehouse {id}"),
+            Lookup::Secret { scope, key } => format!("secret {key} of secret scope {scope}"),
+            Lookup::DatabaseInstance(n) => format!("database instance {n}"),
+        }
+    }
+}
+
 /// A principal of an ACL entry or a grant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Principal {
@@ -628,6 +671,10 @@ pub trait Workspace: Send + Sync {
 
     /// Deletes a file of the workspace tree; a file already gone is not an error.
     fn delete_workspace_file(&self, path: &str) -> impl Future<Output = WsResult<()>> + Send;
+
+    /// Whether an object exists: `false` when the workspace answers that it does not (for a
+    /// secret, also when its scope lacks the key); a refusal to read it is `PermissionDenied`.
+    fn exists(&self, object: &Lookup) -> impl Future<Output = WsResult<bool>> + Send;
 
     /// The principal the credentials authenticate as (a cheap credentials check).
     fn current_principal(&self) -> impl Future<Output = WsResult<String>> + Send;

@@ -7,6 +7,7 @@ pub mod app_identity;
 pub mod cli;
 pub mod fake_kube;
 pub mod fleet;
+pub mod prewrite;
 pub mod promotion;
 pub mod sim_clock;
 pub mod sim_time;

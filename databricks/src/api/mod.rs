@@ -1,8 +1,10 @@
 //! Typed endpoint methods of [`crate::Client`], one module per API family.
 
 pub mod apps;
+pub mod catalog;
 pub mod files;
 pub mod grants;
+pub mod lookups;
 pub mod mcp;
 pub mod mlflow;
 pub mod models;
@@ -16,8 +18,10 @@ pub mod traces;
 pub mod workspace;
 
 pub use apps::*;
+pub use catalog::*;
 pub use files::*;
 pub use grants::*;
+pub use lookups::*;
 pub use mcp::*;
 pub use mlflow::*;
 pub use models::*;

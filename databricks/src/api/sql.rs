@@ -1,5 +1,6 @@
 //! The SQL Statement Execution API: a statement is sent to a warehouse with named parameters,
-//! waited on for up to `wait_timeout`, and asked for again by id while it runs.
+//! waited on for up to `wait_timeout`, and asked for again by id while it runs. And a SQL
+//! warehouse read by id (`GET /api/2.0/sql/warehouses/{id}`).
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -91,7 +92,28 @@ pub struct StatementResponse {
     pub result: Option<StatementResult>,
 }
 
+/// A SQL warehouse (`GetWarehouseResponse`; the fields the operator reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Warehouse {
+    /// The id.
+    #[serde(default)]
+    pub id: String,
+    /// The name.
+    #[serde(default)]
+    pub name: String,
+    /// `RUNNING`, `STOPPED`, `STARTING`, ...
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
 impl Client {
+    /// A SQL warehouse by id.
+    pub async fn get_warehouse(&self, id: &str) -> Result<Warehouse> {
+        let p = format!("/api/2.0/sql/warehouses/{}", encode_segment(id));
+        self.json(Method::GET, "/api/2.0/sql/warehouses/{id}", &p, &[], None)
+            .await
+    }
+
     /// Sends `statement` to `warehouse_id` and waits up to `wait_timeout` (e.g. `"10s"`) for it;
     /// a statement still running then is left running (`CONTINUE`) and asked for by id.
     pub async fn execute_statement(

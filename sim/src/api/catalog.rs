@@ -1,5 +1,5 @@
-//! Unity Catalog catalogs, schemas, volumes and the registered-model list (read-only; they
-//! come from the seed).
+//! Unity Catalog catalogs, schemas, volumes, tables, functions and the registered-model list
+//! (read-only; they come from the seed).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -116,6 +116,53 @@ pub async fn get_schema(
         )));
     }
     Ok(ok(schema_json(&full)))
+}
+
+fn three_parts(full: &str) -> (&str, &str, &str) {
+    let mut parts = full.splitn(3, '.');
+    (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    )
+}
+
+/// `GET /api/2.1/unity-catalog/tables/{full_name}`.
+pub async fn get_table(
+    State(s): State<SharedState>,
+    Path(full): Path<String>,
+) -> ApiResult<Response> {
+    if !s.world().tables.contains(&full) {
+        return Err(ApiError::not_found(format!(
+            "Table '{full}' does not exist."
+        )));
+    }
+    let (c, sc, t) = three_parts(&full);
+    Ok(ok(json!({
+        "name": t, "catalog_name": c, "schema_name": sc, "full_name": full,
+        "table_type": "MANAGED", "data_source_format": "DELTA", "owner": ADMIN_PRINCIPAL,
+        "storage_location": format!("s3://sim-metastore/tables/{full}"), "metastore_id": METASTORE,
+    })))
+}
+
+/// `GET /api/2.1/unity-catalog/functions/{name}`.
+pub async fn get_function(
+    State(s): State<SharedState>,
+    Path(full): Path<String>,
+) -> ApiResult<Response> {
+    if !s.world().functions.contains(&full) {
+        return Err(ApiError::not_found(format!(
+            "Routine or Model '{full}' does not exist."
+        )));
+    }
+    let (c, sc, f) = three_parts(&full);
+    Ok(ok(json!({
+        "name": f, "catalog_name": c, "schema_name": sc, "full_name": full,
+        "routine_body": "SQL", "data_type": "STRING", "full_data_type": "STRING",
+        "parameter_style": "S", "is_deterministic": true, "sql_data_access": "READS_SQL_DATA",
+        "is_null_call": false, "security_type": "DEFINER", "specific_name": f,
+        "owner": ADMIN_PRINCIPAL, "metastore_id": METASTORE,
+    })))
 }
 
 /// `GET /api/2.1/unity-catalog/volumes?catalog_name=&schema_name=`.

@@ -1,10 +1,11 @@
 //! Managed MCP servers: JSON-RPC 2.0 over streamable HTTP on
 //! `/api/2.0/mcp/functions/{catalog}/{schema}` (the schema's Unity Catalog functions, named
-//! `<catalog>__<schema>__<function>`), `/api/2.0/mcp/vector-search/{catalog}/{schema}` (its
-//! vector search indexes, `<catalog>__<schema>__<index>`) and `/api/2.0/mcp/genie/{space_id}`
+//! `<catalog>__<schema>__<function>`; with `/{function}`, that one),
+//! `/api/2.0/mcp/vector-search/{catalog}/{schema}` (its vector search indexes,
+//! `<catalog>__<schema>__<index>`; with `/{index}`, that one) and `/api/2.0/mcp/genie/{space_id}`
 //! (`query_space_<id>`, `poll_response_<id>`). `tools/call` answers a text naming what was
-//! called and its arguments. A schema or space that does not exist is a 404, as on the
-//! workspace. Each `POST` is answered with one `application/json` response, or — when
+//! called and its arguments. A schema, function, index or space that does not exist is a 404,
+//! as on the workspace. Each `POST` is answered with one `application/json` response, or — when
 //! [`McpWorld::sse`] is on and the client accepts it — a `text/event-stream` carrying it as one
 //! `message` event. `initialize` hands out a session id in the `Mcp-Session-Id` header; a
 //! request naming an unknown one gets 404, and with [`McpWorld::require_sessions`] a request
@@ -75,38 +76,57 @@ pub async fn functions(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let tools = function_tools(&s, &catalog, &schema, None)?;
+    let server = format!("uc-functions-{catalog}-{schema}");
+    Ok(serve(&s, &server, tools, &headers, &body))
+}
+
+/// `POST /api/2.0/mcp/functions/{catalog}/{schema}/{function}`: that function as the only
+/// tool; a function that does not exist is a 404.
+pub async fn function(
+    State(s): State<SharedState>,
+    Path((catalog, schema, function)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let tools = function_tools(&s, &catalog, &schema, Some(&function))?;
+    let server = format!("uc-functions-{catalog}-{schema}-{function}");
+    Ok(serve(&s, &server, tools, &headers, &body))
+}
+
+/// The tools of a functions server: the schema's functions, or only `only`.
+fn function_tools(
+    s: &SharedState,
+    catalog: &str,
+    schema: &str,
+    only: Option<&str>,
+) -> ApiResult<Vec<Tool>> {
     let full = format!("{catalog}.{schema}");
-    let tools: Vec<(String, String)> = {
-        let world = s.world();
-        if !world.schemas.contains(&full) {
-            return Err(ApiError::not_found(format!(
-                "Schema '{full}' does not exist."
-            )));
-        }
-        world
-            .functions
-            .iter()
-            .filter_map(|f| {
-                let name = f.strip_prefix(&format!("{full}."))?;
-                Some((format!("{catalog}__{schema}__{name}"), f.clone()))
+    let world = s.world();
+    if !world.schemas.contains(&full) {
+        return Err(ApiError::not_found(format!(
+            "Schema '{full}' does not exist."
+        )));
+    }
+    if let Some(f) = only
+        && !world.functions.contains(&format!("{full}.{f}"))
+    {
+        return Err(ApiError::not_found(format!(
+            "Function '{full}.{f}' does not exist."
+        )));
+    }
+    Ok(world
+        .functions
+        .iter()
+        .filter_map(|f| {
+            let name = f.strip_prefix(&format!("{full}."))?;
+            only.is_none_or(|o| o == name).then(|| Tool {
+                name: format!("{catalog}__{schema}__{name}"),
+                description: format!("Unity Catalog function {f}"),
+                answer: f.clone(),
             })
-            .collect()
-    };
-    let tools = tools
-        .into_iter()
-        .map(|(name, f)| Tool {
-            description: format!("Unity Catalog function {f}"),
-            name,
-            answer: f,
         })
-        .collect();
-    Ok(serve(
-        &s,
-        &format!("uc-functions-{catalog}-{schema}"),
-        tools,
-        &headers,
-        &body,
-    ))
+        .collect())
 }
 
 /// `POST /api/2.0/mcp/vector-search/{catalog}/{schema}`: one tool per vector search index of
@@ -117,35 +137,58 @@ pub async fn vector_search(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let tools = index_tools(&s, &catalog, &schema, None)?;
+    let server = format!("vector-search-{catalog}-{schema}");
+    Ok(serve(&s, &server, tools, &headers, &body))
+}
+
+/// `POST /api/2.0/mcp/vector-search/{catalog}/{schema}/{index}`: that index as the only tool;
+/// an index that does not exist is a 404.
+pub async fn vector_index(
+    State(s): State<SharedState>,
+    Path((catalog, schema, index)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let tools = index_tools(&s, &catalog, &schema, Some(&index))?;
+    let server = format!("vector-search-{catalog}-{schema}-{index}");
+    Ok(serve(&s, &server, tools, &headers, &body))
+}
+
+/// The tools of a vector search server: the schema's indexes, or only `only`.
+fn index_tools(
+    s: &SharedState,
+    catalog: &str,
+    schema: &str,
+    only: Option<&str>,
+) -> ApiResult<Vec<Tool>> {
     let full = format!("{catalog}.{schema}");
-    let tools: Vec<Tool> = {
-        let world = s.world();
-        if !world.schemas.contains(&full) {
-            return Err(ApiError::not_found(format!(
-                "Schema '{full}' does not exist."
-            )));
-        }
-        world
-            .mcp
-            .vector_indexes
-            .iter()
-            .filter_map(|i| {
-                let name = i.strip_prefix(&format!("{full}."))?;
-                Some(Tool {
-                    name: format!("{catalog}__{schema}__{name}"),
-                    description: format!("Vector search index {i}"),
-                    answer: format!("similarity search on {i}"),
-                })
+    let world = s.world();
+    if !world.schemas.contains(&full) {
+        return Err(ApiError::not_found(format!(
+            "Schema '{full}' does not exist."
+        )));
+    }
+    if let Some(i) = only
+        && !world.mcp.vector_indexes.contains(&format!("{full}.{i}"))
+    {
+        return Err(ApiError::not_found(format!(
+            "Vector index {full}.{i} does not exist."
+        )));
+    }
+    Ok(world
+        .mcp
+        .vector_indexes
+        .iter()
+        .filter_map(|i| {
+            let name = i.strip_prefix(&format!("{full}."))?;
+            only.is_none_or(|o| o == name).then(|| Tool {
+                name: format!("{catalog}__{schema}__{name}"),
+                description: format!("Vector search index {i}"),
+                answer: format!("similarity search on {i}"),
             })
-            .collect()
-    };
-    Ok(serve(
-        &s,
-        &format!("vector-search-{catalog}-{schema}"),
-        tools,
-        &headers,
-        &body,
-    ))
+        })
+        .collect())
 }
 
 /// `POST /api/2.0/mcp/genie/{space_id}`: the space's two tools, `query_space_<id>` and

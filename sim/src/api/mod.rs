@@ -10,8 +10,10 @@ use crate::error::{ApiError, ApiResult};
 
 pub mod apps;
 pub mod catalog;
+pub mod database;
 pub mod external_models;
 pub mod files;
+pub mod genie;
 pub mod grants;
 pub mod mcp;
 pub mod mlflow;
@@ -20,6 +22,7 @@ pub mod permissions;
 pub mod prompts;
 pub mod registry;
 pub mod scim;
+pub mod secrets;
 pub mod serving;
 pub mod smoke;
 pub mod sql;
@@ -27,6 +30,7 @@ pub mod tasks;
 pub mod token_exchange;
 pub mod traces;
 pub mod uc_models;
+pub mod vector_search;
 pub mod warehouses;
 pub mod workspace;
 

@@ -329,7 +329,7 @@ async fn resolve_object<W: Workspace, C: Clock>(
                 .as_ref()
                 .filter(|e| e.name == name)
                 .map(|e| e.id.clone());
-            if let Some(id) = own {
+            if let Some(id) = own.or_else(|| pass.artifacts.endpoint_ids.get(name).cloned()) {
                 return Ok(Some(AclObject::ServingEndpoint(id)));
             }
             match pass.ws.get_endpoint(name).await {

@@ -4,11 +4,12 @@
 //! In order: who owns the alias, app and endpoint (the release ledger; a newer release of the
 //! agent supersedes this one, another owner is a conflict); a rollback hold on this release; the
 //! custom MCP servers are on origins the target trusts; the model version exists and is READY, and its logged model id is the one the app will name; every
-//! served entity's model version exists; the endpoint config is coherent; every Unity Catalog
-//! securable named in grants or app resources, every SQL warehouse and every serving endpoint the
-//! release refers to exists.
+//! served entity's model version exists; the endpoint config is coherent; every object the
+//! release and its target name exists and is readable (`engine::prechecks`: securables, app
+//! resources, ACL objects, the managed MCP servers' objects, the gateway's warehouse and tables,
+//! the tracing experiment).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use agentrelease_api::conditions::reasons;
@@ -16,12 +17,11 @@ use agentrelease_api::conditions::reasons;
 use crate::engine::desired;
 use crate::engine::ledger::{self, Owned, Record, Verdict};
 use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::prechecks;
 use crate::engine::rollback;
 use crate::engine::states::ModelVersionStatus;
 use crate::engine::verification;
-use crate::engine::workspace::{
-    AclObject, EndpointConfig, ModelVersionInfo, Workspace, WorkspaceErrorKind,
-};
+use crate::engine::workspace::{EndpointConfig, ModelVersionInfo, Workspace, WorkspaceErrorKind};
 use crate::engine::steps::{Lock, StepInfo};
 
 /// How soon to look again while a model version is still registering.
@@ -61,18 +61,8 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
             return stop;
         }
     }
-    let missing = match missing_objects(pass).await {
-        Ok(m) => m,
-        Err(stop) => return stop,
-    };
-    if !missing.is_empty() {
-        return StepResult::blocked(
-            reasons::OBJECT_MISSING,
-            format!(
-                "the release names what does not exist: {}",
-                missing.join("; ")
-            ),
-        );
+    if let Some(stop) = prechecks::run(pass).await {
+        return stop;
     }
     StepResult::done(
         reasons::PREFLIGHT_PASSED,
@@ -388,137 +378,6 @@ async fn served_versions<W: Workspace, C: Clock>(
     None
 }
 
-/// An object the release names, to be checked for existence.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Named {
-    /// A Unity Catalog securable (type, full name).
-    Securable(String, String),
-    /// A SQL warehouse by id.
-    Warehouse(String),
-    /// A serving endpoint other than the release's own.
-    Endpoint(String),
-    /// An app other than the release's own.
-    App(String),
-    /// An MLflow experiment by id (an app resource).
-    Experiment(String),
-}
-
-impl Named {
-    fn describe(&self) -> String {
-        match self {
-            Named::Securable(kind, name) => format!("{kind} {name}"),
-            Named::Warehouse(id) => format!("SQL warehouse {id}"),
-            Named::Endpoint(name) => format!("serving endpoint {name}"),
-            Named::App(name) => format!("app {name}"),
-            Named::Experiment(id) => format!("experiment {id}"),
-        }
-    }
-}
-
-/// What the release names besides its own app and endpoint, each with the first place that
-/// names it (pure).
-fn named_objects(ctx: &crate::engine::context::ReleaseContext) -> BTreeMap<Named, String> {
-    use agentrelease_api::release::PermissionObjectType as K;
-    let mut named = BTreeMap::new();
-    let own_endpoint = ctx.spec.serving_endpoint.as_ref().map(|e| e.name.as_str());
-    let own_app = ctx.spec.app.as_ref().map(|a| a.name.as_str());
-    for g in desired::grants(ctx) {
-        let what = format!("grant on {} {}", g.securable_type, g.full_name);
-        named
-            .entry(Named::Securable(g.securable_type, g.full_name))
-            .or_insert(what);
-    }
-    if let Some(app) = &ctx.spec.app {
-        for r in &app.resources {
-            let what = format!("app resource {}", r.name);
-            if let Some(u) = &r.uc_securable {
-                let kind = format!("{:?}", u.securable_type);
-                named
-                    .entry(Named::Securable(kind, u.securable_full_name.clone()))
-                    .or_insert_with(|| what.clone());
-            }
-            if let Some(w) = &r.sql_warehouse {
-                named
-                    .entry(Named::Warehouse(w.id.clone()))
-                    .or_insert_with(|| what.clone());
-            }
-            if let Some(x) = &r.experiment {
-                named
-                    .entry(Named::Experiment(x.experiment_id.clone()))
-                    .or_insert_with(|| what.clone());
-            }
-            if let Some(e) = r
-                .serving_endpoint
-                .as_ref()
-                .filter(|e| Some(e.name.as_str()) != own_endpoint)
-            {
-                named.entry(Named::Endpoint(e.name.clone())).or_insert(what);
-            }
-        }
-    }
-    for acl in desired::acl_entries(ctx) {
-        let what = format!("permission on {}", acl.object.describe());
-        let object = match acl.object.kind {
-            K::SqlWarehouse => Named::Warehouse(acl.object.name),
-            K::ServingEndpoint if Some(acl.object.name.as_str()) != own_endpoint => {
-                Named::Endpoint(acl.object.name)
-            }
-            K::App if Some(acl.object.name.as_str()) != own_app => Named::App(acl.object.name),
-            _ => continue,
-        };
-        named.entry(object).or_insert(what);
-    }
-    named
-}
-
-/// The objects named by grants, app resources and ACL entries that do not exist, one line each.
-/// The privileges and ACLs read on the way are kept for the permissions step.
-async fn missing_objects<W: Workspace, C: Clock>(
-    pass: &mut Pass<'_, W, C>,
-) -> Result<Vec<String>, StepResult> {
-    let mut missing = Vec::new();
-    for (object, what) in named_objects(pass.ctx) {
-        let exists = match &object {
-            Named::Securable(kind, name) => match pass.ws.get_grants(kind, name).await {
-                Ok(current) => {
-                    pass.artifacts
-                        .grants
-                        .insert((kind.clone(), name.clone()), current);
-                    Ok(true)
-                }
-                Err(e) => Err(e),
-            },
-            Named::Warehouse(id) => {
-                let acl = AclObject::SqlWarehouse(id.clone());
-                match pass.ws.get_permissions(&acl).await {
-                    Ok(current) => {
-                        pass.artifacts.acls.insert(acl, current);
-                        Ok(true)
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Named::Endpoint(name) => pass.ws.get_endpoint(name).await.map(|e| e.is_some()),
-            Named::App(name) => pass.ws.get_app(name).await.map(|a| a.is_some()),
-            // A deleted experiment is as good as missing.
-            Named::Experiment(id) => pass
-                .ws
-                .get_experiment_by_id(id)
-                .await
-                .map(|e| e.is_some_and(|e| e.active)),
-        };
-        match exists {
-            Ok(true) => {}
-            Ok(false) => missing.push(format!("{} ({what})", object.describe())),
-            Err(e) if e.kind == WorkspaceErrorKind::NotFound => {
-                missing.push(format!("{} ({what})", object.describe()));
-            }
-            Err(e) => return Err(StepResult::from_workspace(&e)),
-        }
-    }
-    Ok(missing)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,51 +465,5 @@ mod tests {
         let mut overflow = ok;
         overflow.routes = vec![route("a", i64::MAX), route("b", i64::MAX)];
         assert!(check_endpoint_config(&overflow).is_err());
-    }
-
-    #[test]
-    fn named_objects_skip_the_releases_own_and_name_each_once() {
-        let spec: agentrelease_api::AgentReleaseSpec = serde_json::from_value(serde_json::json!({
-            "targetRef": {"name": "prod"},
-            "version": 7,
-            "model": {"name": "main.agents.m", "version": 12},
-            "app": {"name": "bot", "sourceCodePath": "/Workspace/app", "resources": [
-                {"name": "wh", "sqlWarehouse": {"id": "w1", "permission": "CAN_USE"}},
-                {"name": "own", "servingEndpoint": {"name": "ep", "permission": "CAN_QUERY"}},
-                {"name": "other", "servingEndpoint": {"name": "shared-ep", "permission": "CAN_QUERY"}},
-                {"name": "traces", "experiment": {"experimentId": "42", "permission": "CAN_EDIT"}}
-            ]},
-            "servingEndpoint": {"name": "ep", "servedEntities": [{"name": "e"}]},
-            "permissions": [
-                {"principal": {"type": "Group", "name": "g"}, "object": {"type": "SqlWarehouse", "name": "w1"}, "level": "CAN_USE"},
-                {"principal": {"type": "Group", "name": "g"}, "object": {"type": "App"}, "level": "CAN_USE"}
-            ],
-            "grants": [{"securableType": "TABLE", "fullName": "main.agents.t",
-                        "principal": {"type": "Group", "name": "g"}, "privileges": ["SELECT"]}]
-        }))
-        .expect("spec");
-        let target: agentrelease_api::ReleaseTargetSpec =
-            serde_json::from_value(serde_json::json!({
-                "host": "https://x.example", "credentials": {"secretName": "s"},
-                "catalog": "main", "schema": "agents", "experiments": {"deployment": "/Shared/d"}
-            }))
-            .expect("target");
-        let identity = crate::engine::Identity {
-            uid: "u".into(),
-            generation: 1,
-            namespace: "ns".into(),
-            name: "r".into(),
-        };
-        let ctx = crate::engine::ReleaseContext::new(identity, &spec, &target).expect("ctx");
-        let named: Vec<Named> = named_objects(&ctx).into_keys().collect();
-        assert_eq!(
-            named,
-            vec![
-                Named::Securable("TABLE".into(), "main.agents.t".into()),
-                Named::Warehouse("w1".into()),
-                Named::Endpoint("shared-ep".into()),
-                Named::Experiment("42".into()),
-            ]
-        );
     }
 }
