@@ -302,7 +302,8 @@ fn several_releases_progress_side_by_side_and_each_line_names_its_release() {
     let signoff =
         std::fs::read_to_string(samples().join("workspace/decision-v7.md")).expect("read");
     let dir = samples_with_signoff(&signoff);
-    // A second release of the same N on another alias and its own endpoint, no app.
+    // A second release of the same N and model version on another alias and its own endpoint,
+    // no app.
     std::fs::write(
         dir.path().join("challenger.yaml"),
         r#"apiVersion: agentops.dev/v1alpha1
@@ -315,7 +316,7 @@ spec:
   version: 7
   model:
     name: main.agents.skyloyalty
-    version: 11
+    version: 12
     alias: challenger
   evaluation:
     thresholds:
@@ -324,7 +325,7 @@ spec:
   servingEndpoint:
     name: skyloyalty-challenger
     servedEntities:
-      - name: challenger-11
+      - name: challenger-12
         workloadSize: Small
         scaleToZeroEnabled: true
 "#,
@@ -344,7 +345,7 @@ spec:
     );
     assert!(
         stdout.contains(
-            "skyloyalty-v7-challenger: Ready: N=7: main.agents.skyloyalty@challenger -> version 11"
+            "skyloyalty-v7-challenger: Ready: N=7: main.agents.skyloyalty@challenger -> version 12"
         ),
         "{stdout}"
     );

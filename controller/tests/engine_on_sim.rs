@@ -138,7 +138,7 @@ async fn a_missing_signoff_and_a_failing_metric_block_with_their_reasons() {
     let c = h.control();
     c.put_file(
         SUMMARY,
-        r#"{"version": 7, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.5, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+        r#"{"version": 7, "model_version": 12, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.5, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
     )
     .expect("put");
     let (outcome, _) = h.run(5).await;
@@ -370,7 +370,7 @@ const GATE_CASES: [GateCase; 10] = [
         name: "metric as a string",
         files: &[(
             SUMMARY,
-            r#"{"version": 7, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": "0.91", "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+            r#"{"version": 7, "model_version": 12, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": "0.91", "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
         )],
         delete: &[],
         spec: unchanged,
@@ -382,7 +382,7 @@ const GATE_CASES: [GateCase; 10] = [
         name: "evaluation run without lineage",
         files: &[(
             SUMMARY,
-            r#"{"version": 7, "run_id": "0000000000000000000000000000dead", "metrics": {"answer_correctness": 0.91, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+            r#"{"version": 7, "model_version": 12, "run_id": "0000000000000000000000000000dead", "metrics": {"answer_correctness": 0.91, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
         )],
         delete: &[],
         spec: unchanged,
@@ -509,6 +509,18 @@ async fn every_gate_blocks_with_its_own_reason_and_writes_nothing() {
 async fn a_model_version_that_does_not_exist_is_never_promoted() {
     let mut h = harness().await;
     h.release.spec.model.version = 13;
+    // Artifacts about version 13 (no run to check), so the gates pass and the preflight decides.
+    if let Some(e) = h.release.spec.evaluation.as_mut() {
+        e.require_dataset_lineage = false;
+        e.run = None;
+    }
+    let c = h.control();
+    c.put_file(
+        SUMMARY,
+        r#"{"version": 7, "model_version": 13, "metrics": {"answer_correctness": 0.91, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+    )
+    .expect("summary");
+    c.put_file(SIGNOFF, V7_APPROVED).expect("signoff");
     let (outcome, _) = h.run(20).await;
     assert!(!outcome.is_ready());
     assert_eq!(

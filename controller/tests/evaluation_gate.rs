@@ -35,7 +35,7 @@ fn seed_run(c: &agentrelease_sim::SimControl, run_id: &str, run_yaml: &str) {
     .expect("apply seed");
     c.put_file(
         SUMMARY,
-        format!(r#"{{"version": 7, "run_id": "{run_id}", {V7_METRICS}}}"#),
+        format!(r#"{{"version": 7, "model_version": 12, "run_id": "{run_id}", {V7_METRICS}}}"#),
     )
     .expect("summary");
 }
@@ -94,7 +94,7 @@ async fn a_metric_worse_than_the_alias_owner_beyond_max_regression_blocks() {
     // 0.91 -> 0.855: above the minimum 0.85 but 0.055 worse, over the limit 0.05.
     c.put_file(
         "/Volumes/main/agents/eval_runs/v8/summary.json",
-        r#"{"version": 8, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.855, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}"#,
+        v8_summary(0.855),
     )
     .expect("summary v8");
     c.clear_calls();

@@ -264,6 +264,10 @@ pub struct SeedRun {
     /// Dataset inputs.
     #[serde(default)]
     pub dataset_inputs: Vec<SeedDatasetInput>,
+    /// Model inputs: the ids of the logged models the run used (an evaluation run's are the
+    /// models it evaluated), served as `inputs.model_inputs[].model_id`.
+    #[serde(default)]
+    pub model_inputs: Vec<String>,
 }
 
 /// A logged model.
@@ -775,6 +779,17 @@ impl Seed {
                         format!("unknown run status '{status}'"),
                     ));
                 }
+                if let Some(mi) = r.model_inputs.iter().position(|m| m.trim().is_empty()) {
+                    return Err(self.invalid(
+                        format!("experiments[{ei}].runs[{ri}].model_inputs[{mi}]"),
+                        "a model input names no model id".to_string(),
+                    ));
+                }
+                let model_inputs = r
+                    .model_inputs
+                    .iter()
+                    .map(|id| serde_json::json!({"model_id": id}))
+                    .collect();
                 let run_name = r.run_name.clone().unwrap_or_else(|| r.run_id.clone());
                 let mut tags = r.tags.clone();
                 tags.insert("mlflow.runName".into(), run_name.clone());
@@ -824,7 +839,7 @@ impl Seed {
                             })
                             .collect(),
                         dataset_inputs,
-                        model_inputs: Vec::new(),
+                        model_inputs,
                     },
                 );
             }

@@ -15,8 +15,8 @@ use super::context::ReleaseContext;
 use super::effects::{Cause, Effect, Effects};
 use super::ledger::{Owned, Record};
 use super::workspace::{
-    AclEntry, AclObject, AppInfo, EndpointInfo, PrivilegeAssignment, Workspace, WorkspaceError,
-    WorkspaceErrorKind, WsResult,
+    AclEntry, AclObject, AppInfo, EndpointInfo, ModelVersionInfo, PrivilegeAssignment, RunFacts,
+    Workspace, WorkspaceError, WorkspaceErrorKind, WsResult,
 };
 
 /// Where time comes from (tests and the simulator move it on their own terms).
@@ -237,6 +237,12 @@ pub struct Artifacts {
     /// The tags of the release's model version, as read by the preflight (an approval tag
     /// among them).
     pub model_version_tags: BTreeMap<String, String>,
+    /// The release's model version as read in this pass (`Some(None)`: it does not exist): read
+    /// once, by the first step that needs it ([`super::steps::binding::model_version`]).
+    pub model_version: Option<Option<ModelVersionInfo>>,
+    /// The evaluation run the summary names, as read in this pass (`None` inside: it does not
+    /// exist): read once, by the binding check or the run checks, whichever asks first.
+    pub eval_run: Option<(String, Option<RunFacts>)>,
 }
 
 impl Artifacts {

@@ -18,6 +18,7 @@ pub mod app;
 pub mod approval_rule;
 pub mod approved;
 pub mod audit;
+pub mod binding;
 pub mod claim;
 pub mod consistency;
 pub mod deploy;
