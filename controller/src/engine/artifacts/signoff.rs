@@ -624,6 +624,26 @@ mod tests {
     }
 
     #[test]
+    fn the_model_named_is_kept_and_one_of_another_type_is_unparseable() {
+        let s = parse(
+            "p",
+            &doc(
+                "model_version: 12\nmodel_id: m-1\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n",
+            ),
+        );
+        assert_eq!(s.verdict, Verdict::Approved);
+        assert_eq!(s.model.model_version, Some(12));
+        assert_eq!(s.model.model_id.as_deref(), Some("m-1"));
+        let why = unparseable_because(
+            "model_version: twelve\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n",
+        );
+        assert_eq!(
+            why,
+            "in the front matter, \"model_version\" is \"twelve\", not a positive integer"
+        );
+    }
+
+    #[test]
     fn no_front_matter() {
         assert!(matches!(
             parse("p", b"# Decision\nengineering_signoff: APPROVED\n").verdict,
