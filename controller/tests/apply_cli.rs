@@ -117,6 +117,81 @@ fn plan_lists_changes_and_exits_0() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_calls_out_a_move_of_the_alias_to_a_lower_version() {
+    let sim = own_simulator().await;
+    let url = sim.url();
+    // The champion is version 13 now; the sample releases version 12.
+    let c = sim.control();
+    c.register_model_version("main.agents.skyloyalty", 13, None, "READY")
+        .expect("version 13");
+    c.set_model_alias("main.agents.skyloyalty", "champion", 13)
+        .expect("champion 13");
+    let plan = |json: bool| {
+        let mut command = bin();
+        command.args([
+            "plan",
+            "--allow-insecure-http",
+            "--override-host",
+            "--host",
+            &url,
+        ]);
+        if json {
+            command.args(["-o", "json"]);
+        }
+        command.arg("-f").arg(samples());
+        command
+    };
+    let out = run(plan(true)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    let changes = |name: &str| {
+        doc["releases"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["name"] == name))
+            .and_then(|r| r["changes"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let prod: Vec<_> = changes("skyloyalty-v7")
+        .into_iter()
+        .filter(|c| c["downgrade"] == true)
+        .collect();
+    assert_eq!(prod.len(), 1, "{doc:#}");
+    assert_eq!(prod[0]["step"], "promote");
+    assert!(
+        prod[0]["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("move main.agents.skyloyalty@champion: 13 -> 12")),
+        "{doc:#}"
+    );
+    // Staging's alias is new: no downgrade, and the flag is left out.
+    assert!(
+        changes("skyloyalty-v7-staging")
+            .iter()
+            .all(|c| c.get("downgrade").is_none()),
+        "{doc:#}"
+    );
+
+    let out = run(plan(false)).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "move main.agents.skyloyalty@champion: 13 -> 12 (DOWNGRADE: a lower version than the alias points at now)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        c.writes().is_empty(),
+        "plan writes nothing: {:?}",
+        c.writes()
+    );
+}
+
 #[test]
 fn invalid_manifests_apply_nothing_and_exit_1() {
     let dir = tempfile::tempdir().expect("tempdir");

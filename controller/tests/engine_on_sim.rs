@@ -564,6 +564,73 @@ async fn a_release_from_scratch_makes_one_of_everything_and_n_plus_1_moves_the_a
 }
 
 #[tokio::test]
+async fn a_move_to_a_lower_version_is_planned_as_a_downgrade_written_in_the_plan_and_raised_once() {
+    let mut h = harness().await;
+    let c = h.control();
+    assert!(h.run(200).await.0.is_ready(), "version 12 is champion");
+
+    // N=8 releases version 10: a revert, gated like any release.
+    seed_v8_artifacts(&c);
+    as_v8(&mut h.release);
+    h.identity.generation = 2;
+    let planned = h.pass(Mode::Plan).await.changes;
+    let marked: Vec<_> = planned.iter().filter(|c| c.downgrade).collect();
+    assert_eq!(marked.len(), 1, "{planned:?}");
+    assert_eq!(marked[0].step, "promote");
+    assert!(
+        marked[0]
+            .summary
+            .contains("move main.agents.skyloyalty@champion: 12 -> 10 (DOWNGRADE"),
+        "{}",
+        marked[0].summary
+    );
+    let json = serde_json::to_value(marked[0]).expect("json");
+    assert_eq!(json["downgrade"], true);
+
+    let (outcome, events) = h.run(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(10));
+    let downgrades: Vec<_> = events
+        .iter()
+        .filter(|e| e.reason == reasons::ALIAS_DOWNGRADE)
+        .collect();
+    assert_eq!(downgrades.len(), 1, "{events:?}");
+    assert_eq!(
+        downgrades[0].type_,
+        agentrelease::engine::EventType::Warning
+    );
+    assert!(
+        downgrades[0]
+            .message
+            .contains("main.agents.skyloyalty@champion moved down from version 12 to version 10"),
+        "{}",
+        downgrades[0].message
+    );
+    let path = outcome.status.plan.as_ref().map(|p| p.path.clone());
+    let plan = path
+        .and_then(|p| c.read_file(&p))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    assert!(plan.contains("\nalias_downgrade: true\n"), "{plan}");
+    assert!(
+        plan.contains("- **downgrade**: the alias moves from version 12 to the lower version 10"),
+        "{plan}"
+    );
+
+    // Converged: no further move, no further Event.
+    let again = h.pass(Mode::Apply).await;
+    assert!(again.is_ready());
+    assert!(
+        again
+            .events
+            .iter()
+            .all(|e| e.reason != reasons::ALIAS_DOWNGRADE),
+        "{:?}",
+        again.events
+    );
+}
+
+#[tokio::test]
 async fn a_failed_deployment_rolls_back_and_holds() {
     let mut h = harness().await;
     if let Some(app) = h.release.spec.app.as_mut() {

@@ -85,6 +85,10 @@ pub struct PlannedChange {
     /// makes it only after the approval.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub after_approval: bool,
+    /// The alias moves to a lower model version than it points at now: a revert, gated like
+    /// any release and not blocked, but called out (the summary says so too).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub downgrade: bool,
 }
 
 /// How a step ended in this pass.
