@@ -1158,6 +1158,35 @@ mod tests {
     }
 
     #[test]
+    fn a_runs_model_inputs_are_served_and_an_empty_one_is_refused() {
+        let mut world = World::new(SimClock::new(0.0), "http://sim".into());
+        Seed::from_yaml_str(
+            "experiments:\n  - name: /Shared/eval\n    runs:\n      - run_id: r1\n        model_inputs: [m-1]\n",
+            None,
+        )
+        .unwrap()
+        .apply(&mut world)
+        .unwrap();
+        assert_eq!(
+            world.runs["r1"].model_inputs,
+            vec![serde_json::json!({"model_id": "m-1"})]
+        );
+        let err = Seed::from_yaml_str(
+            "experiments:\n  - name: /Shared/eval\n    runs:\n      - run_id: r2\n        model_inputs: [m-1, ' ']\n",
+            None,
+        )
+        .unwrap()
+        .apply(&mut world)
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("experiments[0].runs[0].model_inputs[1]")
+                && text.contains("a model input names no model id"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_seed_that_is_a_directory_is_refused() {
         let dir = temp_dir("dir");
         let err = apply_seed(&dir).unwrap_err();
