@@ -440,6 +440,13 @@ impl Workspace for ClientWorkspace {
         Ok(run.map(|r| RunFacts {
             experiment_id: r.info.experiment_id,
             run_name: r.info.run_name,
+            model_inputs: r
+                .inputs
+                .model_inputs
+                .into_iter()
+                .map(|m| m.model_id)
+                .filter(|id| !id.is_empty())
+                .collect(),
             inputs: r
                 .inputs
                 .dataset_inputs

@@ -64,6 +64,16 @@ pub const ENTRIES: &[Entry] = &[
         action: "write the summary for N",
     },
     Entry {
+        reasons: &["EvaluationModelMismatch"],
+        meaning: "the eval summary is about another model than the one released: its `model_version` is not `spec.model.version`, its `model_id` is not the release's logged model, or its `run_id` is a run whose logged-model inputs do not include the release's; every binding the summary declares must hold, and the message names what the summary names and what is released",
+        action: "release the model version that was evaluated, or evaluate this one and write its summary for N (see [docs/artifacts.md](docs/artifacts.md))",
+    },
+    Entry {
+        reasons: &["EvaluationUnbound"],
+        meaning: "the eval summary names no model it evaluated: no `model_version`, no `model_id`, and no `run_id` of a run that logged a model input (a missing run, or one without model inputs, names none), so it cannot be shown to be of the version released",
+        action: "add `\"model_version\": <spec.model.version>` (or `\"model_id\"`, or log the model as an input of the evaluation run) to `summary.json`",
+    },
+    Entry {
         reasons: &["EvaluationFailed"],
         meaning: "a threshold is not met, or its metric is missing or not a number; the message names each",
         action: "improve the agent, or change the thresholds in a reviewed commit",
@@ -109,6 +119,11 @@ pub const ENTRIES: &[Entry] = &[
         action: "get approval, or add a `state_override` that copies both decisions exactly and names who approved it and why",
     },
     Entry {
+        reasons: &["SignoffModelMismatch"],
+        meaning: "the signoff's front matter names a model (`model_version` or `model_id` at its top level) other than the one released; a signoff naming none is allowed (it is a decision about N)",
+        action: "sign off on the model version being released, or release the one signed off",
+    },
+    Entry {
         reasons: &["SignoffOverridden"],
         meaning: "passed through the override (Warning Event; recorded in status, the plan and the audit run)",
         action: "nothing; auditors see it",
@@ -119,8 +134,13 @@ pub const ENTRIES: &[Entry] = &[
         action: "release the matching N or fix the artifacts",
     },
     Entry {
+        reasons: &["AliasDowngrade"],
+        meaning: "a Warning Event: the alias was moved to a lower model version than it pointed at (a revert); not a block — the release passed the same gates as any other. `plan` marks the move (`DOWNGRADE`, `\"downgrade\": true` in `-o json`) and the deployment plan says it (`alias_downgrade: true`)",
+        action: "nothing when the revert is deliberate; otherwise release the newer version with a higher N",
+    },
+    Entry {
         reasons: &["ModelVersionMissing"],
-        meaning: "the model version (or a served entity's) does not exist or is not READY (preflight)",
+        meaning: "the model version (or a served entity's) does not exist or is not READY (preflight); or it does not exist when the evaluation or signoff gate compares a `model_id` with its logged model",
         action: "register the version, or fix `spec.model.version`",
     },
     Entry {

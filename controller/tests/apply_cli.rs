@@ -117,6 +117,81 @@ fn plan_lists_changes_and_exits_0() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_calls_out_a_move_of_the_alias_to_a_lower_version() {
+    let sim = own_simulator().await;
+    let url = sim.url();
+    // The champion is version 13 now; the sample releases version 12.
+    let c = sim.control();
+    c.register_model_version("main.agents.skyloyalty", 13, None, "READY")
+        .expect("version 13");
+    c.set_model_alias("main.agents.skyloyalty", "champion", 13)
+        .expect("champion 13");
+    let plan = |json: bool| {
+        let mut command = bin();
+        command.args([
+            "plan",
+            "--allow-insecure-http",
+            "--override-host",
+            "--host",
+            &url,
+        ]);
+        if json {
+            command.args(["-o", "json"]);
+        }
+        command.arg("-f").arg(samples());
+        command
+    };
+    let out = run(plan(true)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    let changes = |name: &str| {
+        doc["releases"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["name"] == name))
+            .and_then(|r| r["changes"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let prod: Vec<_> = changes("skyloyalty-v7")
+        .into_iter()
+        .filter(|c| c["downgrade"] == true)
+        .collect();
+    assert_eq!(prod.len(), 1, "{doc:#}");
+    assert_eq!(prod[0]["step"], "promote");
+    assert!(
+        prod[0]["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("move main.agents.skyloyalty@champion: 13 -> 12")),
+        "{doc:#}"
+    );
+    // Staging's alias is new: no downgrade, and the flag is left out.
+    assert!(
+        changes("skyloyalty-v7-staging")
+            .iter()
+            .all(|c| c.get("downgrade").is_none()),
+        "{doc:#}"
+    );
+
+    let out = run(plan(false)).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "move main.agents.skyloyalty@champion: 13 -> 12 (DOWNGRADE: a lower version than the alias points at now)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        c.writes().is_empty(),
+        "plan writes nothing: {:?}",
+        c.writes()
+    );
+}
+
 #[test]
 fn invalid_manifests_apply_nothing_and_exit_1() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -302,7 +377,8 @@ fn several_releases_progress_side_by_side_and_each_line_names_its_release() {
     let signoff =
         std::fs::read_to_string(samples().join("workspace/decision-v7.md")).expect("read");
     let dir = samples_with_signoff(&signoff);
-    // A second release of the same N on another alias and its own endpoint, no app.
+    // A second release of the same N and model version on another alias and its own endpoint,
+    // no app.
     std::fs::write(
         dir.path().join("challenger.yaml"),
         r#"apiVersion: agentops.dev/v1alpha1
@@ -315,7 +391,7 @@ spec:
   version: 7
   model:
     name: main.agents.skyloyalty
-    version: 11
+    version: 12
     alias: challenger
   evaluation:
     thresholds:
@@ -324,7 +400,7 @@ spec:
   servingEndpoint:
     name: skyloyalty-challenger
     servedEntities:
-      - name: challenger-11
+      - name: challenger-12
         workloadSize: Small
         scaleToZeroEnabled: true
 "#,
@@ -344,7 +420,7 @@ spec:
     );
     assert!(
         stdout.contains(
-            "skyloyalty-v7-challenger: Ready: N=7: main.agents.skyloyalty@challenger -> version 11"
+            "skyloyalty-v7-challenger: Ready: N=7: main.agents.skyloyalty@challenger -> version 12"
         ),
         "{stdout}"
     );

@@ -74,7 +74,7 @@ async fn superseded_v7() -> (Harness, AgentRelease, Identity) {
     h.release.spec.policy.deletion = DeletionPolicy::Delete;
     let c = h.control();
     assert!(h.run(200).await.0.is_ready(), "v7 reaches Ready first");
-    seed_v8_artifacts(&c);
+    seed_v8_artifacts_of_version_12(&c);
     let (mut v8, id8) = other_release(&h, "skyloyalty-v8");
     v8.spec.version = 8;
     v8.spec.policy.deletion = DeletionPolicy::Delete;

@@ -138,7 +138,7 @@ async fn a_missing_signoff_and_a_failing_metric_block_with_their_reasons() {
     let c = h.control();
     c.put_file(
         SUMMARY,
-        r#"{"version": 7, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.5, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+        r#"{"version": 7, "model_version": 12, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.5, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
     )
     .expect("put");
     let (outcome, _) = h.run(5).await;
@@ -370,7 +370,7 @@ const GATE_CASES: [GateCase; 10] = [
         name: "metric as a string",
         files: &[(
             SUMMARY,
-            r#"{"version": 7, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": "0.91", "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+            r#"{"version": 7, "model_version": 12, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": "0.91", "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
         )],
         delete: &[],
         spec: unchanged,
@@ -382,7 +382,7 @@ const GATE_CASES: [GateCase; 10] = [
         name: "evaluation run without lineage",
         files: &[(
             SUMMARY,
-            r#"{"version": 7, "run_id": "0000000000000000000000000000dead", "metrics": {"answer_correctness": 0.91, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+            r#"{"version": 7, "model_version": 12, "run_id": "0000000000000000000000000000dead", "metrics": {"answer_correctness": 0.91, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
         )],
         delete: &[],
         spec: unchanged,
@@ -509,6 +509,18 @@ async fn every_gate_blocks_with_its_own_reason_and_writes_nothing() {
 async fn a_model_version_that_does_not_exist_is_never_promoted() {
     let mut h = harness().await;
     h.release.spec.model.version = 13;
+    // Artifacts about version 13 (no run to check), so the gates pass and the preflight decides.
+    if let Some(e) = h.release.spec.evaluation.as_mut() {
+        e.require_dataset_lineage = false;
+        e.run = None;
+    }
+    let c = h.control();
+    c.put_file(
+        SUMMARY,
+        r#"{"version": 7, "model_version": 13, "metrics": {"answer_correctness": 0.91, "groundedness": 0.88, "safety": 0.99, "latency_p95_ms": 1800}}"#,
+    )
+    .expect("summary");
+    c.put_file(SIGNOFF, V7_APPROVED).expect("signoff");
     let (outcome, _) = h.run(20).await;
     assert!(!outcome.is_ready());
     assert_eq!(
@@ -549,6 +561,73 @@ async fn a_release_from_scratch_makes_one_of_everything_and_n_plus_1_moves_the_a
     assert_eq!(outcome.status.plan.as_ref().map(|p| p.version), Some(4));
     assert_eq!(deployments_created(&c), 2);
     assert_eq!(c.runs_of("/Shared/skyloyalty/deploy").len(), 2);
+}
+
+#[tokio::test]
+async fn a_move_to_a_lower_version_is_planned_as_a_downgrade_written_in_the_plan_and_raised_once() {
+    let mut h = harness().await;
+    let c = h.control();
+    assert!(h.run(200).await.0.is_ready(), "version 12 is champion");
+
+    // N=8 releases version 10: a revert, gated like any release.
+    seed_v8_artifacts(&c);
+    as_v8(&mut h.release);
+    h.identity.generation = 2;
+    let planned = h.pass(Mode::Plan).await.changes;
+    let marked: Vec<_> = planned.iter().filter(|c| c.downgrade).collect();
+    assert_eq!(marked.len(), 1, "{planned:?}");
+    assert_eq!(marked[0].step, "promote");
+    assert!(
+        marked[0]
+            .summary
+            .contains("move main.agents.skyloyalty@champion: 12 -> 10 (DOWNGRADE"),
+        "{}",
+        marked[0].summary
+    );
+    let json = serde_json::to_value(marked[0]).expect("json");
+    assert_eq!(json["downgrade"], true);
+
+    let (outcome, events) = h.run(200).await;
+    assert!(outcome.is_ready(), "{:?}", outcome.steps);
+    assert_eq!(c.model_alias(MODEL, "champion"), Some(10));
+    let downgrades: Vec<_> = events
+        .iter()
+        .filter(|e| e.reason == reasons::ALIAS_DOWNGRADE)
+        .collect();
+    assert_eq!(downgrades.len(), 1, "{events:?}");
+    assert_eq!(
+        downgrades[0].type_,
+        agentrelease::engine::EventType::Warning
+    );
+    assert!(
+        downgrades[0]
+            .message
+            .contains("main.agents.skyloyalty@champion moved down from version 12 to version 10"),
+        "{}",
+        downgrades[0].message
+    );
+    let path = outcome.status.plan.as_ref().map(|p| p.path.clone());
+    let plan = path
+        .and_then(|p| c.read_file(&p))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    assert!(plan.contains("\nalias_downgrade: true\n"), "{plan}");
+    assert!(
+        plan.contains("- **downgrade**: the alias moves from version 12 to the lower version 10"),
+        "{plan}"
+    );
+
+    // Converged: no further move, no further Event.
+    let again = h.pass(Mode::Apply).await;
+    assert!(again.is_ready());
+    assert!(
+        again
+            .events
+            .iter()
+            .all(|e| e.reason != reasons::ALIAS_DOWNGRADE),
+        "{:?}",
+        again.events
+    );
 }
 
 #[tokio::test]

@@ -132,10 +132,8 @@ async fn one_owner_per_alias_a_higher_n_supersedes_and_the_same_n_is_refused_bef
     let c = h.control();
     assert!(h.run(200).await.0.is_ready());
 
-    // The same N, another release, another model version: refused, nothing written.
+    // The same N, another release: refused, nothing written.
     let (mut twin, twin_id) = other_release(&h, "skyloyalty-v7-again");
-    twin.spec.model.version = 11;
-    twin.spec.model.logged_model_id = None;
     c.clear_calls();
     let refused = h.pass_other(&mut twin, &twin_id, Mode::Apply).await;
     assert!(refused.needs_human());
@@ -383,7 +381,7 @@ async fn a_converged_release_taken_over_by_a_newer_one_of_the_same_model_version
 
     // N=8 of the same agent and the same model version takes the alias, app and endpoint over
     // (the alias does not move: only the ledger's owner changes).
-    seed_v8_artifacts(&c);
+    seed_v8_artifacts_of_version_12(&c);
     let (mut v8, id8) = other_release(&h, "skyloyalty-v8");
     v8.spec.version = 8;
     let mut superseded = Vec::new();

@@ -116,6 +116,14 @@ pub mod reasons {
     /// The evaluation run is not in the target's evaluation experiment, not named
     /// `eval_pre_deploy_YYYYMMDD_HHMMSS`, or did not evaluate a Unity Catalog table.
     pub const EVALUATION_RUN_REFUSED: &str = "EvaluationRunRefused";
+    /// The evaluation summary names another model than the one released: its `model_version`
+    /// is not `spec.model.version`, its `model_id` is not the release's logged model, or its
+    /// evaluation run (`run_id`) logged models as inputs but not the release's.
+    pub const EVALUATION_MODEL_MISMATCH: &str = "EvaluationModelMismatch";
+    /// The evaluation summary names no model it evaluated (no `model_version`, no `model_id`,
+    /// and no `run_id` whose run logged a model input), so it cannot be shown to be of the
+    /// model version released.
+    pub const EVALUATION_UNBOUND: &str = "EvaluationUnbound";
     /// The evaluation run has no dataset input tagged with the evaluation context.
     pub const LINEAGE_MISSING: &str = "LineageMissing";
     /// The evaluation summary meets every threshold.
@@ -130,6 +138,9 @@ pub mod reasons {
     pub const SIGNOFF_REJECTED: &str = "SignoffRejected";
     /// A signoff decision block or value is missing.
     pub const SIGNOFF_INCOMPLETE: &str = "SignoffIncomplete";
+    /// The signoff's front matter names a model (`model_version` or `model_id`) other than the
+    /// one released.
+    pub const SIGNOFF_MODEL_MISMATCH: &str = "SignoffModelMismatch";
     /// Both decisions approve.
     pub const SIGNOFF_APPROVED: &str = "SignoffApproved";
     /// A non-approving decision was overridden by a `state_override` that captures both
@@ -168,6 +179,9 @@ pub mod reasons {
     pub const MODEL_VERSION_MISSING: &str = "ModelVersionMissing";
     /// The alias was moved to the release's version.
     pub const PROMOTED: &str = "Promoted";
+    /// The alias was moved to a lower model version than it pointed at (a Warning Event; a
+    /// deliberate revert is gated like any release and is not blocked).
+    pub const ALIAS_DOWNGRADE: &str = "AliasDowngrade";
     /// The app exists with active compute.
     pub const APP_PROVISIONED: &str = "AppProvisioned";
     /// The app's deployment succeeded.

@@ -43,6 +43,7 @@ experiments:
     runs:
       - run_id: run-eval
         dataset_inputs: [{name: ds, digest: d1, context: evaluation}]
+        model_inputs: [m-0123456789abcdef0123456789abcdef]
 warehouses:
   - {id: wh1, name: wh}
 workspace:
@@ -293,6 +294,10 @@ async fn mlflow_experiments_and_runs() {
     assert_eq!(eval.lifecycle_stage, "active");
     let run = c.get_run("run-eval").await.expect("run");
     assert_eq!(run.inputs.dataset_inputs[0].tags[0].value, "evaluation");
+    assert_eq!(
+        run.inputs.model_inputs[0].model_id,
+        "m-0123456789abcdef0123456789abcdef"
+    );
     assert_eq!(
         c.get_run("nope").await.expect_err("404").kind(),
         ErrorKind::NotFound

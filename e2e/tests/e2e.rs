@@ -801,7 +801,7 @@ fn seed_n8(c: &agentrelease_sim::SimControl) {
     .expect("signoff v8");
     c.put_file(
         "/Volumes/main/agents/eval_runs/v8/summary.json",
-        r#"{"version": 8, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.93, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}"#,
+        r#"{"version": 8, "model_version": 12, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.93, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}"#,
     )
     .expect("summary v8");
     c.apply_seed(

@@ -264,6 +264,10 @@ pub struct SeedRun {
     /// Dataset inputs.
     #[serde(default)]
     pub dataset_inputs: Vec<SeedDatasetInput>,
+    /// Model inputs: the ids of the logged models the run used (an evaluation run's are the
+    /// models it evaluated), served as `inputs.model_inputs[].model_id`.
+    #[serde(default)]
+    pub model_inputs: Vec<String>,
 }
 
 /// A logged model.
@@ -790,6 +794,17 @@ impl Seed {
                         format!("unknown run status '{status}'"),
                     ));
                 }
+                if let Some(mi) = r.model_inputs.iter().position(|m| m.trim().is_empty()) {
+                    return Err(self.invalid(
+                        format!("experiments[{ei}].runs[{ri}].model_inputs[{mi}]"),
+                        "a model input names no model id".to_string(),
+                    ));
+                }
+                let model_inputs = r
+                    .model_inputs
+                    .iter()
+                    .map(|id| serde_json::json!({"model_id": id}))
+                    .collect();
                 let run_name = r.run_name.clone().unwrap_or_else(|| r.run_id.clone());
                 let mut tags = r.tags.clone();
                 tags.insert("mlflow.runName".into(), run_name.clone());
@@ -839,7 +854,7 @@ impl Seed {
                             })
                             .collect(),
                         dataset_inputs,
-                        model_inputs: Vec::new(),
+                        model_inputs,
                     },
                 );
             }
@@ -1155,6 +1170,35 @@ mod tests {
         assert!(text.contains(VOLUME_FILE), "{text}");
         assert!(text.ends_with("larger than 64 MiB"), "{text}");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_runs_model_inputs_are_served_and_an_empty_one_is_refused() {
+        let mut world = World::new(SimClock::new(0.0), "http://sim".into());
+        Seed::from_yaml_str(
+            "experiments:\n  - name: /Shared/eval\n    runs:\n      - run_id: r1\n        model_inputs: [m-1]\n",
+            None,
+        )
+        .unwrap()
+        .apply(&mut world)
+        .unwrap();
+        assert_eq!(
+            world.runs["r1"].model_inputs,
+            vec![serde_json::json!({"model_id": "m-1"})]
+        );
+        let err = Seed::from_yaml_str(
+            "experiments:\n  - name: /Shared/eval\n    runs:\n      - run_id: r2\n        model_inputs: [m-1, ' ']\n",
+            None,
+        )
+        .unwrap()
+        .apply(&mut world)
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("experiments[0].runs[0].model_inputs[1]")
+                && text.contains("a model input names no model id"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ from databricks.sdk.errors import (
     Unauthenticated,
 )
 from databricks.sdk.service.catalog import PermissionsChange, Privilege
-from databricks.sdk.service.ml import Dataset, DatasetInput, InputTag, Metric, Param, RunTag, UpdateRunStatus
+from databricks.sdk.service.ml import Dataset, DatasetInput, InputTag, Metric, ModelInput, Param, RunTag, UpdateRunStatus
 from databricks.sdk.service.workspace import ImportFormat, ObjectType
 
 from conftest import client
@@ -85,12 +85,16 @@ def test_experiments_and_runs_with_inputs(w):
                 tags=[InputTag(key="mlflow.data.context", value="evaluation")],
             )
         ],
+        # The model the run evaluated (MLflow 3 model inputs): what binds an eval summary's
+        # run_id to the released model.
+        models=[ModelInput(model_id="m-7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b")],
     )
     w.experiments.set_tag("stage", "done", run_id=run.info.run_id)
     w.experiments.update_run(run_id=run.info.run_id, status=UpdateRunStatus.FINISHED, end_time=2)
     got = w.experiments.get_run(run.info.run_id).run
     assert getattr(got.info.status, "value", got.info.status) == "FINISHED"
     assert got.inputs.dataset_inputs[0].tags[0].value == "evaluation"
+    assert [m.model_id for m in got.inputs.model_inputs] == ["m-7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b"]
     assert {t.key: t.value for t in got.data.tags}["stage"] == "done"
     found = list(w.experiments.search_runs(experiment_ids=[exp_id], filter="tags.release = 'v7'"))
     assert [r.info.run_id for r in found] == [run.info.run_id]

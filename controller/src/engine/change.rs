@@ -246,7 +246,13 @@ impl Change {
                 alias,
                 from,
                 to,
-            } => format!("move {model}@{alias}: {} -> {to}", show(*from)),
+            } => {
+                let mut line = format!("move {model}@{alias}: {} -> {to}", show(*from));
+                if self.is_downgrade() {
+                    line.push_str(" (DOWNGRADE: a lower version than the alias points at now)");
+                }
+                line
+            }
             Change::DeleteAlias { model, alias, from } => {
                 format!("remove {model}@{alias} (points at {from})")
             }
@@ -329,6 +335,11 @@ impl Change {
         }
     }
 
+    /// Whether the change moves an alias to a lower model version than it points at now.
+    pub fn is_downgrade(&self) -> bool {
+        matches!(self, Change::SetAlias { from: Some(from), to, .. } if to < from)
+    }
+
     /// The printable form.
     pub fn describe(&self) -> super::PlannedChange {
         super::PlannedChange {
@@ -336,6 +347,7 @@ impl Change {
             summary: self.summary(),
             details: self.details(),
             after_approval: false,
+            downgrade: self.is_downgrade(),
         }
     }
 }
@@ -395,5 +407,24 @@ mod tests {
             to: 3,
         };
         assert_eq!(alias.summary(), "move m@champion: (none) -> 3");
+        assert!(!alias.describe().downgrade);
+        let up = Change::SetAlias {
+            model: "m".into(),
+            alias: "champion".into(),
+            from: Some(11),
+            to: 12,
+        };
+        assert!(!up.is_downgrade());
+        let down = Change::SetAlias {
+            model: "m".into(),
+            alias: "champion".into(),
+            from: Some(11),
+            to: 10,
+        };
+        assert!(down.describe().downgrade);
+        assert_eq!(
+            down.summary(),
+            "move m@champion: 11 -> 10 (DOWNGRADE: a lower version than the alias points at now)"
+        );
     }
 }

@@ -15,8 +15,8 @@ use super::context::ReleaseContext;
 use super::effects::{Cause, Effect, Effects};
 use super::ledger::{Owned, Record};
 use super::workspace::{
-    AclEntry, AclObject, AppInfo, EndpointInfo, PrivilegeAssignment, Workspace, WorkspaceError,
-    WorkspaceErrorKind, WsResult,
+    AclEntry, AclObject, AppInfo, EndpointInfo, ModelVersionInfo, PrivilegeAssignment, RunFacts,
+    Workspace, WorkspaceError, WorkspaceErrorKind, WsResult,
 };
 
 /// Where time comes from (tests and the simulator move it on their own terms).
@@ -85,6 +85,10 @@ pub struct PlannedChange {
     /// makes it only after the approval.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub after_approval: bool,
+    /// The alias moves to a lower model version than it points at now: a revert, gated like
+    /// any release and not blocked, but called out (the summary says so too).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub downgrade: bool,
 }
 
 /// How a step ended in this pass.
@@ -243,6 +247,12 @@ pub struct Artifacts {
     /// The version the alias points at after the promotion step (moved to the release's
     /// version, or left where drift policy `Report` found it); `None` until that step ran.
     pub alias_now: Option<Option<i64>>,
+    /// The release's model version as read in this pass (`Some(None)`: it does not exist): read
+    /// once, by the first step that needs it ([`super::steps::binding::model_version`]).
+    pub model_version: Option<Option<ModelVersionInfo>>,
+    /// The evaluation run the summary names, as read in this pass (`None` inside: it does not
+    /// exist): read once, by the binding check or the run checks, whichever asks first.
+    pub eval_run: Option<(String, Option<RunFacts>)>,
 }
 
 impl Artifacts {

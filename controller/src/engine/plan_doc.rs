@@ -2,7 +2,9 @@
 //!
 //! The front matter carries the marker `agentrelease_marker: <release uid>/<generation>/<gate
 //! inputs>`; a pass
-//! that finds it in an existing plan records that plan instead of writing a second one.
+//! that finds it in an existing plan records that plan instead of writing a second one. A move
+//! of the alias to a lower version is called out (`alias_downgrade: true` and a line under
+//! Promotion).
 
 use std::fmt::Write as _;
 
@@ -83,6 +85,10 @@ pub fn render(input: &PlanInput<'_>) -> String {
     let _ = writeln!(out, "alias: {}", yaml_str(alias));
     let _ = writeln!(out, "alias_from: {from}");
     let _ = writeln!(out, "alias_to: {}", spec.model.version);
+    let downgrade = input.alias_from.filter(|from| spec.model.version < *from);
+    if downgrade.is_some() {
+        let _ = writeln!(out, "alias_downgrade: true");
+    }
     let _ = writeln!(out, "identity: {}", input.fingerprint);
     let _ = writeln!(
         out,
@@ -109,6 +115,13 @@ pub fn render(input: &PlanInput<'_>) -> String {
             .unwrap_or_else(|| "(no alias yet)".into()),
         format_args!("version {}", spec.model.version)
     );
+    if let Some(from) = downgrade {
+        let _ = writeln!(
+            out,
+            "- **downgrade**: the alias moves from version {from} to the lower version {}; a revert, gated like any release",
+            spec.model.version
+        );
+    }
     let _ = writeln!(
         out,
         "- artifacts: signoff `{}`, eval summary `{}`, prompt `{}@{}`\n",
@@ -264,6 +277,53 @@ fn yaml_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn render_from(alias_from: Option<i64>) -> String {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/samples");
+        let read = |f: &str| std::fs::read_to_string(root.join(f)).expect("sample");
+        let release: agentrelease_api::AgentRelease =
+            serde_saphyr::from_str(&read("agentrelease.yaml")).expect("release");
+        let target: agentrelease_api::ReleaseTarget =
+            serde_saphyr::from_str(&read("releasetarget.yaml")).expect("target");
+        let identity = crate::engine::Identity {
+            uid: "u".into(),
+            generation: 1,
+            namespace: "agents".into(),
+            name: "skyloyalty-v7".into(),
+        };
+        let ctx = ReleaseContext::new(identity, &release.spec, &target.spec).expect("context");
+        render(&PlanInput {
+            ctx: &ctx,
+            plan_version: 3,
+            alias_from,
+            signoff: None,
+            evaluation: &[],
+            fingerprint: "f",
+            model_id: None,
+            approval: None,
+            written_at: Timestamp::UNIX_EPOCH,
+        })
+    }
+
+    #[test]
+    fn a_move_to_a_lower_version_is_called_out_as_a_downgrade() {
+        // The sample releases version 12.
+        let down = render_from(Some(13));
+        assert!(down.contains("\nalias_downgrade: true\n"), "{down}");
+        assert!(
+            down.contains(
+                "- **downgrade**: the alias moves from version 13 to the lower version 12"
+            ),
+            "{down}"
+        );
+        for up in [
+            render_from(Some(11)),
+            render_from(None),
+            render_from(Some(12)),
+        ] {
+            assert!(!up.contains("downgrade"), "{up}");
+        }
+    }
 
     #[test]
     fn marker_is_found_only_in_the_front_matter() {

@@ -160,6 +160,9 @@ pub struct RunFacts {
     pub run_name: String,
     /// Its dataset inputs.
     pub inputs: Vec<DatasetInputInfo>,
+    /// The logged models it took as inputs (`inputs.model_inputs[].model_id`; an evaluation
+    /// run's are the models it evaluated).
+    pub model_inputs: Vec<String>,
 }
 
 /// An MLflow experiment.

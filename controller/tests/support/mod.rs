@@ -246,7 +246,12 @@ pub const V10_MODEL_ID: &str = "m-1d2e3f4a5b6c4d7e8f9a0b1c2d3e4f5a";
 /// The logged model of version 12 in the sample seed.
 pub const V12_MODEL_ID: &str = "m-7f3c1a9e5b2d4c6f8a0b1c2d3e4f5a6b";
 
-/// Writes the artifacts of N=8 (signoff, eval summary, prompt alias candidate_v8).
+/// The evaluation run of N=8 (in the target's evaluation experiment; it evaluated the logged
+/// model of version 10).
+pub const V8_EVAL_RUN: &str = "8e0a1b2c3d4e4f5a6b7c8d9e0f1a2b3c";
+
+/// Writes the artifacts of N=8 of model version 10 (signoff, eval summary bound to version 10
+/// and its evaluation run, prompt alias candidate_v8).
 pub fn seed_v8_artifacts(c: &SimControl) {
     c.put_file(
         "/Volumes/main/agents/signoffs/v8/decision.md",
@@ -255,17 +260,37 @@ pub fn seed_v8_artifacts(c: &SimControl) {
     .expect("signoff v8");
     c.put_file(
         "/Volumes/main/agents/eval_runs/v8/summary.json",
-        r#"{"version": 8, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.93, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}"#,
+        v8_summary(0.93),
     )
     .expect("summary v8");
     c.apply_seed(
         &Seed::from_yaml_str(
-            "catalogs:\n  - name: main\n    schemas:\n      - name: agents\n        prompts:\n          - name: system_instructions\n            versions: [{version: 7, template: v7}, {version: 8, template: v8}]\n            aliases: {candidate_v7: 7, candidate_v8: 8}\n",
+            &format!(
+                "catalogs:\n  - name: main\n    schemas:\n      - name: agents\n        prompts:\n          - name: system_instructions\n            versions: [{{version: 7, template: v7}}, {{version: 8, template: v8}}]\n            aliases: {{candidate_v7: 7, candidate_v8: 8}}\nexperiments:\n  - name: /Shared/skyloyalty/eval\n    runs:\n      - run_id: {V8_EVAL_RUN}\n        run_name: eval_pre_deploy_20261208_093000\n        dataset_inputs:\n          - {{name: main.agents.loyalty_eval_v7, digest: 4f2a9c1e, context: evaluation, source_type: delta}}\n        model_inputs: [{V10_MODEL_ID}]\n"
+            ),
             None,
         )
         .expect("seed"),
     )
     .expect("prompt v8");
+}
+
+/// Writes the artifacts of N=8 of the sample's model version 12: the eval summary names
+/// version 12 and the evaluation run of v7 (which evaluated version 12's logged model).
+pub fn seed_v8_artifacts_of_version_12(c: &SimControl) {
+    seed_v8_artifacts(c);
+    c.put_file(
+        "/Volumes/main/agents/eval_runs/v8/summary.json",
+        r#"{"version": 8, "model_version": 12, "run_id": "b1f3c0d2e4a54b6c8d9e0f1a2b3c4d5e", "metrics": {"answer_correctness": 0.93, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}"#,
+    )
+    .expect("summary v8 of version 12");
+}
+
+/// The eval summary of N=8 (model version 10, its evaluation run) with `answer_correctness`.
+pub fn v8_summary(answer_correctness: f64) -> String {
+    format!(
+        r#"{{"version": 8, "model_version": 10, "run_id": "{V8_EVAL_RUN}", "metrics": {{"answer_correctness": {answer_correctness}, "groundedness": 0.9, "safety": 0.99, "latency_p95_ms": 1500}}}}"#
+    )
 }
 
 /// The sample release turned into N=8 of model version 10 (its served entity renamed to match).

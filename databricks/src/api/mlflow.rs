@@ -89,12 +89,24 @@ pub struct DatasetInput {
     pub tags: Vec<Tag>,
 }
 
+/// A model input of a run (MLflow 3): a logged model (or model version) the run used, e.g. the
+/// model an evaluation run evaluated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ModelInput {
+    /// The logged model's id (`m-...`).
+    #[serde(default)]
+    pub model_id: String,
+}
+
 /// A run's inputs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct RunInputs {
     /// Dataset inputs.
     #[serde(default)]
     pub dataset_inputs: Vec<DatasetInput>,
+    /// Model inputs (MLflow 3; absent on older servers).
+    #[serde(default)]
+    pub model_inputs: Vec<ModelInput>,
 }
 
 /// A run.

@@ -2,7 +2,9 @@
 //! thresholds.
 //!
 //! Expected shape (documented in the README):
-//! `{"version": N, "run_id": "<mlflow run id>", "metrics": {"<metric>": <number>, ...}}`.
+//! `{"version": N, "model_version": V, "model_id": "m-...", "run_id": "<mlflow run id>",
+//! "metrics": {"<metric>": <number>, ...}}`; the model fields bind the summary to the model it
+//! evaluated ([`super::model_binding`]).
 //! Strict: the file is one JSON object of at most [`MAX_SUMMARY_BYTES`]; duplicate keys anywhere
 //! are refused (a later `"safety": 0.99` must not silently replace an earlier `0.1`); a metric
 //! must be a JSON number (a string `"0.9"` or a boolean is not a number).
@@ -15,6 +17,7 @@ use agentrelease_api::status::MetricResult;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::model_binding::ModelClaims;
 use super::signoff::VersionField;
 
 /// The largest summary read.
@@ -27,6 +30,8 @@ pub struct Summary {
     pub version: VersionField,
     /// The evaluation run, when declared.
     pub run_id: Option<String>,
+    /// The model the summary says it evaluated (`model_version`, `model_id`).
+    pub model: ModelClaims,
     /// The metrics object.
     pub metrics: Map<String, Value>,
 }
@@ -63,9 +68,11 @@ pub fn parse(bytes: &[u8]) -> Result<Summary, SummaryError> {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(_) => return Err(SummaryError("\"run_id\" is not a non-empty string".into())),
     };
+    let model = ModelClaims::read(&root).map_err(SummaryError)?;
     Ok(Summary {
         version: VersionField::from_object(&root),
         run_id,
+        model,
         metrics,
     })
 }
@@ -229,5 +236,7 @@ mod tests {
         assert!(parse(br#"{"version": 7}"#).is_err());
         assert!(parse(b"{\"metrics\": {}} trailing").is_err());
         assert!(parse(br#"{"metrics": {}, "run_id": 5}"#).is_err());
+        assert!(parse(br#"{"metrics": {}, "model_version": "12"}"#).is_err());
+        assert!(parse(br#"{"metrics": {}, "model_id": 12}"#).is_err());
     }
 }

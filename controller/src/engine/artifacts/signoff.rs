@@ -21,11 +21,15 @@
 //!   (`state_override.approved_by` and `state_override.reason`, non-empty strings);
 //! - when both decisions approve, a `state_override` changes nothing: the verdict is approved and
 //!   the override is neither checked nor recorded;
-//! - a missing block or decision blocks, and cannot be overridden (there is nothing to capture).
+//! - a missing block or decision blocks, and cannot be overridden (there is nothing to capture);
+//! - `model_version` (a positive integer) and `model_id` (a non-empty string) at the top level
+//!   name the model the decision is about; another type is unparseable. Whether they name the
+//!   released model is decided by [`super::model_binding`]; a signoff naming none is allowed.
 
 use agentrelease_api::status::{DecisionRecord, OverrideRecord, SignoffRecord};
 
 use super::front_matter;
+use super::model_binding::ModelClaims;
 use serde_json::{Map, Value};
 
 /// The largest signoff file read.
@@ -63,6 +67,8 @@ pub struct Signoff {
     pub record: SignoffRecord,
     /// The `version` the front matter declares (for the version-consistency check).
     pub version: VersionField,
+    /// The model the front matter names (`model_version`, `model_id`), if any.
+    pub model: ModelClaims,
 }
 
 /// A `version` field as declared in an artifact.
@@ -109,6 +115,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
         verdict: Verdict::Unparseable(why),
         record,
         version: VersionField::Missing,
+        model: ModelClaims::default(),
     };
     if bytes.len() as u64 > MAX_SIGNOFF_BYTES {
         return unparseable(
@@ -127,6 +134,10 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
         Ok(Value::Null) => return unparseable(record, "the front matter is empty".into()),
         Ok(_) => return unparseable(record, "the front matter is not a YAML mapping".into()),
         Err(why) => return unparseable(record, why.to_string()),
+    };
+    let model = match ModelClaims::read(&root) {
+        Ok(model) => model,
+        Err(why) => return unparseable(record, format!("in the front matter, {why}")),
     };
     let version = VersionField::from_object(&root);
     record.version = match version {
@@ -149,6 +160,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
             verdict: Verdict::Incomplete(missing.join("; ")),
             record,
             version,
+            model,
         };
     }
 
@@ -158,6 +170,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
             verdict: Verdict::Approved,
             record,
             version,
+            model,
         };
     }
     let rejecting: Vec<String> = decisions
@@ -171,6 +184,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
             return rejected(
                 record,
                 version,
+                model,
                 format!("{} (no state_override captures it)", rejecting.join("; ")),
             );
         }
@@ -179,6 +193,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
             return rejected(
                 record,
                 version,
+                model,
                 format!(
                     "{} (state_override is {}, not a mapping, so it captures nothing)",
                     rejecting.join("; "),
@@ -206,6 +221,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
         return rejected(
             record,
             version,
+            model,
             format!(
                 "{}; {}; an override must capture both decisions verbatim",
                 rejecting.join("; "),
@@ -223,6 +239,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
             return rejected(
                 record,
                 version,
+                model,
                 format!(
                     "{}; {}; an override must name who approved it (approved_by) and why (reason)",
                     rejecting.join("; "),
@@ -238,14 +255,21 @@ pub fn parse(path: &str, bytes: &[u8]) -> Signoff {
         verdict: Verdict::Overridden,
         record,
         version,
+        model,
     }
 }
 
-fn rejected(record: SignoffRecord, version: VersionField, why: String) -> Signoff {
+fn rejected(
+    record: SignoffRecord,
+    version: VersionField,
+    model: ModelClaims,
+    why: String,
+) -> Signoff {
     Signoff {
         verdict: Verdict::Rejected(why),
         record,
         version,
+        model,
     }
 }
 
@@ -596,6 +620,26 @@ mod tests {
         assert!(
             why.contains("state_override.approved_by is missing; state_override.reason is missing"),
             "{why}"
+        );
+    }
+
+    #[test]
+    fn the_model_named_is_kept_and_one_of_another_type_is_unparseable() {
+        let s = parse(
+            "p",
+            &doc(
+                "model_version: 12\nmodel_id: m-1\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n",
+            ),
+        );
+        assert_eq!(s.verdict, Verdict::Approved);
+        assert_eq!(s.model.model_version, Some(12));
+        assert_eq!(s.model.model_id.as_deref(), Some("m-1"));
+        let why = unparseable_because(
+            "model_version: twelve\nengineering_signoff:\n  decision: APPROVED\nstakeholder_signoff:\n  decision: APPROVED\n",
+        );
+        assert_eq!(
+            why,
+            "in the front matter, \"model_version\" is \"twelve\", not a positive integer"
         );
     }
 

@@ -1,5 +1,6 @@
 //! Evaluation gate (`EvaluationPassed`): at least one threshold is declared, the eval summary of
-//! N meets every one, no metric regressed beyond its `maxRegression` against the release that
+//! N is of the model version being released (its `model_version`, `model_id` or evaluation run
+//! names it; [`super::binding`]), it meets every threshold, no metric regressed beyond its `maxRegression` against the release that
 //! owns the alias, and, when required, the evaluation run is the right kind of run: in the
 //! target's evaluation experiment, named `eval_pre_deploy_YYYYMMDD_HHMMSS`, with a dataset input
 //! tagged with the evaluation context that comes from a Unity Catalog table.
@@ -7,6 +8,7 @@
 use agentrelease_api::conditions::reasons;
 use agentrelease_api::release::EvaluationSpec;
 
+use super::binding;
 use crate::engine::artifacts::eval_checks;
 use crate::engine::artifacts::eval_summary::{self, MAX_SUMMARY_BYTES, Summary};
 use crate::engine::fingerprint;
@@ -56,6 +58,11 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     pass.status.evaluation = results.clone();
     let run_id = summary.run_id.clone();
     pass.artifacts.summary = Some(summary.clone());
+    // Metrics of another model say nothing about this one: the binding is decided first.
+    let bound = match binding::evaluation(pass, &summary, &path).await {
+        Ok(how) => how,
+        Err(stop) => return stop,
+    };
 
     let failing: Vec<String> = results
         .iter()
@@ -91,9 +98,12 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     StepResult::done(
         reasons::EVALUATION_PASSED,
         format!(
-            "all {} thresholds met ({})",
+            "all {} thresholds met ({}); evaluated {} version {} ({})",
             results.len(),
-            shown.join(", ")
+            shown.join(", "),
+            pass.ctx.model(),
+            pass.ctx.spec.model.version,
+            bound.join(", ")
         ),
     )
 }
@@ -195,9 +205,10 @@ async fn regression<W: Workspace, C: Clock>(
     ))
 }
 
-/// The lineage requirement and the checks on the evaluation run; reads the run once.
+/// The lineage requirement and the checks on the evaluation run; reads the run once a pass
+/// (the binding check may have read it already).
 async fn run_checks<W: Workspace, C: Clock>(
-    pass: &Pass<'_, W, C>,
+    pass: &mut Pass<'_, W, C>,
     run_id: Option<&str>,
     path: &str,
     evaluation: &EvaluationSpec,
@@ -221,7 +232,7 @@ async fn run_checks<W: Workspace, C: Clock>(
             format!("{path} declares no run_id, so the evaluation run cannot be checked"),
         ));
     };
-    let run = match pass.ws.get_run(run_id).await {
+    let run = match binding::eval_run(pass, run_id).await {
         Ok(Some(run)) => run,
         Ok(None) => {
             return Some(StepResult::blocked(

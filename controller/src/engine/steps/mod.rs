@@ -18,6 +18,7 @@
 //! access; the endpoint comes before them because its ACL is keyed by the id it gets on creation.
 
 pub mod approval_rule;
+pub mod binding;
 pub mod verify_task;
 
 use agentrelease_api::conditions::{Phase, types};

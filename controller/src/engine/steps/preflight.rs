@@ -239,11 +239,21 @@ async fn model_version<W: Workspace, C: Clock>(
 ) -> Result<Option<String>, StepResult> {
     let model = pass.ctx.model().to_string();
     let version = pass.ctx.spec.model.version;
-    let mv = match pass.ws.get_model_version(&model, version).await {
+    // A gate that checked a binding read it already in this pass.
+    let mv = match super::binding::model_version(pass).await {
         Ok(mv) => mv,
         Err(e) => return Err(StepResult::from_workspace(&e)),
     };
-    let mv = ready(&model, version, mv)?;
+    let mv = match ready(&model, version, mv) {
+        Ok(mv) => mv,
+        Err(stop) => {
+            // A pass that waits inside itself looks at a registering version again.
+            if matches!(stop, StepResult::Waiting { .. }) {
+                pass.artifacts.model_version = None;
+            }
+            return Err(stop);
+        }
+    };
     pass.artifacts.model_version_tags = mv.tags.clone();
     bind_model_id(
         pass.ctx.spec.model.logged_model_id.as_deref(),

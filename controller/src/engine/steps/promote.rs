@@ -1,14 +1,16 @@
 //! Alias promotion (`AliasPromoted`): the alias points at the release's model version, in Unity
 //! Catalog or the workspace registry by the model name's form. Moved only when it differs (the
 //! effect module reads it back); a hand-made move on a promoted release is drift. The model
-//! version was checked by the preflight.
+//! version was checked by the preflight. A move to a lower version than the alias points at is
+//! not blocked (a deliberate revert passes the same gates) but called out: marked in `plan`, and
+//! a Warning Event `AliasDowngrade` when it is made.
 
 use agentrelease_api::conditions::{reasons, types};
 use agentrelease_api::status::{HISTORY_LIMIT, HistoryEntry, HistoryOutcome};
 
 use crate::engine::change::Change;
 use crate::engine::effects::Effect;
-use crate::engine::pass::{Clock, Pass, StepResult};
+use crate::engine::pass::{Clock, EventType, Pass, StepResult};
 use crate::engine::workspace::Workspace;
 use crate::engine::steps::StepInfo;
 
@@ -73,8 +75,20 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
         format!("alias {model}@{alias} points at {shown}, not {version}")
     });
     let drift = cause != crate::engine::effects::Cause::Progress;
+    let downgrade = change.is_downgrade();
     match pass.effect(change, cause).await {
-        Ok(Effect::Applied(_)) => {}
+        Ok(Effect::Applied(_)) => {
+            if downgrade {
+                let n = pass.ctx.n();
+                pass.event(
+                    EventType::Warning,
+                    reasons::ALIAS_DOWNGRADE,
+                    format!(
+                        "{model}@{alias} moved down from version {shown} to version {version} (N={n}): a revert, gated like any release"
+                    ),
+                );
+            }
+        }
         Ok(Effect::Planned) => return StepResult::done(reasons::PROMOTED, "would move the alias"),
         Ok(Effect::Reported) => {
             pass.artifacts.alias_now = Some(current);

@@ -1,9 +1,11 @@
 //! Signoff gate (`SignoffApproved`): the front matter of `decision.md` carries two approving
 //! decisions, or a `state_override` that captures both decisions verbatim (see
-//! [`signoff`] for the exact rules).
+//! [`signoff`] for the exact rules); a front matter naming a model (`model_version`,
+//! `model_id`) must name the one released ([`super::binding`]).
 
 use agentrelease_api::conditions::reasons;
 
+use super::binding;
 use crate::engine::artifacts::signoff::{self, MAX_SIGNOFF_BYTES, Verdict};
 use crate::engine::fingerprint;
 use crate::engine::pass::{Clock, Pass, StepResult};
@@ -40,7 +42,14 @@ pub async fn run<W: Workspace, C: Clock>(pass: &mut Pass<'_, W, C>) -> StepResul
     pass.status.signoff = Some(parsed.record.clone());
     let verdict = parsed.verdict.clone();
     let summary = describe(&parsed.record);
+    let claims = parsed.model.clone();
     pass.artifacts.signoff = Some(parsed);
+    // A decision about another model is no decision about this one, whatever it decided.
+    if !matches!(verdict, Verdict::Unparseable(_))
+        && let Some(stop) = binding::signoff(pass, &claims, &path).await
+    {
+        return stop;
+    }
     match verdict {
         Verdict::Approved => StepResult::done(reasons::SIGNOFF_APPROVED, summary),
         Verdict::Overridden => {
